@@ -1,0 +1,60 @@
+#pragma once
+// The policies a Pool is built from, as C++20 concepts made of small named parts: a type that does not fit fails to
+// compile naming the part it misses.
+#include <chrono>
+#include <concepts>
+#include <type_traits>
+
+namespace respool {
+
+// A resource the pool can hold: moved into its slot once, destroyed in place.
+template <class R>
+concept PoolableResource = std::is_object_v<R> && std::move_constructible<R> && std::destructible<R>;
+
+// The part of a factory that makes resources.
+template <class F, class R>
+concept CreatesResource = requires(F& f) {
+    { f.create() } -> std::convertible_to<R>;
+};
+
+// Optional: an explicit release, called instead of relying on R's destructor alone (R is destroyed afterwards).
+template <class F, class R>
+concept HasDestroy = requires(F& f, R& r) {
+    { f.destroy(r) } noexcept;
+};
+
+// ResourceFactory: the pool calls create() when it needs a resource and has room for one, on the thread that
+// acquires, outside any lock; several create() calls may run at once. create() may block and may throw: the exception
+// reaches the caller of acquire (or becomes errc::create_failed in the error_code forms) and the room is given back.
+// Optional hook: `void destroy(R&) noexcept`, called on the thread that lets the resource go, before R's destructor.
+template <class F, class R>
+concept ResourceFactory = PoolableResource<R> && std::move_constructible<F> && CreatesResource<F, R>;
+
+// The part of a validator that checks a resource on checkout.
+template <class V, class R>
+concept ValidatesResource = requires(V& v, R& r) {
+    { v.validate(r) } -> std::convertible_to<bool>;
+};
+
+// Optional: cleans a resource when its lease comes back; false (or a throw) destroys it instead of keeping it.
+template <class V, class R>
+concept HasReset = requires(V& v, R& r) {
+    { v.reset(r) } -> std::convertible_to<bool>;
+};
+
+// ResourceValidator: validate() is the checkout check ("pre-ping"), called on the acquiring thread for every checkout
+// of an existing resource when PoolOptions::pre_ping is on (never for one just created). false or a throw destroys
+// the resource and the pool tries another. It may block (a network round trip) and runs outside any pool lock; several
+// validate() and reset() calls may run at once on different resources.
+// Optional hook: `bool reset(R&)`, called on the thread that returns a lease.
+template <class V, class R>
+concept ResourceValidator = std::move_constructible<V> && ValidatesResource<V, R>;
+
+// PoolClock: where the pool reads time for ages (recycle, idle time) and for how long waiters have waited. now() must
+// be thread-safe and monotonic. Swappable so that tests control time; blocking waits still use real time.
+template <class C>
+concept PoolClock = std::copy_constructible<C> && requires(const C& c) {
+    { c.now() } -> std::same_as<std::chrono::steady_clock::time_point>;
+};
+
+} // namespace respool

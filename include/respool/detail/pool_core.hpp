@@ -1,0 +1,540 @@
+#pragma once
+// The shared state behind a Pool and its leases. It outlives the Pool object while leases are out: it is freed by
+// whichever of the Pool and the last resource lets go of it last.
+//
+// How a resource moves
+//   - Every resource lives in one slot of a fixed array of pool_size + max_overflow slots. A slot with no resource is
+//     "room": it sits on room_ until a checkout pops it and creates a resource in it. Owning a slot is the only way
+//     to create, so at most that many resources exist, counted from create() to the end of destroy().
+//   - Checkout pops a slot from idle_ (lock-free); return pushes it back. The push and pop CAS the same word that
+//     holds the waiters / starving / closed flags, so a return learns in the same step whether it must take the
+//     slow path; a waiter raises the flag, then looks again, so no return can slip past it unseen.
+//   - Waiters sleep on their own condition variable in a FIFO under mutex_. While nobody has waited longer than
+//     handoff_after, a return only wakes the first waiter and newcomers may take the resource first (throughput);
+//     after that, returns hand resources to waiters directly in order and newcomers queue (no starvation).
+// Lifetime
+//   - refs_ counts the Pool object plus every resource that exists. A lease's return touches this object only
+//     while its resource still counts, or under mutex_: so the last release can free it safely.
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <cstdint>
+#include <condition_variable>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <system_error>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
+#include "../concepts.hpp"
+#include "../errors.hpp"
+#include "../lease.hpp"
+#include "../pool_options.hpp"
+#include "../pool_stats.hpp"
+#include "idle_set.hpp"
+#include "index_stack.hpp"
+#include "waiter_list.hpp"
+
+namespace respool::detail {
+
+using TimePoint = std::chrono::steady_clock::time_point;
+
+// A deadline `wait` from now that saturates instead of overflowing: milliseconds::max() waits forever.
+inline TimePoint deadline_after(std::chrono::milliseconds wait) noexcept {
+    const TimePoint now = std::chrono::steady_clock::now();
+    if (wait.count() <= 0) return now;
+    if (wait >= std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max() - now)) return TimePoint::max();
+    return now + wait;
+}
+
+enum class SlotState : std::uint8_t { room, creating, idle, leased };
+
+template <class Resource>
+struct alignas(64) Slot { // one cache line or more each: neighbouring slots are leased by different threads
+    std::optional<Resource> resource;
+    TimePoint created_at{};
+    TimePoint expires_at = TimePoint::max(); // created_at + recycle - jitter
+    std::uint64_t generation = 0;            // invalidate_all() count when created
+    // relaxed everywhere: read only by stats(), which reports a snapshot; the slot's data is published by idle_/room_.
+    std::atomic<SlotState> state{SlotState::room};
+};
+
+// What a checkout found.
+struct Take {
+    enum class Kind : std::uint8_t { nothing, idle, room, closed, timed_out, cancelled } kind = Kind::nothing;
+    std::uint32_t slot = 0;
+};
+
+template <class Resource, class Factory, class Validator, class Clock>
+class PoolCore {
+public:
+    using resource_type = Resource;
+    using LeaseType = Lease<PoolCore>;
+
+    PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock)
+        : options_(options), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
+          factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
+          slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
+        for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
+    }
+
+    PoolCore(const PoolCore&) = delete;
+    PoolCore& operator=(const PoolCore&) = delete;
+
+    const PoolOptions& options() const noexcept { return options_; }
+    Resource& resource(std::uint32_t slot) noexcept { return *slots_[slot].resource; }
+
+    // ---- checkout ------------------------------------------------------------------------------------------------
+
+    // A lease, or an empty one with `ec` set (when ec is given) or an exception (when not).
+    // `deadline` is real time; TimePoint::max() waits forever, one already past does not wait.
+    LeaseType acquire(TimePoint deadline, const std::stop_token* stop, std::error_code* ec) {
+        if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
+        for (int attempt = 0;; ++attempt) {
+            Take take = try_take(closed_flag | starving_flag);
+            if (take.kind == Take::Kind::nothing && attempt < spin_attempts &&
+                std::chrono::steady_clock::now() < deadline) {
+                std::this_thread::yield(); // a short bounded spin: a holder on the other core may be about to return
+                continue;
+            }
+            if (take.kind == Take::Kind::nothing) take = wait_for_slot(deadline, stop);
+            switch (take.kind) {
+            case Take::Kind::idle:
+                if (check_out(take.slot)) return LeaseType(this, take.slot);
+                continue; // that one was stale and is gone; its room is free now
+            case Take::Kind::room: return create_in(take.slot, ec);
+            case Take::Kind::closed: return fail(errc::pool_closed, ec);
+            case Take::Kind::cancelled: return fail(errc::cancelled, ec);
+            case Take::Kind::nothing:
+            case Take::Kind::timed_out: return fail(errc::timeout, ec);
+            }
+        }
+    }
+
+    // Never waits for a holder; may create.
+    LeaseType try_acquire(std::error_code* ec) {
+        for (;;) {
+            const Take take = try_take(closed_flag | starving_flag);
+            switch (take.kind) {
+            case Take::Kind::idle:
+                if (check_out(take.slot)) return LeaseType(this, take.slot);
+                continue;
+            case Take::Kind::room: return create_in(take.slot, ec);
+            case Take::Kind::closed: return fail(errc::pool_closed, ec);
+            default:
+                if (ec) ec->clear();
+                return LeaseType();
+            }
+        }
+    }
+
+    // ---- return --------------------------------------------------------------------------------------------------
+
+    // A lease ends. Never throws; the resource is kept, handed to a waiter or destroyed.
+    void check_in(std::uint32_t slot, bool invalidated) noexcept {
+        Slot<Resource>& s = slots_[slot];
+        if (invalidated || !reset(s) || is_stale(s)) return destroy(slot, /*counted=*/true);
+        if (options_.max_overflow > 0 && above_pool_size() && claim_shrink()) return destroy(slot, false);
+        s.state.store(SlotState::idle, std::memory_order_relaxed); // relaxed: see Slot::state
+        if (idle_.push(slot, waiters_flag | starving_flag | closed_flag)) return; // the fast path ends here
+        check_in_slow(slot);
+    }
+
+    // The lease's resource leaves the pool for good; its room becomes free.
+    Resource detach(std::uint32_t slot) {
+        Slot<Resource>& s = slots_[slot];
+        Resource out = std::move(*s.resource);
+        s.resource.reset();
+        alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count; nothing is published through it
+        detached_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        s.state.store(SlotState::room, std::memory_order_relaxed);
+        release_room(slot);
+        return out;
+    }
+
+    // ---- pool-wide -----------------------------------------------------------------------------------------------
+
+    void invalidate_all() noexcept {
+        // relaxed: applied lazily; a checkout that must see it is ordered after this call by the caller's own
+        // synchronisation (or is on the same thread).
+        generation_.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    void close() noexcept {
+        {
+            std::lock_guard lock(mutex_);
+            idle_.set_flags(closed_flag);
+            waiters_.for_each([&](Waiter& w) {
+                waiters_.remove(w);
+                w.status = Waiter::Status::closed;
+                w.wakeup.notify_one();
+            });
+            waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
+        }
+        // Outside the lock: destroy() takes it to report progress to drain().
+        idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true); });
+    }
+
+    // Waits until every resource is destroyed or the deadline passes; the pool must be closed.
+    bool wait_drained(TimePoint deadline) noexcept {
+        std::unique_lock lock(mutex_);
+        auto drained = [&] { return refs_.load(std::memory_order_acquire) == 1; }; // acquire: pairs with release_ref
+        if (deadline == TimePoint::max()) {
+            drained_.wait(lock, drained);
+            return true;
+        }
+        return drained_.wait_until(lock, deadline, drained);
+    }
+
+    // The Pool object lets go; the last of it and the resources frees this.
+    void release_owner() noexcept { release_ref(); }
+
+    PoolStats stats() const noexcept {
+        PoolStats st;
+        for (std::uint32_t i = 0; i < capacity_; ++i) {
+            switch (slots_[i].state.load(std::memory_order_relaxed)) { // relaxed: see Slot::state
+            case SlotState::idle: ++st.idle; break;
+            case SlotState::leased:
+            case SlotState::creating: ++st.in_use; break;
+            case SlotState::room: break;
+            }
+        }
+        // relaxed below: independent statistics, read as a snapshot.
+        st.size = alive_.load(std::memory_order_relaxed);
+        st.waiting = waiting_.load(std::memory_order_relaxed);
+        st.created = created_.load(std::memory_order_relaxed);
+        st.destroyed = destroyed_.load(std::memory_order_relaxed);
+        st.timeouts = timeouts_.load(std::memory_order_relaxed);
+        st.create_failures = create_failures_.load(std::memory_order_relaxed);
+        st.validation_failures = validation_failures_.load(std::memory_order_relaxed);
+        st.recycled = recycled_.load(std::memory_order_relaxed);
+        st.waits = waits_.load(std::memory_order_relaxed);
+        return st;
+    }
+
+private:
+    // Looks at the idle set this many more times, yielding between, before sleeping: a holder on another core is
+    // often about to return, and a sleep costs two context switches.
+    static constexpr int spin_attempts = 2;
+
+    // ---- taking a slot -------------------------------------------------------------------------------------------
+
+    Take try_take(std::uint32_t refusing_flags) noexcept {
+        if (const std::uint32_t slot = idle_.pop(refusing_flags); slot != IdleSet::nil) return {Take::Kind::idle, slot};
+        if (idle_.flags_hint() & closed_flag) return {Take::Kind::closed, 0};
+        if (idle_.flags_hint() & refusing_flags & starving_flag) return {}; // queue behind the starving waiter
+        if (const std::uint32_t slot = room_.pop(); slot != IndexStack::nil) return {Take::Kind::room, slot};
+        return {};
+    }
+
+    // Sleeps in the waiter FIFO until a slot is granted or found, the deadline passes, the pool closes or `stop`
+    // fires.
+    Take wait_for_slot(TimePoint deadline, const std::stop_token* stop) {
+        Waiter self;
+        auto cancel = [this, &self] {
+            std::lock_guard lock(mutex_);
+            self.cancel_requested = true;
+            self.wakeup.notify_one();
+        };
+        // Registered before taking the lock: a token already stopped runs `cancel` right here.
+        std::optional<std::stop_callback<decltype(cancel)>> on_stop;
+        if (stop) on_stop.emplace(*stop, cancel);
+        std::unique_lock lock(mutex_);
+        self.enqueued_at = clock_.now();
+        waiters_.push_back(self);
+        waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        waits_.fetch_add(1, std::memory_order_relaxed);   // relaxed: a statistic
+        // seq_cst (in set_flags and this fence): raise the flag, then look again. A return either saw the flag and
+        // comes to mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in and
+        // release_room).
+        idle_.set_flags(waiters_flag);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        for (;;) {
+            if (self.status == Waiter::Status::granted) {
+                return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
+            }
+            if (self.status == Waiter::Status::closed) return {Take::Kind::closed, 0};
+            Take take = try_take_queued();
+            if (take.kind != Take::Kind::nothing || self.cancel_requested ||
+                std::chrono::steady_clock::now() >= deadline) {
+                leave(self);
+                if (take.kind != Take::Kind::nothing) return take;
+                return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
+            }
+            self.status = Waiter::Status::waiting;
+            if (deadline == TimePoint::max())
+                self.wakeup.wait(lock);
+            else
+                self.wakeup.wait_until(lock, deadline);
+        }
+    }
+
+    // A queued waiter's look: it may take what newcomers may not while others starve, and it never misses a push
+    // that its flag did not refuse. Holds mutex_.
+    Take try_take_queued() noexcept {
+        if (const std::uint32_t slot = idle_.pop_settled(closed_flag); slot != IdleSet::nil)
+            return {Take::Kind::idle, slot};
+        if (idle_.flags() & closed_flag) return {Take::Kind::closed, 0};
+        if (const std::uint32_t slot = room_.pop(); slot != IndexStack::nil) return {Take::Kind::room, slot};
+        return {};
+    }
+
+    // Removes a waiter that gives up or took a slot itself. Holds mutex_.
+    void leave(Waiter& w) noexcept {
+        if (!w.enqueued) return;
+        waiters_.remove(w);
+        waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
+        update_waiter_flags(clock_.now());
+    }
+
+    // Keeps the flags true to the FIFO: waiters_flag while anyone waits, starving_flag while the first one has waited
+    // past handoff_after. Holds mutex_.
+    void update_waiter_flags(TimePoint now) noexcept {
+        if (waiters_.empty()) return idle_.clear_flags(waiters_flag | starving_flag);
+        if (now - waiters_.front()->enqueued_at >= options_.handoff_after)
+            idle_.set_flags(starving_flag);
+        else
+            idle_.clear_flags(starving_flag);
+    }
+
+    // Gives `slot` (a resource, or room for one) to the first waiter. Holds mutex_.
+    void grant_front(std::uint32_t slot) noexcept {
+        Waiter& w = *waiters_.front();
+        waiters_.remove(w);
+        waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
+        w.slot = slot;
+        w.status = Waiter::Status::granted;
+        w.wakeup.notify_one();
+    }
+
+    // ---- checkout checks and creation ----------------------------------------------------------------------------
+
+    // Checks an idle resource for handing out; destroys it and returns false when it may not be.
+    bool check_out(std::uint32_t slot) noexcept {
+        Slot<Resource>& s = slots_[slot];
+        if (is_stale(s)) {
+            destroy(slot, true);
+            return false;
+        }
+        if (options_.pre_ping) {
+            bool ok = false;
+            try {
+                ok = static_cast<bool>(validator_.validate(*s.resource));
+            } catch (...) {
+                ok = false; // a throwing validator means "not usable"
+            }
+            if (!ok) {
+                validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+                destroy(slot, true);
+                return false;
+            }
+        }
+        s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: see Slot::state
+        return true;
+    }
+
+    // Invalidated by invalidate_all() or past its age. Reads the clock only when recycling is on.
+    bool is_stale(Slot<Resource>& s) noexcept {
+        // relaxed: see invalidate_all().
+        if (s.generation != generation_.load(std::memory_order_relaxed)) return true;
+        if (options_.recycle.count() > 0 && clock_.now() >= s.expires_at) {
+            recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+            return true;
+        }
+        return false;
+    }
+
+    bool reset(Slot<Resource>& s) noexcept {
+        if constexpr (HasReset<Validator, Resource>) {
+            try {
+                return static_cast<bool>(validator_.reset(*s.resource));
+            } catch (...) {
+                return false; // a reset that throws leaves the resource in an unknown state
+            }
+        } else {
+            (void)s;
+            return true;
+        }
+    }
+
+    LeaseType create_in(std::uint32_t slot, std::error_code* ec) {
+        Slot<Resource>& s = slots_[slot];
+        // relaxed: counts; the pool's own reference keeps this alive while acquire runs.
+        alive_.fetch_add(1, std::memory_order_relaxed);
+        refs_.fetch_add(1, std::memory_order_relaxed);
+        s.state.store(SlotState::creating, std::memory_order_relaxed); // relaxed: see Slot::state
+        try {
+            s.resource.emplace(factory_.create());
+        } catch (...) {
+            create_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+            alive_.fetch_sub(1, std::memory_order_relaxed);
+            s.state.store(SlotState::room, std::memory_order_relaxed);
+            release_room(slot); // wakes a waiter so it can try to create in turn
+            if (!ec) throw;
+            *ec = make_error_code(errc::create_failed);
+            return LeaseType();
+        }
+        created_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        s.created_at = clock_.now();
+        s.expires_at = options_.recycle.count() > 0 ? s.created_at + options_.recycle - jitter() : TimePoint::max();
+        s.generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
+        s.state.store(SlotState::leased, std::memory_order_relaxed);
+        if (ec) ec->clear();
+        return LeaseType(this, slot);
+    }
+
+    std::chrono::nanoseconds jitter() noexcept {
+        if (options_.recycle_jitter.count() <= 0) return {};
+        // relaxed: each caller needs a distinct value, not an ordering.
+        std::uint64_t z = rng_.fetch_add(0x9E37'79B9'7F4A'7C15ull, std::memory_order_relaxed) + 0x9E37'79B9'7F4A'7C15ull;
+        z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBull;
+        z ^= z >> 31;
+        const auto span = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.recycle_jitter).count();
+        return std::chrono::nanoseconds(static_cast<std::int64_t>(z % static_cast<std::uint64_t>(span + 1)));
+    }
+
+    // ---- letting go ----------------------------------------------------------------------------------------------
+
+    bool above_pool_size() const noexcept {
+        // relaxed: a hint; the shrink itself is claimed by the CAS in claim_shrink.
+        return alive_.load(std::memory_order_relaxed) > options_.pool_size &&
+               !(idle_.flags_hint() & waiters_flag); // someone waiting would rather have it
+    }
+
+    // Claims the right to destroy one resource beyond pool_size, so two returns cannot both shrink below it.
+    bool claim_shrink() noexcept {
+        std::size_t alive = alive_.load(std::memory_order_relaxed); // relaxed: the CAS below re-reads
+        while (alive > options_.pool_size) {
+            // relaxed: the claim publishes nothing; the resource is ours already.
+            if (alive_.compare_exchange_weak(alive, alive - 1, std::memory_order_relaxed, std::memory_order_relaxed))
+                return true;
+        }
+        return false;
+    }
+
+    // The return's push met a flag: waiters exist, one starves, or the pool closed. The slot's resource still counts
+    // in refs_, so this object stays alive until it is pushed or destroyed.
+    void check_in_slow(std::uint32_t slot) noexcept {
+        std::unique_lock lock(mutex_);
+        const std::uint32_t flags = idle_.flags();
+        if (flags & closed_flag) {
+            lock.unlock();
+            return destroy(slot, true);
+        }
+        if (waiters_.empty()) {
+            update_waiter_flags(TimePoint{});
+            idle_.push(slot, closed_flag);
+            return;
+        }
+        const TimePoint now = clock_.now();
+        Waiter& first = *waiters_.front();
+        if ((flags & starving_flag) || now - first.enqueued_at >= options_.handoff_after) {
+            grant_front(slot); // direct handoff, in FIFO order
+            update_waiter_flags(now);
+            return;
+        }
+        // Normal mode: back to the idle set, and wake the first waiter not woken yet: it competes with newcomers.
+        idle_.push(slot, closed_flag);
+        for (Waiter* w = &first; w; w = w->next) {
+            if (w->status == Waiter::Status::waiting) {
+                w->status = Waiter::Status::notified;
+                w->wakeup.notify_one();
+                break;
+            }
+        }
+    }
+
+    // Destroys the slot's resource on this thread, frees its room and drops its reference. `counted`: its alive_
+    // count is still to be taken off (false when claim_shrink took it already). The caller must not touch this
+    // object afterwards unless it holds another reference (the Pool's, in acquire and close).
+    void destroy(std::uint32_t slot, bool counted) noexcept {
+        Slot<Resource>& s = slots_[slot];
+        if constexpr (HasDestroy<Factory, Resource>) factory_.destroy(*s.resource);
+        s.resource.reset();
+        if (counted) alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count
+        destroyed_.fetch_add(1, std::memory_order_relaxed);          // relaxed: a statistic
+        s.state.store(SlotState::room, std::memory_order_relaxed);
+        release_room(slot);
+    }
+
+    // Puts a slot back as room to create in, wakes a waiter that could use it, and drops the slot's reference.
+    void release_room(std::uint32_t slot) noexcept {
+        room_.push(slot); // seq_cst push, then seq_cst flag load: Dekker with wait_for_slot's flag raise
+        if (idle_.flags() & (waiters_flag | closed_flag)) {
+            std::unique_lock lock(mutex_);
+            if (!waiters_.empty()) {
+                if (const std::uint32_t room = room_.pop(); room != IndexStack::nil) grant_front(room);
+                update_waiter_flags(clock_.now());
+            }
+            // Under the lock, so drain() cannot miss the last one and nothing touches this after it is freed.
+            const bool last = release_ref_locked();
+            drained_.notify_all();
+            lock.unlock();
+            if (last) delete this;
+            return;
+        }
+        release_ref();
+    }
+
+    bool release_ref_locked() noexcept {
+        // acq_rel: the last release sees every other's writes before freeing; pairs with itself and wait_drained.
+        return refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+    }
+
+    void release_ref() noexcept {
+        if (release_ref_locked()) delete this;
+    }
+
+    LeaseType fail(errc e, std::error_code* ec) {
+        if (e == errc::timeout) timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        if (ec) {
+            *ec = make_error_code(e);
+            return LeaseType();
+        }
+        switch (e) {
+        case errc::timeout: throw TimeoutError();
+        case errc::pool_closed: throw PoolClosedError();
+        case errc::cancelled: throw CancelledError();
+        case errc::create_failed: break;
+        }
+        throw Error(make_error_code(e));
+    }
+
+    const PoolOptions options_;
+    const std::uint32_t capacity_;
+    Factory factory_;
+    Validator validator_;
+    Clock clock_;
+    std::unique_ptr<Slot<Resource>[]> slots_;
+    IdleSet idle_;
+    IndexStack room_;
+
+    // Written only by create, destroy and invalidate_all: kept together, away from the hot words inside idle_.
+    alignas(64) std::atomic<std::size_t> alive_{0};
+    std::atomic<std::size_t> refs_{1}; // the Pool object + every resource that exists
+    std::atomic<std::uint64_t> generation_{0};
+    std::atomic<std::uint64_t> rng_{0x2545'F491'4F6C'DD1Dull};
+
+    // Statistics, written on slow paths only.
+    alignas(64) std::atomic<std::uint64_t> created_{0};
+    std::atomic<std::uint64_t> destroyed_{0};
+    std::atomic<std::uint64_t> detached_{0};
+    std::atomic<std::uint64_t> timeouts_{0};
+    std::atomic<std::uint64_t> create_failures_{0};
+    std::atomic<std::uint64_t> validation_failures_{0};
+    std::atomic<std::uint64_t> recycled_{0};
+    std::atomic<std::uint64_t> waits_{0};
+    std::atomic<std::size_t> waiting_{0};
+
+    alignas(64) std::mutex mutex_; // guards waiters_ and the flag changes that follow it
+    WaiterList waiters_;
+    std::condition_variable drained_;
+};
+
+} // namespace respool::detail

@@ -1,0 +1,146 @@
+#pragma once
+// Pool: a thread-safe pool of resources made by a Factory, checked by a Validator, with a lock-free checkout path.
+#include <chrono>
+#include <stop_token>
+#include <system_error>
+#include <utility>
+
+#include "concepts.hpp"
+#include "detail/pool_core.hpp"
+#include "errors.hpp"
+#include "lease.hpp"
+#include "policies/always_valid.hpp"
+#include "policies/clocks.hpp"
+#include "pool_options.hpp"
+#include "pool_stats.hpp"
+
+namespace respool {
+
+// Resources are created on demand up to pool_size + max_overflow, kept up to pool_size, checked on checkout
+// (pre_ping), cleaned on return (the validator's reset hook) and replaced when older than recycle.
+//
+// Thread safety: every member function may be called from any thread at once, except construction, destruction and
+// move, which need exclusive access to the Pool object. Leases may outlive the Pool: their resources are destroyed
+// when they end.
+template <class Resource, ResourceFactory<Resource> Factory, ResourceValidator<Resource> Validator = AlwaysValid,
+          PoolClock Clock = policies::SteadyClock>
+class Pool {
+    using Core = detail::PoolCore<Resource, Factory, Validator, Clock>;
+
+public:
+    using resource_type = Resource;
+    using factory_type = Factory;
+    using validator_type = Validator;
+    using clock_type = Clock;
+    using Lease = respool::Lease<Core>;
+
+    // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
+    explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
+                  Clock clock = Clock{})
+        : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock))) {}
+
+    Pool(Pool&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+    Pool& operator=(Pool&& other) noexcept {
+        if (this != &other) {
+            release();
+            core_ = std::exchange(other.core_, nullptr);
+        }
+        return *this;
+    }
+    Pool(const Pool&) = delete;
+    Pool& operator=(const Pool&) = delete;
+
+    // Closes the pool (see close()). Leases still out stay valid; their resources are destroyed when they end.
+    ~Pool() { release(); }
+
+    // A resource, waiting up to options().timeout for one when all are leased and the pool is full.
+    // Blocks while waiting and while the factory creates or the validator checks. Throws TimeoutError,
+    // PoolClosedError, or the factory's exception unchanged.
+    Lease acquire() { return core().acquire(detail::deadline_after(core().options().timeout), nullptr, nullptr); }
+    Lease acquire(std::error_code& ec) {
+        return core().acquire(detail::deadline_after(core().options().timeout), nullptr, &ec);
+    }
+    // As acquire(), also stopped by `stop` (CancelledError / errc::cancelled).
+    Lease acquire(std::stop_token stop) {
+        return core().acquire(detail::deadline_after(core().options().timeout), &stop, nullptr);
+    }
+    Lease acquire(std::stop_token stop, std::error_code& ec) {
+        return core().acquire(detail::deadline_after(core().options().timeout), &stop, &ec);
+    }
+
+    // As acquire(), waiting at most `wait` (0: not at all; milliseconds::max(): forever).
+    Lease acquire_for(std::chrono::milliseconds wait) {
+        return core().acquire(detail::deadline_after(wait), nullptr, nullptr);
+    }
+    Lease acquire_for(std::chrono::milliseconds wait, std::error_code& ec) {
+        return core().acquire(detail::deadline_after(wait), nullptr, &ec);
+    }
+    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop) {
+        return core().acquire(detail::deadline_after(wait), &stop, nullptr);
+    }
+    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop, std::error_code& ec) {
+        return core().acquire(detail::deadline_after(wait), &stop, &ec);
+    }
+
+    // As acquire(), waiting until `deadline` (real time).
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline) {
+        return core().acquire(deadline, nullptr, nullptr);
+    }
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::error_code& ec) {
+        return core().acquire(deadline, nullptr, &ec);
+    }
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
+        return core().acquire(deadline, &stop, nullptr);
+    }
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, std::error_code& ec) {
+        return core().acquire(deadline, &stop, &ec);
+    }
+
+    // A free resource, or a new one when there is room; an empty Lease when all are leased and the pool is full.
+    // Never waits for a holder (but may block in create() or validate()). Throws PoolClosedError or the factory's
+    // exception.
+    Lease try_acquire() { return core().try_acquire(nullptr); }
+    Lease try_acquire(std::error_code& ec) { return core().try_acquire(&ec); }
+
+    // A snapshot of sizes and running totals. Never blocks; O(pool_size + max_overflow).
+    PoolStats stats() const noexcept { return core().stats(); }
+
+    // Every resource that exists now is replaced: idle ones at their next checkout, leased ones when they return.
+    // Never blocks.
+    void invalidate_all() noexcept { core().invalidate_all(); }
+
+    // Waiters and later acquires get PoolClosedError; idle resources are destroyed now, on this thread; leased ones
+    // when they come back. Idempotent.
+    void close() noexcept { core().close(); }
+
+    // close(), then waits until every leased resource has come back and been destroyed, or until `deadline`.
+    // true when the pool is empty. Blocks.
+    bool drain_until(std::chrono::steady_clock::time_point deadline) noexcept {
+        core().close();
+        return core().wait_drained(deadline);
+    }
+    bool drain_for(std::chrono::milliseconds wait) noexcept { return drain_until(detail::deadline_after(wait)); }
+
+    const PoolOptions& options() const noexcept { return core().options(); }
+
+private:
+    static Core* make_core(PoolOptions& options, Factory&& factory, Validator&& validator, Clock&& clock) {
+        options.validate();
+        return new Core(options, std::move(factory), std::move(validator), std::move(clock));
+    }
+
+    Core& core() const noexcept {
+        assert(core_ && "precondition: the pool was not moved from");
+        return *core_;
+    }
+
+    void release() noexcept {
+        if (!core_) return;
+        core_->close();
+        std::exchange(core_, nullptr)->release_owner();
+    }
+
+    Core* core_;
+};
+
+} // namespace respool

@@ -1,0 +1,51 @@
+#pragma once
+// PoolOptions: the runtime settings of a Pool, named as SQLAlchemy's QueuePool names them.
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace respool {
+
+// Which idle resource a checkout takes.
+enum class CheckoutOrder {
+    lifo, // the most recently returned: few resources stay warm, the rest can age out (the default)
+    fifo, // the least recently returned: use is spread over all of them (keeps every connection busy behind a proxy)
+};
+
+// An aggregate: designated initializers work, e.g. PoolOptions{.pool_size = 10, .max_overflow = 5}.
+// The first five fields are SQLAlchemy's pool_size, max_overflow, pool_timeout, pool_recycle and pool_pre_ping.
+struct PoolOptions {
+    std::size_t pool_size = 5;                      // resources kept alive once created
+    std::size_t max_overflow = 10;                  // extra resources allowed beyond pool_size, destroyed on return
+                                                    // while more than pool_size exist and nobody waits
+    std::chrono::milliseconds timeout{30'000};      // how long acquire() waits; 0 = do not wait, max() = forever
+    std::chrono::milliseconds recycle{0};           // maximum age of a resource; 0 = never recycled
+    bool pre_ping = false;                          // run Validator::validate on every checkout of an existing one
+    std::chrono::milliseconds recycle_jitter{0};    // each resource's maximum age is shortened by a random amount up
+                                                    // to this, so resources created together do not expire together
+    CheckoutOrder order = CheckoutOrder::lifo;      // which idle resource a checkout takes
+    std::chrono::microseconds handoff_after{1'000}; // once a waiter has waited this long, returned resources go to
+                                                    // waiters directly in FIFO order instead of to whoever asks first
+
+    // Throws std::invalid_argument naming the first invalid field.
+    void validate() const {
+        auto fail = [](const char* field, const char* why) {
+            throw std::invalid_argument(std::string("respool::PoolOptions::") + field + ": " + why);
+        };
+        if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
+        if (pool_size > max_resources) fail("pool_size", "too large");
+        if (max_overflow > max_resources || pool_size + max_overflow > max_resources)
+            fail("max_overflow", "pool_size + max_overflow is too large (at most 16,777,214)");
+        if (timeout.count() < 0) fail("timeout", "must not be negative");
+        if (recycle.count() < 0) fail("recycle", "must not be negative (0 means never)");
+        if (recycle_jitter.count() < 0) fail("recycle_jitter", "must not be negative");
+        if (recycle.count() > 0 && recycle_jitter >= recycle) fail("recycle_jitter", "must be shorter than recycle");
+        if (handoff_after.count() < 0) fail("handoff_after", "must not be negative");
+        if (order != CheckoutOrder::lifo && order != CheckoutOrder::fifo) fail("order", "not a CheckoutOrder value");
+    }
+
+    static constexpr std::size_t max_resources = 0xFF'FFFEu;
+};
+
+} // namespace respool

@@ -1,0 +1,10 @@
+#pragma once
+// respool: the generic, header-only resource pool. Nothing here needs a database client library.
+#include "concepts.hpp"
+#include "errors.hpp"
+#include "lease.hpp"
+#include "policies/always_valid.hpp"
+#include "policies/clocks.hpp"
+#include "pool.hpp"
+#include "pool_options.hpp"
+#include "pool_stats.hpp"
