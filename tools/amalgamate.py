@@ -4,8 +4,15 @@
 Each output inlines the project's own headers (quoted includes) once, in include order, and keeps system includes.
 The adapter's single headers include the core single header instead of inlining the core again.
 
+Each inlined header sits inside an include guard named after its path (include/respool/detail/pool_core.hpp:
+RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED). When the headers under include/ open with the same guard, a translation unit
+may include both the single header and the multi-header form (say, the single header vendored by one library and
+the installed package used by another) without redefining anything: whichever comes first wins.
+
   python3 tools/amalgamate.py          write the files
   python3 tools/amalgamate.py --check  exit 1 (and say which) when a committed file is not current
+  python3 tools/amalgamate.py --check-guards
+                                       exit 1 (and say which) when a header under include/ lacks its guard
 """
 import pathlib
 import re
@@ -17,6 +24,7 @@ OUT = ROOT / "single_include" / "respool"
 QUOTED = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 ANGLED_RESPOOL = re.compile(r"^\s*#\s*include\s+<(respool/[^>]+)>")
 PRAGMA_ONCE = re.compile(r"^\s*#\s*pragma\s+once\s*$")
+IFNDEF = re.compile(r"^\s*#\s*ifndef\s+(\w+)\s*$")
 
 # (output name, entry header, headers provided by another single header instead of being inlined)
 TARGETS = [
@@ -24,6 +32,21 @@ TARGETS = [
     ("mariadb.hpp", "respool/mariadb.hpp", "respool.hpp"),
     ("asio.hpp", "respool/asio.hpp", "respool.hpp"),
 ]
+
+
+def guard_name(path):
+    """The include guard shared by a header under include/ and its copy in a single header."""
+    rel = path.resolve().relative_to(INCLUDE).as_posix()
+    return re.sub(r"[^A-Za-z0-9]", "_", rel).upper() + "_INCLUDED"
+
+
+def has_own_guard(text, guard):
+    """True when the header already opens with `#ifndef <guard>` (its first conditional directive)."""
+    for line in text.splitlines():
+        if re.match(r"^\s*#\s*(if|ifdef|ifndef)\b", line):
+            m = IFNDEF.match(line)
+            return bool(m) and m.group(1) == guard
+    return False
 
 
 def core_headers():
@@ -39,8 +62,9 @@ def expand(path, done, order, provided):
         return []
     done.add(path)
     order.append(path)
+    text = path.read_text()
     lines = []
-    for line in path.read_text().splitlines():
+    for line in text.splitlines():
         if PRAGMA_ONCE.match(line):
             continue
         m = QUOTED.match(line) or ANGLED_RESPOOL.match(line)
@@ -51,6 +75,9 @@ def expand(path, done, order, provided):
                 continue
         lines.append(line)
     rel = path.relative_to(INCLUDE).as_posix()
+    guard = guard_name(path)
+    if not has_own_guard(text, guard):
+        lines = [f"#ifndef {guard}", f"#define {guard}"] + lines + [f"#endif // {guard}"]
     return [f"// ---- begin {rel} ----"] + lines + [f"// ---- end {rel} ----"]
 
 
@@ -66,7 +93,18 @@ def generate(entry, provided_by):
     return "\n".join(head + body) + "\n"
 
 
+def unguarded_headers():
+    """Headers under include/respool that do not open with their guard, as paths relative to include/."""
+    return sorted(p.relative_to(INCLUDE).as_posix() for p in (INCLUDE / "respool").rglob("*.hpp")
+                  if not has_own_guard(p.read_text(), guard_name(p)))
+
+
 def main(argv):
+    if "--check-guards" in argv:
+        missing = unguarded_headers()
+        for rel in missing:
+            print(f"include/{rel}: does not open with #ifndef {guard_name(INCLUDE / rel)}")
+        return 1 if missing else 0
     check = "--check" in argv
     stale = []
     for name, entry, provided_by in TARGETS:
