@@ -1,0 +1,581 @@
+// Unit tests of respool::Pool with a scripted factory and a manual clock: each option, each error path.
+#define BOOST_TEST_MODULE pool
+#include <boost/test/unit_test.hpp>
+
+#include <respool/respool.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "fake_resource.hpp"
+
+using namespace std::chrono_literals;
+using respool_test::CreateFailed;
+using respool_test::Fake;
+using respool_test::FakeFactory;
+using respool_test::FakeValidator;
+using Clock = respool::policies::ManualClock;
+using TestPool = respool::Pool<Fake, FakeFactory, FakeValidator, Clock>;
+
+namespace {
+
+struct Fixture {
+    FakeFactory factory;
+    Clock clock;
+
+    TestPool make(respool::PoolOptions options) {
+        return TestPool(options, factory, FakeValidator{factory.script}, clock);
+    }
+    respool_test::Script& script() { return *factory.script; }
+};
+
+// Waits (yielding, bounded) until `pool` reports `n` blocked waiters: the waiter thread is then asleep in acquire.
+template <class P>
+void wait_for_waiters(const P& pool, std::size_t n) {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (pool.stats().waiting != n) {
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "waiter never blocked");
+        std::this_thread::yield();
+    }
+}
+
+std::string invalid_argument_message(respool::PoolOptions options) {
+    try {
+        TestPool pool(options);
+    } catch (const std::invalid_argument& e) {
+        return e.what();
+    }
+    return "";
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(options)
+
+BOOST_AUTO_TEST_CASE(defaults_mirror_sqlalchemy_queue_pool) {
+    const respool::PoolOptions o;
+    BOOST_TEST(o.pool_size == 5u);
+    BOOST_TEST(o.max_overflow == 10u);
+    BOOST_TEST(o.timeout.count() == 30'000);
+    BOOST_TEST(o.recycle.count() == 0);
+    BOOST_TEST(!o.pre_ping);
+    BOOST_TEST((o.order == respool::CheckoutOrder::lifo));
+}
+
+BOOST_AUTO_TEST_CASE(invalid_options_throw_invalid_argument_naming_the_field) {
+    BOOST_TEST(invalid_argument_message({.pool_size = 0, .max_overflow = 0}).find("pool_size") != std::string::npos);
+    BOOST_TEST(invalid_argument_message({.timeout = -1ms}).find("timeout") != std::string::npos);
+    BOOST_TEST(invalid_argument_message({.recycle = -5ms}).find("recycle") != std::string::npos);
+    BOOST_TEST(invalid_argument_message({.recycle = 10ms, .recycle_jitter = 20ms}).find("recycle_jitter") !=
+               std::string::npos);
+    BOOST_TEST(invalid_argument_message({.max_overflow = std::size_t(1) << 30}).find("max_overflow") !=
+               std::string::npos);
+    BOOST_TEST(invalid_argument_message({.pool_size = 0, .max_overflow = 1}).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(checkout, Fixture)
+
+BOOST_AUTO_TEST_CASE(creates_lazily_and_reuses_returned_resources) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0});
+    BOOST_TEST(script().created == 0);
+    int first_id = 0;
+    {
+        auto lease = pool.acquire();
+        first_id = lease->id;
+        BOOST_TEST(pool.stats().in_use == 1u);
+    }
+    auto again = pool.acquire();
+    BOOST_TEST(again->id == first_id);
+    BOOST_TEST(script().created == 1);
+}
+
+BOOST_AUTO_TEST_CASE(lifo_by_default_hands_out_the_most_recently_returned) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    const int a_id = a->id, b_id = b->id;
+    a.reset();
+    b.reset();
+    BOOST_TEST(pool.acquire()->id == b_id);
+    (void)a_id;
+}
+
+BOOST_AUTO_TEST_CASE(fifo_hands_out_the_least_recently_returned) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .order = respool::CheckoutOrder::fifo});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    const int a_id = a->id;
+    a.reset();
+    b.reset();
+    BOOST_TEST(pool.acquire()->id == a_id);
+}
+
+BOOST_AUTO_TEST_CASE(try_acquire_returns_empty_when_all_are_leased_and_the_pool_is_full) {
+    auto pool = make({.pool_size = 1, .max_overflow = 1});
+    auto a = pool.try_acquire();
+    auto b = pool.try_acquire();
+    BOOST_TEST(bool(a));
+    BOOST_TEST(bool(b));
+    auto c = pool.try_acquire();
+    BOOST_TEST(!c);
+    std::error_code ec = respool::errc::timeout;
+    auto d = pool.try_acquire(ec);
+    BOOST_TEST(!d);
+    BOOST_TEST(!ec);
+}
+
+BOOST_AUTO_TEST_CASE(acquire_times_out_when_exhausted) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
+    auto held = pool.acquire();
+    BOOST_CHECK_THROW(pool.acquire(), respool::TimeoutError);
+    BOOST_CHECK_THROW(pool.acquire_for(0ms), respool::TimeoutError);
+    BOOST_CHECK_THROW(pool.acquire_for(5ms), respool::TimeoutError);
+    BOOST_CHECK_THROW(pool.acquire_until(std::chrono::steady_clock::now()), respool::TimeoutError);
+    std::error_code ec;
+    auto none = pool.acquire_for(0ms, ec);
+    BOOST_TEST(!none);
+    BOOST_TEST((ec == respool::errc::timeout));
+    BOOST_TEST(pool.stats().timeouts == 5u);
+    try {
+        pool.acquire();
+    } catch (const respool::Error& e) {
+        BOOST_TEST((e.code() == respool::errc::timeout));
+        BOOST_TEST(std::string(e.code().category().name()) == "respool");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(at_most_pool_size_plus_max_overflow_exist) {
+    auto pool = make({.pool_size = 2, .max_overflow = 3, .timeout = 0ms});
+    std::vector<TestPool::Lease> leases;
+    for (int i = 0; i < 5; ++i) leases.push_back(pool.acquire());
+    BOOST_CHECK_THROW(pool.acquire(), respool::TimeoutError);
+    BOOST_TEST(pool.stats().size == 5u);
+    BOOST_TEST(script().max_alive == 5);
+}
+
+BOOST_AUTO_TEST_CASE(overflow_resource_is_destroyed_on_return_when_more_than_pool_size_exist) {
+    auto pool = make({.pool_size = 1, .max_overflow = 2});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    auto c = pool.acquire();
+    BOOST_TEST(pool.stats().size == 3u);
+    c.reset();
+    BOOST_TEST(script().destroyed == 1);
+    b.reset();
+    BOOST_TEST(script().destroyed == 2);
+    a.reset(); // the last one is within pool_size: kept
+    BOOST_TEST(script().destroyed == 2);
+    const auto st = pool.stats();
+    BOOST_TEST(st.size == 1u);
+    BOOST_TEST(st.idle == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(stats_count_idle_in_use_and_totals) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    b.reset();
+    const auto st = pool.stats();
+    BOOST_TEST(st.size == 2u);
+    BOOST_TEST(st.idle == 1u);
+    BOOST_TEST(st.in_use == 1u);
+    BOOST_TEST(st.waiting == 0u);
+    BOOST_TEST(st.created == 2u);
+    BOOST_TEST(st.destroyed == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(lease_is_move_only_and_gives_back_once) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
+    auto a = pool.acquire();
+    TestPool::Lease moved = std::move(a);
+    BOOST_TEST(!a);
+    BOOST_TEST(bool(moved));
+    BOOST_TEST(moved.get() == &*moved);
+    TestPool::Lease other;
+    other = std::move(moved);
+    BOOST_TEST(!moved);
+    BOOST_CHECK_THROW(pool.acquire(), respool::TimeoutError);
+    other = TestPool::Lease{};
+    BOOST_TEST(pool.stats().idle == 1u);
+    static_assert(!std::is_copy_constructible_v<TestPool::Lease>);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(validation_and_reset, Fixture)
+
+BOOST_AUTO_TEST_CASE(pre_ping_validates_existing_resources_but_never_new_ones) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .pre_ping = true});
+    pool.acquire().reset();
+    BOOST_TEST(script().validations == 0);
+    pool.acquire().reset();
+    BOOST_TEST(script().validations == 1);
+}
+
+BOOST_AUTO_TEST_CASE(no_validation_without_pre_ping) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    pool.acquire().reset();
+    pool.acquire().reset();
+    BOOST_TEST(script().validations == 0);
+}
+
+BOOST_AUTO_TEST_CASE(failed_validation_destroys_the_resource_and_tries_another) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .pre_ping = true});
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+    }
+    script().fail_next_validates = 1;
+    auto lease = pool.acquire();
+    BOOST_TEST(script().destroyed == 1);
+    BOOST_TEST(script().validations == 2);
+    BOOST_TEST(pool.stats().validation_failures == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(throwing_validator_destroys_and_a_new_resource_is_created) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .pre_ping = true});
+    const int old_id = pool.acquire()->id;
+    script().throw_next_validates = 1;
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->id != old_id);
+    BOOST_TEST(script().created == 2);
+    BOOST_TEST(script().destroyed == 1);
+}
+
+BOOST_AUTO_TEST_CASE(reset_runs_on_return_and_false_or_throw_destroys) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    pool.acquire().reset();
+    BOOST_TEST(script().resets == 1);
+    BOOST_TEST(script().destroyed == 0);
+    script().fail_next_resets = 1;
+    pool.acquire().reset();
+    BOOST_TEST(script().destroyed == 1);
+    script().throw_next_resets = 1;
+    pool.acquire().reset();
+    BOOST_TEST(script().destroyed == 2);
+    BOOST_TEST(pool.stats().size == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(recycling, Fixture)
+
+BOOST_AUTO_TEST_CASE(recycle_destroys_resources_older_than_the_maximum_age) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .recycle = 100ms});
+    const int first = pool.acquire()->id;
+    clock.advance(99ms);
+    BOOST_TEST(pool.acquire()->id == first);
+    clock.advance(1ms);
+    const int second = pool.acquire()->id;
+    BOOST_TEST(second != first);
+    BOOST_TEST(script().destroyed == 1);
+    BOOST_TEST(pool.stats().recycled == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(recycle_applies_when_a_lease_comes_back_too) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .recycle = 100ms});
+    auto lease = pool.acquire();
+    clock.advance(150ms);
+    lease.reset();
+    BOOST_TEST(script().destroyed == 1);
+    BOOST_TEST(pool.stats().size == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(recycle_jitter_only_shortens_the_age_and_spreads_expiry) {
+    auto pool = make({.pool_size = 16, .max_overflow = 0, .recycle = 1000ms, .recycle_jitter = 500ms});
+    {
+        std::vector<TestPool::Lease> all;
+        for (int i = 0; i < 16; ++i) all.push_back(pool.acquire());
+    }
+    clock.advance(499ms); // before the shortest possible age: nobody expired
+    {
+        std::vector<TestPool::Lease> all;
+        for (int i = 0; i < 16; ++i) all.push_back(pool.acquire());
+    }
+    BOOST_TEST(script().destroyed == 0);
+    clock.advance(250ms); // at 749 ms: some, but with 16 uniform draws almost surely not all, expired
+    {
+        std::vector<TestPool::Lease> all;
+        for (int i = 0; i < 16; ++i) all.push_back(pool.acquire());
+    }
+    BOOST_TEST(script().destroyed > 0);
+    BOOST_TEST(script().destroyed < 16);
+    clock.advance(251ms); // past the full age: every original resource expired
+    {
+        std::vector<TestPool::Lease> all;
+        for (int i = 0; i < 16; ++i) all.push_back(pool.acquire());
+    }
+    BOOST_TEST(script().destroyed >= 16);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(invalidation, Fixture)
+
+BOOST_AUTO_TEST_CASE(lease_invalidate_destroys_instead_of_returning) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
+    auto lease = pool.acquire();
+    const int id = lease->id;
+    lease.invalidate();
+    BOOST_TEST(!lease);
+    BOOST_TEST(script().destroyed == 1);
+    BOOST_TEST(pool.acquire()->id != id);
+}
+
+BOOST_AUTO_TEST_CASE(lease_detach_takes_the_resource_out_and_frees_its_room) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
+    auto lease = pool.acquire();
+    Fake mine = lease.detach();
+    BOOST_TEST(!lease);
+    BOOST_TEST(pool.stats().size == 0u);
+    auto next = pool.acquire(); // room was freed
+    BOOST_TEST(next->id != mine.id);
+    BOOST_TEST(script().destroyed == 0); // the pool does not destroy what it gave away
+}
+
+BOOST_AUTO_TEST_CASE(invalidate_all_replaces_idle_at_checkout_and_leased_on_return) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0});
+    auto leased = pool.acquire();
+    const int idle_id = pool.acquire()->id;
+    pool.invalidate_all();
+    BOOST_TEST(script().destroyed == 0); // lazily
+    auto fresh = pool.acquire();
+    BOOST_TEST(fresh->id != idle_id);
+    BOOST_TEST(script().destroyed == 1);
+    leased.reset();
+    BOOST_TEST(script().destroyed == 2);
+    fresh.reset();
+    BOOST_TEST(script().destroyed == 2); // created after the invalidation: kept
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(factory_errors, Fixture)
+
+BOOST_AUTO_TEST_CASE(factory_exception_reaches_the_caller_unchanged_and_gives_the_room_back) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
+    script().fail_next_creates = 1;
+    BOOST_CHECK_THROW(pool.acquire(), CreateFailed);
+    BOOST_TEST(pool.stats().size == 0u);
+    BOOST_TEST(pool.stats().create_failures == 1u);
+    auto lease = pool.acquire(); // the room is usable again
+    BOOST_TEST(bool(lease));
+}
+
+BOOST_AUTO_TEST_CASE(error_code_forms_report_create_failed) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    script().fail_next_creates = 2;
+    std::error_code ec;
+    auto a = pool.acquire(ec);
+    BOOST_TEST(!a);
+    BOOST_TEST((ec == respool::errc::create_failed));
+    auto b = pool.try_acquire(ec);
+    BOOST_TEST(!b);
+    BOOST_TEST((ec == respool::errc::create_failed));
+    auto c = pool.acquire(ec);
+    BOOST_TEST(bool(c));
+    BOOST_TEST(!ec);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(closing, Fixture)
+
+BOOST_AUTO_TEST_CASE(close_makes_every_acquire_fail_with_pool_closed) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    pool.acquire().reset();
+    pool.close();
+    BOOST_CHECK_THROW(pool.acquire(), respool::PoolClosedError);
+    BOOST_CHECK_THROW(pool.try_acquire(), respool::PoolClosedError);
+    BOOST_CHECK_THROW(pool.acquire_for(1s), respool::PoolClosedError);
+    std::error_code ec;
+    BOOST_TEST(!pool.acquire(ec));
+    BOOST_TEST((ec == respool::errc::pool_closed));
+    BOOST_TEST(!pool.try_acquire(ec));
+    BOOST_TEST((ec == respool::errc::pool_closed));
+}
+
+BOOST_AUTO_TEST_CASE(close_destroys_idle_now_and_leased_when_they_return) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0});
+    auto leased = pool.acquire();
+    pool.acquire().reset();
+    pool.close();
+    BOOST_TEST(script().destroyed == 1);
+    BOOST_TEST(leased->id > 0); // still usable while held
+    leased.reset();
+    BOOST_TEST(script().destroyed == 2);
+    BOOST_TEST(script().alive == 0);
+}
+
+BOOST_AUTO_TEST_CASE(destroying_the_pool_while_leases_are_out_is_safe) {
+    std::optional<TestPool> pool(make({.pool_size = 2, .max_overflow = 0}));
+    auto a = pool->acquire();
+    auto b = pool->acquire();
+    std::error_code ec;
+    BOOST_TEST(!pool->acquire_for(0ms, ec)); // a failed acquire leaves nothing behind
+    pool.reset();
+    BOOST_TEST(script().destroyed == 0);
+    BOOST_TEST(a->id != b->id);
+    a.reset();
+    BOOST_TEST(script().destroyed == 1);
+    b.invalidate();
+    BOOST_TEST(script().destroyed == 2);
+    BOOST_TEST(script().alive == 0);
+}
+
+BOOST_AUTO_TEST_CASE(drain_waits_for_leases_to_come_back) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0});
+    auto lease = pool.acquire();
+    BOOST_TEST(!pool.drain_for(0ms)); // one is still out
+    std::jthread returner([&] { lease.reset(); });
+    BOOST_TEST(pool.drain_for(10s));
+    BOOST_TEST(script().alive == 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(waiting, Fixture)
+
+BOOST_AUTO_TEST_CASE(a_waiter_gets_the_resource_another_thread_returns) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    auto held = pool.acquire();
+    const int id = held->id;
+    int got = 0;
+    std::jthread waiter([&] { got = pool.acquire()->id; });
+    wait_for_waiters(pool, 1);
+    held.reset();
+    waiter.join();
+    BOOST_TEST(got == id);
+    BOOST_TEST(pool.stats().waits == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(freed_room_wakes_a_waiter_which_creates) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    auto held = pool.acquire();
+    int got = 0;
+    std::jthread waiter([&] { got = pool.acquire()->id; });
+    wait_for_waiters(pool, 1);
+    held.invalidate();
+    waiter.join();
+    BOOST_TEST(got == 2);
+}
+
+BOOST_AUTO_TEST_CASE(create_failure_of_a_waiter_reaches_it_and_frees_the_room) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    auto held = pool.acquire();
+    bool threw = false;
+    std::jthread waiter([&] {
+        try {
+            pool.acquire();
+        } catch (const CreateFailed&) {
+            threw = true;
+        }
+    });
+    wait_for_waiters(pool, 1);
+    script().fail_next_creates = 1;
+    held.invalidate();
+    waiter.join();
+    BOOST_TEST(threw);
+    BOOST_TEST(bool(pool.acquire_for(0ms)));
+}
+
+BOOST_AUTO_TEST_CASE(stop_token_cancels_a_waiting_acquire) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    auto held = pool.acquire();
+    std::stop_source stop;
+    std::error_code ec;
+    std::jthread waiter([&] { pool.acquire(stop.get_token(), ec); });
+    wait_for_waiters(pool, 1);
+    stop.request_stop();
+    waiter.join();
+    BOOST_TEST((ec == respool::errc::cancelled));
+    BOOST_TEST(pool.stats().waiting == 0u);
+    BOOST_CHECK_THROW(pool.acquire(stop.get_token()), respool::CancelledError);
+}
+
+BOOST_AUTO_TEST_CASE(close_wakes_waiters_with_pool_closed) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    auto held = pool.acquire();
+    bool closed = false;
+    std::jthread waiter([&] {
+        try {
+            pool.acquire();
+        } catch (const respool::PoolClosedError&) {
+            closed = true;
+        }
+    });
+    wait_for_waiters(pool, 1);
+    pool.close();
+    waiter.join();
+    BOOST_TEST(closed);
+}
+
+BOOST_AUTO_TEST_CASE(a_waiter_past_handoff_after_gets_the_next_return_before_newcomers) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s, .handoff_after = 1ms});
+    auto held = pool.acquire();
+    const int id = held->id;
+    int got = 0;
+    std::jthread waiter([&] { got = pool.acquire()->id; });
+    wait_for_waiters(pool, 1);
+    clock.advance(2ms); // the waiter now starves
+    held.reset();
+    auto newcomer = pool.try_acquire(); // must not overtake it
+    BOOST_TEST(!newcomer);
+    waiter.join();
+    BOOST_TEST(got == id);
+}
+
+BOOST_AUTO_TEST_CASE(waiters_are_served_in_arrival_order_when_starving) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s, .handoff_after = 0us});
+    auto held = pool.acquire();
+    std::vector<int> order;
+    std::mutex order_mutex;
+    auto worker = [&](int n) {
+        auto lease = pool.acquire();
+        std::lock_guard lock(order_mutex);
+        order.push_back(n);
+    };
+    std::jthread first(worker, 1);
+    wait_for_waiters(pool, 1);
+    std::jthread second(worker, 2);
+    wait_for_waiters(pool, 2);
+    held.reset();
+    first.join();
+    second.join();
+    BOOST_TEST(order == (std::vector<int>{1, 2}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(policies)
+
+struct PlainFactory {
+    int create() { return 7; }
+};
+
+BOOST_AUTO_TEST_CASE(default_validator_and_clock_need_only_a_factory) {
+    respool::Pool<int, PlainFactory> pool;
+    BOOST_TEST(*pool.acquire() == 7);
+    BOOST_TEST(respool::AlwaysValid{}.validate(*pool.acquire()));
+}
+
+struct MoveOnly {
+    std::unique_ptr<int> value;
+};
+struct MoveOnlyFactory {
+    MoveOnly create() { return MoveOnly{std::make_unique<int>(42)}; }
+};
+
+BOOST_AUTO_TEST_CASE(move_only_resources_are_supported) {
+    respool::Pool<MoveOnly, MoveOnlyFactory> pool({.pool_size = 1, .max_overflow = 0});
+    BOOST_TEST(*pool.acquire()->value == 42);
+    MoveOnly out = pool.acquire().detach();
+    BOOST_TEST(*out.value == 42);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
