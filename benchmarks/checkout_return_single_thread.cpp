@@ -1,0 +1,207 @@
+// Scenario 1: one thread takes a trivial resource (an int) and gives it back, over and over.
+//
+// What a pool costs when nobody competes with it, against:
+//   floor          one CAS to take a slot and one store to give it back: no pool can do less while staying safe to
+//                  use from other threads;
+//   treiber_stack  a bare lock-free stack of slot indices: a CAS to pop and a CAS to push;
+//   mutex_list     a lean free list, a std::vector under a std::mutex (lock + unlock on each side).
+// Target: respool within 3x of the floor and faster than the mutex list.
+#include <respool/pool.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <iomanip>
+#include <mutex>
+#include <vector>
+
+#include "bench_support.hpp"
+
+namespace {
+
+constexpr std::uint32_t slot_count = 8;
+constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+
+// One flag per slot, each on its own cache line as a pool's slots would be. take() claims the first free flag with
+// one CAS; give() clears it with one store.
+class FlagSlots {
+public:
+    std::uint32_t take() noexcept {
+        for (std::uint32_t i = 0; i < slot_count; ++i) {
+            bool expected = false;
+            // acquire: sees what the last holder wrote to the slot; pairs with the release in give().
+            if (slots_[i].taken.compare_exchange_strong(expected, true, std::memory_order_acquire,
+                                                        std::memory_order_relaxed))
+                return i;
+        }
+        return no_slot;
+    }
+    void give(std::uint32_t i) noexcept {
+        slots_[i].taken.store(false, std::memory_order_release); // release: pairs with the acquire in take()
+    }
+    int& resource(std::uint32_t i) noexcept { return slots_[i].value; }
+
+private:
+    struct alignas(64) Slot {
+        std::atomic<bool> taken{false};
+        int value = 0;
+    };
+    std::array<Slot, slot_count> slots_{};
+};
+
+// A Treiber stack of slot indices. The head packs {index:32, tag:32}; the tag grows on every change so that a pop
+// which read a stale successor fails its CAS (the ABA defence). Nodes are array entries that live as long as the
+// stack, so nothing is ever reclaimed.
+class TreiberSlots {
+public:
+    TreiberSlots() {
+        for (std::uint32_t i = slot_count; i-- > 0;) give(i);
+    }
+    std::uint32_t take() noexcept {
+        // acquire: sees next_[top] and the slot's contents; pairs with the release CAS in give().
+        std::uint64_t head = head_.load(std::memory_order_acquire);
+        for (;;) {
+            const std::uint32_t top = std::uint32_t(head);
+            if (top == no_slot) return no_slot;
+            // relaxed: a stale successor only makes the CAS fail.
+            const std::uint32_t below = next_[top].load(std::memory_order_relaxed);
+            if (head_.compare_exchange_weak(head, pack(below, head), std::memory_order_acquire,
+                                            std::memory_order_acquire))
+                return top;
+        }
+    }
+    void give(std::uint32_t i) noexcept {
+        std::uint64_t head = head_.load(std::memory_order_relaxed); // relaxed: the CAS re-reads
+        for (;;) {
+            next_[i].store(std::uint32_t(head), std::memory_order_relaxed); // relaxed: published by the CAS below
+            // release: publishes next_[i] and the slot; pairs with the acquire in take().
+            if (head_.compare_exchange_weak(head, pack(i, head), std::memory_order_release, std::memory_order_relaxed))
+                return;
+        }
+    }
+    int& resource(std::uint32_t i) noexcept { return values_[i].value; }
+
+private:
+    static std::uint64_t pack(std::uint32_t index, std::uint64_t old_head) noexcept {
+        return (((old_head >> 32) + 1) << 32) | index;
+    }
+    struct alignas(64) Value {
+        int value = 0;
+    };
+    alignas(64) std::atomic<std::uint64_t> head_{no_slot};
+    std::array<std::atomic<std::uint32_t>, slot_count> next_{};
+    std::array<Value, slot_count> values_{};
+};
+
+// The plainest thread-safe free list: what a pool written without atomics would do.
+class MutexSlots {
+public:
+    MutexSlots() {
+        free_.reserve(slot_count);
+        for (std::uint32_t i = slot_count; i-- > 0;) free_.push_back(i);
+    }
+    std::uint32_t take() {
+        std::lock_guard lock(mutex_);
+        if (free_.empty()) return no_slot;
+        const std::uint32_t i = free_.back();
+        free_.pop_back();
+        return i;
+    }
+    void give(std::uint32_t i) {
+        std::lock_guard lock(mutex_);
+        free_.push_back(i);
+    }
+    int& resource(std::uint32_t i) noexcept { return values_[i].value; }
+
+private:
+    std::mutex mutex_;
+    std::vector<std::uint32_t> free_;
+    struct alignas(64) Value {
+        int value = 0;
+    };
+    std::array<Value, slot_count> values_{};
+};
+
+// Every contender touches the resource it holds, so none gets away with handing out nothing.
+template <class Slots>
+void slot_baseline(benchmark::State& state) {
+    Slots slots;
+    for (auto _ : state) {
+        const std::uint32_t i = slots.take();
+        benchmark::DoNotOptimize(++slots.resource(i));
+        slots.give(i);
+    }
+}
+
+struct IntFactory {
+    int create() { return 42; }
+};
+using IntPool = respool::Pool<int, IntFactory>;
+
+// The first checkout creates the resource; the loop then measures checkout + return of an existing one.
+IntPool warmed_pool(respool::PoolOptions options) {
+    IntPool pool(options);
+    { auto lease = pool.acquire(); }
+    return pool;
+}
+
+void respool_acquire(benchmark::State& state, respool::CheckoutOrder order) {
+    IntPool pool = warmed_pool(respool::PoolOptions{.order = order});
+    for (auto _ : state) {
+        auto lease = pool.acquire();
+        benchmark::DoNotOptimize(++*lease);
+    }
+}
+
+// try_acquire() takes no deadline: the difference from acquire() is what computing the deadline costs.
+void respool_try_acquire(benchmark::State& state) {
+    IntPool pool = warmed_pool(respool::PoolOptions{});
+    for (auto _ : state) {
+        auto lease = pool.try_acquire();
+        benchmark::DoNotOptimize(++*lease);
+    }
+}
+
+// Not a contender: what one read of the clock costs here, to explain the gap between acquire() and try_acquire().
+void reference_steady_clock_now(benchmark::State& state) {
+    for (auto _ : state) benchmark::DoNotOptimize(std::chrono::steady_clock::now());
+}
+
+const std::string prefix = "checkout_return/";
+const std::string floor_name = prefix + "floor_cas_store";
+
+void register_all() {
+    benchmark::RegisterBenchmark(floor_name.c_str(), slot_baseline<FlagSlots>);
+    benchmark::RegisterBenchmark((prefix + "treiber_stack").c_str(), slot_baseline<TreiberSlots>);
+    benchmark::RegisterBenchmark((prefix + "mutex_list").c_str(), slot_baseline<MutexSlots>);
+    benchmark::RegisterBenchmark((prefix + "respool_lifo").c_str(), respool_acquire, respool::CheckoutOrder::lifo);
+    benchmark::RegisterBenchmark((prefix + "respool_fifo").c_str(), respool_acquire, respool::CheckoutOrder::fifo);
+    benchmark::RegisterBenchmark((prefix + "respool_lifo_try_acquire").c_str(), respool_try_acquire);
+    benchmark::RegisterBenchmark((prefix + "reference_steady_clock_now").c_str(), reference_steady_clock_now);
+}
+
+void summary(const respool_bench::Collected& c, std::ostream& out) {
+    const double floor_ns = c.median_time(floor_name);
+    const double mutex_ns = c.median_time(prefix + "mutex_list");
+    out << std::fixed << std::setprecision(2);
+    for (const auto& [name, times] : c.real_ns) {
+        const double ns = c.median_time(name);
+        out << "  " << std::left << std::setw(44) << name << std::right << std::setw(8) << ns << " ns  "
+            << std::setw(6) << ns / floor_ns << "x floor  " << std::setw(6) << ns / mutex_ns
+            << "x mutex_list  (" << times.size() << " reps)\n";
+    }
+    for (const char* variant : {"respool_lifo", "respool_fifo"}) {
+        const double ns = c.median_time(prefix + variant);
+        if (ns != ns) continue; // filtered out
+        out << "  target " << variant << " <= 3x floor: " << respool_bench::verdict(ns <= 3 * floor_ns)
+            << "; faster than mutex_list: " << respool_bench::verdict(ns < mutex_ns) << "\n";
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    register_all();
+    return respool_bench::run_main(argc, argv, summary);
+}
