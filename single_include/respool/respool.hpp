@@ -626,8 +626,10 @@ public:
 
     // Pops the top index, or returns nil when empty or when one of `refusing_flags` is set.
     std::uint32_t pop(std::uint32_t refusing_flags = 0) noexcept {
-        // acquire: sees next_[top] and the resource written before the push that made it top; pairs with push().
-        std::uint64_t head = head_.load(std::memory_order_acquire);
+        // seq_cst (acquire at least): sees next_[top] and the resource written before the push that made it top;
+        // pairs with push(). seq_cst so that a waiter's flag raise on the idle set followed by this pop of the room
+        // stack is ordered against a releaser's push here followed by its flag load (Dekker; a plain load on x86).
+        std::uint64_t head = head_.load(std::memory_order_seq_cst);
         for (;;) {
             const std::uint32_t top = index_of(head);
             if (top == nil || (flags_of(head) & refusing_flags)) return nil;
@@ -1045,11 +1047,10 @@ private:
         waiters_.push_back(self);
         waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         waits_.fetch_add(1, std::memory_order_relaxed);   // relaxed: a statistic
-        // seq_cst (in set_flags and this fence): raise the flag, then look again. A return either saw the flag and
-        // comes to mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in and
-        // release_room).
+        // Raise the flag (a seq_cst RMW), then look again (seq_cst loads). A return either saw the flag and comes to
+        // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
+        // the flag refuses, and with release_room's push-then-load).
         idle_.set_flags(waiters_flag);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
         for (;;) {
             if (self.status == Waiter::Status::granted) {
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};

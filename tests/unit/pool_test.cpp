@@ -5,6 +5,7 @@
 #include <respool/respool.hpp>
 
 #include <chrono>
+#include <latch>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -520,12 +521,18 @@ BOOST_AUTO_TEST_CASE(a_waiter_past_handoff_after_gets_the_next_return_before_new
     auto held = pool.acquire();
     const int id = held->id;
     int got = 0;
-    std::jthread waiter([&] { got = pool.acquire()->id; });
+    std::latch checked(1);
+    std::jthread waiter([&] {
+        auto lease = pool.acquire();
+        got = lease->id;
+        checked.wait(); // hold it until the newcomer has tried
+    });
     wait_for_waiters(pool, 1);
     clock.advance(2ms); // the waiter now starves
     held.reset();
     auto newcomer = pool.try_acquire(); // must not overtake it
     BOOST_TEST(!newcomer);
+    checked.count_down();
     waiter.join();
     BOOST_TEST(got == id);
 }

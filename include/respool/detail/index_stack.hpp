@@ -62,8 +62,10 @@ public:
 
     // Pops the top index, or returns nil when empty or when one of `refusing_flags` is set.
     std::uint32_t pop(std::uint32_t refusing_flags = 0) noexcept {
-        // acquire: sees next_[top] and the resource written before the push that made it top; pairs with push().
-        std::uint64_t head = head_.load(std::memory_order_acquire);
+        // seq_cst (acquire at least): sees next_[top] and the resource written before the push that made it top;
+        // pairs with push(). seq_cst so that a waiter's flag raise on the idle set followed by this pop of the room
+        // stack is ordered against a releaser's push here followed by its flag load (Dekker; a plain load on x86).
+        std::uint64_t head = head_.load(std::memory_order_seq_cst);
         for (;;) {
             const std::uint32_t top = index_of(head);
             if (top == nil || (flags_of(head) & refusing_flags)) return nil;

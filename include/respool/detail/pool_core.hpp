@@ -249,11 +249,10 @@ private:
         waiters_.push_back(self);
         waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         waits_.fetch_add(1, std::memory_order_relaxed);   // relaxed: a statistic
-        // seq_cst (in set_flags and this fence): raise the flag, then look again. A return either saw the flag and
-        // comes to mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in and
-        // release_room).
+        // Raise the flag (a seq_cst RMW), then look again (seq_cst loads). A return either saw the flag and comes to
+        // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
+        // the flag refuses, and with release_room's push-then-load).
         idle_.set_flags(waiters_flag);
-        std::atomic_thread_fence(std::memory_order_seq_cst);
         for (;;) {
             if (self.status == Waiter::Status::granted) {
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};

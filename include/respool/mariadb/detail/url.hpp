@@ -1,0 +1,167 @@
+#pragma once
+// Splitting a mariadb:// URL into its parts, percent-decoding, and reading numbers and flags from its values.
+// Not API: ConnectOptions::from_url and make_pool(url) are.
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace respool::mariadb::detail {
+
+[[noreturn]] inline void url_error(std::string_view what) {
+    throw std::invalid_argument("respool::mariadb URL: " + std::string(what));
+}
+
+// Decodes %XX escapes; `part` names the URL part in the error for a bad escape.
+inline std::string percent_decode(std::string_view in, std::string_view part) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    out.reserve(in.size());
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        if (in[i] != '%') {
+            out += in[i];
+            continue;
+        }
+        const int hi = i + 2 < in.size() ? hex(in[i + 1]) : -1;
+        const int lo = i + 2 < in.size() ? hex(in[i + 2]) : -1;
+        if (hi < 0 || lo < 0)
+            url_error("bad percent escape '" + std::string(in.substr(i, 3)) + "' in the " + std::string(part));
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+struct UrlParts {
+    std::string scheme;
+    std::optional<std::string> user;
+    std::optional<std::string> password;
+    std::string host;
+    std::optional<std::uint16_t> port;
+    std::string database;
+    std::vector<std::pair<std::string, std::string>> params; // decoded, in order
+};
+
+// Splits scheme://[user[:password]@]host[:port][/database][?key=value&...]. Throws std::invalid_argument naming
+// the malformed part.
+inline UrlParts split_url(std::string_view url) {
+    UrlParts parts;
+    const auto scheme_end = url.find("://");
+    if (scheme_end == std::string_view::npos) url_error("missing '://' after the scheme (expected mariadb://...)");
+    parts.scheme = std::string(url.substr(0, scheme_end));
+    const std::string_view base = std::string_view(parts.scheme).substr(0, parts.scheme.find('+'));
+    if (base != "mariadb" && base != "mysql")
+        url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
+    std::string_view rest = url.substr(scheme_end + 3);
+
+    std::string_view query;
+    if (const auto q = rest.find('?'); q != std::string_view::npos) {
+        query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+    }
+    std::string_view path;
+    if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+        path = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+    }
+    // The last '@' ends the user info: an unescaped '@' in a password is common enough to accept.
+    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+        const std::string_view userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
+            parts.user = percent_decode(userinfo.substr(0, colon), "user name");
+            parts.password = percent_decode(userinfo.substr(colon + 1), "password");
+        } else {
+            parts.user = percent_decode(userinfo, "user name");
+        }
+    }
+    std::string_view host = rest;
+    std::string_view port;
+    bool has_port = false;
+    if (!host.empty() && host.front() == '[') { // [IPv6]
+        const auto close = host.find(']');
+        if (close == std::string_view::npos) url_error("unterminated '[' in the host '" + std::string(rest) + "'");
+        const std::string_view after = host.substr(close + 1);
+        if (!after.empty() && after.front() != ':')
+            url_error("unexpected '" + std::string(after) + "' after the host '" + std::string(host) + "'");
+        has_port = !after.empty();
+        if (has_port) port = after.substr(1);
+        host = host.substr(1, close - 1);
+    } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        has_port = true;
+        port = host.substr(colon + 1);
+        host = host.substr(0, colon);
+    }
+    parts.host = percent_decode(host, "host");
+    if (has_port) {
+        unsigned value = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+        if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535)
+            url_error("bad port '" + std::string(port) + "' (expected 1-65535)");
+        parts.port = static_cast<std::uint16_t>(value);
+    }
+    if (path.find('/') != std::string_view::npos) url_error("bad database '" + std::string(path) + "' (contains '/')");
+    parts.database = percent_decode(path, "database");
+
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const std::string_view item = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (item.empty()) continue;
+        const auto eq = item.find('=');
+        if (eq == std::string_view::npos || eq == 0)
+            url_error("bad query parameter '" + std::string(item) + "' (expected key=value)");
+        std::string key = percent_decode(item.substr(0, eq), "query key");
+        std::string value = percent_decode(item.substr(eq + 1), "value of " + key);
+        parts.params.emplace_back(std::move(key), std::move(value));
+    }
+    return parts;
+}
+
+// An integer in [min, max]; throws naming the key.
+inline long long url_integer(std::string_view key, std::string_view value, long long min, long long max) {
+    long long out = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+    if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || out < min || out > max)
+        url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected an integer from " +
+                  std::to_string(min) + " to " + std::to_string(max) + ")");
+    return out;
+}
+
+// A number of seconds, possibly fractional, as milliseconds; `min_seconds` may be -1 for keys where -1 means never.
+inline long long url_seconds_as_ms(std::string_view key, std::string_view value, double min_seconds) {
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || !(seconds >= min_seconds) ||
+        seconds > 1e9)
+        url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected seconds)");
+    return static_cast<long long>(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5));
+}
+
+inline bool url_flag(std::string_view key, std::string_view value) {
+    for (std::string_view yes : {"1", "true", "yes", "on", "True", "TRUE"})
+        if (value == yes) return true;
+    for (std::string_view no : {"0", "false", "no", "off", "False", "FALSE"})
+        if (value == no) return false;
+    url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected true or false)");
+}
+
+// The keys make_pool(url) reads and ConnectOptions::from_url leaves alone.
+inline bool is_pool_key(std::string_view key) noexcept {
+    for (std::string_view k : {"pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping",
+                               "pool_ping_after", "pool_reset_on_return", "pool_invalidate_on_disconnect"})
+        if (key == k) return true;
+    return false;
+}
+
+} // namespace respool::mariadb::detail

@@ -1,0 +1,17 @@
+#pragma once
+// A column value as a row holds it, and the column names a result's rows share. Not API.
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace respool::mariadb::detail {
+
+// NULL, an integer or a double (binary protocol), or text/bytes (everything else; all values in the text protocol).
+using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, double, std::string>;
+
+struct Columns {
+    std::vector<std::string> names;
+};
+
+} // namespace respool::mariadb::detail
