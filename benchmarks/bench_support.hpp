@@ -28,6 +28,49 @@ inline void leave_single_threaded_mode() {
     std::thread([] {}).join();
 }
 
+// ---- a reference lock-free stack ---------------------------------------------------------------------------------
+
+inline constexpr std::uint32_t no_index = ~std::uint32_t{0};
+
+// A bare Treiber stack of the indices 0..Capacity-1: the least a lock-free pool built on one shared stack can do
+// (a CAS to pop, a CAS to push), with nothing for waiting, closing or statistics.
+// The head packs {index:32, tag:32}; the tag grows on every change so that a pop which read a stale successor fails
+// its CAS (the ABA defence). Nodes are array entries that live as long as the stack: nothing is ever reclaimed.
+template <std::uint32_t Capacity>
+class TreiberIndexStack {
+public:
+    std::uint32_t pop() noexcept {
+        // acquire: sees next_[top] and whatever the pusher wrote to its slot; pairs with the release CAS in push().
+        std::uint64_t head = head_.load(std::memory_order_acquire);
+        for (;;) {
+            const auto top = std::uint32_t(head);
+            if (top == no_index) return no_index;
+            // relaxed: a stale successor only makes the CAS fail.
+            const std::uint32_t below = next_[top].load(std::memory_order_relaxed);
+            if (head_.compare_exchange_weak(head, bump(head, below), std::memory_order_acquire,
+                                            std::memory_order_acquire))
+                return top;
+        }
+    }
+    void push(std::uint32_t i) noexcept {
+        std::uint64_t head = head_.load(std::memory_order_relaxed); // relaxed: the CAS re-reads
+        for (;;) {
+            next_[i].store(std::uint32_t(head), std::memory_order_relaxed); // relaxed: published by the CAS below
+            // release: publishes next_[i] and the slot; pairs with the acquire in pop().
+            if (head_.compare_exchange_weak(head, bump(head, i), std::memory_order_release, std::memory_order_relaxed))
+                return;
+        }
+    }
+
+private:
+    static std::uint64_t bump(std::uint64_t old_head, std::uint32_t index) noexcept {
+        return (((old_head >> 32) + 1) << 32) | index;
+    }
+    // Written by every take and give: its own cache line.
+    alignas(64) std::atomic<std::uint64_t> head_{no_index};
+    std::atomic<std::uint32_t> next_[Capacity]{};
+};
+
 // ---- many threads, timed from outside ----------------------------------------------------------------------------
 
 // The outcome of one timed run: every operation of every thread, over the wall time of the whole run.

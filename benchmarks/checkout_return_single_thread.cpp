@@ -21,7 +21,7 @@
 namespace {
 
 constexpr std::uint32_t slot_count = 8;
-constexpr std::uint32_t no_slot = ~std::uint32_t{0};
+constexpr std::uint32_t no_slot = respool_bench::no_index;
 
 // One flag per slot, each on its own cache line as a pool's slots would be. take() claims the first free flag with
 // one CAS; give() clears it with one store.
@@ -50,47 +50,21 @@ private:
     std::array<Slot, slot_count> slots_{};
 };
 
-// A Treiber stack of slot indices. The head packs {index:32, tag:32}; the tag grows on every change so that a pop
-// which read a stale successor fails its CAS (the ABA defence). Nodes are array entries that live as long as the
-// stack, so nothing is ever reclaimed.
+// A bare Treiber stack of slot indices (see respool_bench::TreiberIndexStack), with a resource per slot.
 class TreiberSlots {
 public:
     TreiberSlots() {
-        for (std::uint32_t i = slot_count; i-- > 0;) give(i);
+        for (std::uint32_t i = slot_count; i-- > 0;) stack_.push(i);
     }
-    std::uint32_t take() noexcept {
-        // acquire: sees next_[top] and the slot's contents; pairs with the release CAS in give().
-        std::uint64_t head = head_.load(std::memory_order_acquire);
-        for (;;) {
-            const std::uint32_t top = std::uint32_t(head);
-            if (top == no_slot) return no_slot;
-            // relaxed: a stale successor only makes the CAS fail.
-            const std::uint32_t below = next_[top].load(std::memory_order_relaxed);
-            if (head_.compare_exchange_weak(head, pack(below, head), std::memory_order_acquire,
-                                            std::memory_order_acquire))
-                return top;
-        }
-    }
-    void give(std::uint32_t i) noexcept {
-        std::uint64_t head = head_.load(std::memory_order_relaxed); // relaxed: the CAS re-reads
-        for (;;) {
-            next_[i].store(std::uint32_t(head), std::memory_order_relaxed); // relaxed: published by the CAS below
-            // release: publishes next_[i] and the slot; pairs with the acquire in take().
-            if (head_.compare_exchange_weak(head, pack(i, head), std::memory_order_release, std::memory_order_relaxed))
-                return;
-        }
-    }
+    std::uint32_t take() noexcept { return stack_.pop(); }
+    void give(std::uint32_t i) noexcept { stack_.push(i); }
     int& resource(std::uint32_t i) noexcept { return values_[i].value; }
 
 private:
-    static std::uint64_t pack(std::uint32_t index, std::uint64_t old_head) noexcept {
-        return (((old_head >> 32) + 1) << 32) | index;
-    }
     struct alignas(64) Value {
         int value = 0;
     };
-    alignas(64) std::atomic<std::uint64_t> head_{no_slot};
-    std::array<std::atomic<std::uint32_t>, slot_count> next_{};
+    respool_bench::TreiberIndexStack<slot_count> stack_;
     std::array<Value, slot_count> values_{};
 };
 
@@ -185,13 +159,14 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
     const double floor_ns = c.median_time(floor_name);
     const double mutex_ns = c.median_time(prefix + "mutex_list");
     out << std::fixed << std::setprecision(2);
-    for (const auto& [name, times] : c.real_ns) {
+    for (const auto& entry : c.real_ns) {
+        const std::string& name = entry.first;
         const double ns = c.median_time(name);
         out << "  " << std::left << std::setw(44) << name << std::right << std::setw(8) << ns << " ns  "
             << std::setw(6) << ns / floor_ns << "x floor  " << std::setw(6) << ns / mutex_ns
-            << "x mutex_list  (" << times.size() << " reps)\n";
+            << "x mutex_list  (" << c.repetitions(name) << " reps)\n";
     }
-    for (const char* variant : {"respool_lifo", "respool_fifo"}) {
+    for (const char* variant : {"respool_lifo", "respool_fifo", "respool_lifo_try_acquire"}) {
         const double ns = c.median_time(prefix + variant);
         if (ns != ns) continue; // filtered out
         out << "  target " << variant << " <= 3x floor: " << respool_bench::verdict(ns <= 3 * floor_ns)
