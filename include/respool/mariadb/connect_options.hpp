@@ -64,12 +64,12 @@ struct ConnectOptions {
                 seen.push_back(key);
             }
             if (detail::is_pool_key(key)) continue;
-            auto seconds = [&] {
-                return std::chrono::seconds(detail::url_integer(key, value, 0, 31'536'000));
+            auto seconds = [](std::string_view k, std::string_view v) {
+                return std::chrono::seconds(detail::url_integer(k, v, 0, 31'536'000));
             };
-            if (key == "connect_timeout") out.connect_timeout = seconds();
-            else if (key == "read_timeout") out.read_timeout = seconds();
-            else if (key == "write_timeout") out.write_timeout = seconds();
+            if (key == "connect_timeout") out.connect_timeout = seconds(key, value);
+            else if (key == "read_timeout") out.read_timeout = seconds(key, value);
+            else if (key == "write_timeout") out.write_timeout = seconds(key, value);
             else if (key == "charset") out.charset = value;
             else if (key == "unix_socket") out.unix_socket = value;
             else if (key == "ssl_mode") out.tls.mode = tls_mode_from(value);

@@ -1,7 +1,9 @@
 #pragma once
 // respool::mariadb::Error: a failure reported by the server, by Connector/C or by the adapter itself, carrying the
 // MariaDB error number, the SQLSTATE and the server's message.
+#include <errmsg.h>
 #include <mysql.h>
+#include <mysqld_error.h>
 
 #include <cstdint>
 #include <string>

@@ -1,0 +1,14 @@
+#pragma once
+// respool::mariadb: a MariaDB connection pool over Connector/C (link respool::mariadb), plus the transaction helpers.
+#include "respool.hpp"
+
+#include "mariadb/connect_options.hpp"
+#include "mariadb/connection.hpp"
+#include "mariadb/error.hpp"
+#include "mariadb/factory.hpp"
+#include "mariadb/make_pool.hpp"
+#include "mariadb/result.hpp"
+#include "mariadb/row.hpp"
+#include "mariadb/transaction.hpp"
+#include "mariadb/validator.hpp"
+#include "mariadb/validator_options.hpp"

@@ -1,0 +1,28 @@
+#pragma once
+// Factory: makes the pool's connections (the ResourceFactory of a ConnectionPool).
+#include <memory>
+#include <utility>
+
+#include "connect_options.hpp"
+#include "connection.hpp"
+
+namespace respool::mariadb {
+
+// Copies share one immutable ConnectOptions.
+class Factory {
+public:
+    explicit Factory(ConnectOptions options)
+        : options_(std::make_shared<const ConnectOptions>(std::move(options))) {}
+
+    // A new connection. Blocks up to connect_timeout (plus the init statements); never retries. Thread-safe: several
+    // create() calls may run at once. Throws Error (the pool rethrows it to the caller of acquire).
+    Connection create() const { return Connection(*options_); }
+
+    // The options every connection is made with.
+    const ConnectOptions& options() const noexcept { return *options_; }
+
+private:
+    std::shared_ptr<const ConnectOptions> options_;
+};
+
+} // namespace respool::mariadb
