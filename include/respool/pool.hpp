@@ -1,10 +1,13 @@
 #pragma once
 // Pool: a thread-safe pool of resources made by a Factory, checked by a Validator, with a lock-free checkout path.
 #include <chrono>
+#include <concepts>
+#include <exception>
 #include <stop_token>
 #include <system_error>
 #include <utility>
 
+#include "acquire_awaitable.hpp"
 #include "concepts.hpp"
 #include "detail/pool_core.hpp"
 #include "errors.hpp"
@@ -13,6 +16,7 @@
 #include "policies/clocks.hpp"
 #include "pool_options.hpp"
 #include "pool_stats.hpp"
+#include "task.hpp"
 
 namespace respool {
 
@@ -101,6 +105,58 @@ public:
     // exception.
     Lease try_acquire() { return core().try_acquire(nullptr); }
     Lease try_acquire(std::error_code& ec) { return core().try_acquire(&ec); }
+
+    // ---- asynchronous acquire ------------------------------------------------------------------------------------
+    // Never blocks the calling thread. The result goes to `handler(std::exception_ptr error, Lease lease)`, called
+    // exactly once from a Task handed to `executor` (any callable taking a respool::Task, e.g. a thread pool's post),
+    // never inline in this call nor inside another thread's lease return or close(). That task also runs the blocking
+    // parts, validate() and create(). Waiters are served from the same FIFO as blocking acquires. `error` is what the
+    // blocking form would throw (TimeoutError, PoolClosedError, CancelledError, the factory's exception); a resource
+    // already granted to an acquire that is cancelled, or whose task is destroyed unrun, goes back to the pool.
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire(Executor executor, Handler handler) {
+        async_acquire_until(detail::deadline_after(core().options().timeout), std::move(executor), std::move(handler));
+    }
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire_for(std::chrono::milliseconds wait, Executor executor, Handler handler) {
+        async_acquire_until(detail::deadline_after(wait), std::move(executor), std::move(handler));
+    }
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor, Handler handler) {
+        core().async_acquire(deadline, nullptr, std::move(executor), std::move(handler));
+    }
+    // As above, also stopped by `stop` (the handler gets CancelledError).
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, Executor executor,
+                             Handler handler) {
+        core().async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+    }
+
+    // For C++20 coroutines: `Lease lease = co_await pool.async_acquire(executor);` resumes on `executor` with the
+    // lease, or throws as acquire() does. Destroying the suspended coroutine cancels the acquire safely.
+    template <class Executor>
+        requires std::invocable<Executor&, Task>
+    AcquireAwaitable<Lease> async_acquire(Executor executor) {
+        return async_acquire_until(detail::deadline_after(core().options().timeout), std::move(executor));
+    }
+    template <class Executor>
+        requires std::invocable<Executor&, Task>
+    AcquireAwaitable<Lease> async_acquire_for(std::chrono::milliseconds wait, Executor executor) {
+        return async_acquire_until(detail::deadline_after(wait), std::move(executor));
+    }
+    template <class Executor>
+        requires std::invocable<Executor&, Task>
+    AcquireAwaitable<Lease> async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor) {
+        return AcquireAwaitable<Lease>(
+            [core = core_, deadline, executor = std::move(executor)](
+                std::stop_token stop, typename AcquireAwaitable<Lease>::Handler handler) mutable {
+                core->async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+            });
+    }
 
     // A snapshot of sizes and running totals. Never blocks; O(pool_size + max_overflow).
     PoolStats stats() const noexcept { return core().stats(); }

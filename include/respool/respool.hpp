@@ -1,5 +1,6 @@
 #pragma once
 // respool: the generic, header-only resource pool. Nothing here needs a database client library.
+#include "acquire_awaitable.hpp"
 #include "concepts.hpp"
 #include "errors.hpp"
 #include "lease.hpp"
@@ -8,3 +9,4 @@
 #include "pool.hpp"
 #include "pool_options.hpp"
 #include "pool_stats.hpp"
+#include "task.hpp"

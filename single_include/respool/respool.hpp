@@ -4,6 +4,130 @@
 #ifndef RESPOOL_RESPOOL_HPP_INCLUDED
 #define RESPOOL_RESPOOL_HPP_INCLUDED
 // respool: the generic, header-only resource pool. Nothing here needs a database client library.
+// ---- begin respool/acquire_awaitable.hpp ----
+#ifndef RESPOOL_ACQUIRE_AWAITABLE_HPP_INCLUDED
+#define RESPOOL_ACQUIRE_AWAITABLE_HPP_INCLUDED
+// AcquireAwaitable: what `co_await pool.async_acquire(executor)` waits on.
+#include <atomic>
+#include <coroutine>
+#include <exception>
+#include <memory>
+#include <stop_token>
+#include <utility>
+
+// ---- begin respool/detail/unique_function.hpp ----
+#ifndef RESPOOL_DETAIL_UNIQUE_FUNCTION_HPP_INCLUDED
+#define RESPOOL_DETAIL_UNIQUE_FUNCTION_HPP_INCLUDED
+// A move-only type-erased callable (std::move_only_function arrives only in C++23).
+#include <cassert>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace respool::detail {
+
+template <class Signature>
+class UniqueFunction;
+
+template <class R, class... Args>
+class UniqueFunction<R(Args...)> {
+public:
+    UniqueFunction() noexcept = default;
+
+    template <class F>
+        requires(!std::is_same_v<std::decay_t<F>, UniqueFunction> && std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+    UniqueFunction(F&& f) : impl_(std::make_unique<Model<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+    UniqueFunction(UniqueFunction&&) noexcept = default;
+    UniqueFunction& operator=(UniqueFunction&&) noexcept = default;
+
+    R operator()(Args... args) {
+        assert(impl_ && "precondition: holds a callable");
+        return impl_->call(std::forward<Args>(args)...);
+    }
+
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+private:
+    struct Concept {
+        virtual ~Concept() = default;
+        virtual R call(Args... args) = 0;
+    };
+    template <class F>
+    struct Model final : Concept {
+        template <class G>
+        explicit Model(G&& g) : f(std::forward<G>(g)) {}
+        R call(Args... args) override { return f(std::forward<Args>(args)...); }
+        F f;
+    };
+    std::unique_ptr<Concept> impl_;
+};
+
+} // namespace respool::detail
+#endif // RESPOOL_DETAIL_UNIQUE_FUNCTION_HPP_INCLUDED
+// ---- end respool/detail/unique_function.hpp ----
+
+namespace respool {
+
+// Suspends the coroutine until the pool grants a lease (or fails), then resumes it on the executor given to
+// async_acquire. co_await yields the Lease, or throws what acquire() would throw (TimeoutError, PoolClosedError,
+// CancelledError, the factory's exception). Destroying the suspended coroutine cancels the acquire; a resource already
+// on its way to it goes back to the pool.
+template <class LeaseType>
+class AcquireAwaitable {
+public:
+    using Handler = detail::UniqueFunction<void(std::exception_ptr, LeaseType)>;
+    using Starter = detail::UniqueFunction<void(std::stop_token, Handler)>;
+
+    explicit AcquireAwaitable(Starter start) : start_(std::move(start)) {}
+    AcquireAwaitable(AcquireAwaitable&&) noexcept = default;
+    AcquireAwaitable& operator=(AcquireAwaitable&&) = delete;
+
+    ~AcquireAwaitable() {
+        // release: the handler's acquire load sees the coroutine is gone; pairs with the load in the handler.
+        if (state_ && !state_->resumed.load(std::memory_order_acquire)) {
+            state_->abandoned.store(true, std::memory_order_release);
+            state_->stop.request_stop();
+        }
+    }
+
+    bool await_ready() const noexcept { return false; }
+
+    void await_suspend(std::coroutine_handle<> coroutine) {
+        state_ = std::make_shared<State>();
+        state_->coroutine = coroutine;
+        start_(state_->stop.get_token(), Handler([state = state_](std::exception_ptr error, LeaseType lease) {
+                   // acquire: pairs with the release store in the destructor.
+                   if (state->abandoned.load(std::memory_order_acquire)) return; // `lease` ends here: given back
+                   state->error = std::move(error);
+                   state->lease = std::move(lease);
+                   // release: publishes error and lease to await_resume's thread if the coroutine hops threads.
+                   state->resumed.store(true, std::memory_order_release);
+                   state->coroutine.resume();
+               }));
+    }
+
+    LeaseType await_resume() {
+        if (state_->error) std::rethrow_exception(state_->error);
+        return std::move(state_->lease);
+    }
+
+private:
+    struct State {
+        std::coroutine_handle<> coroutine;
+        std::stop_source stop;
+        std::atomic<bool> abandoned{false};
+        std::atomic<bool> resumed{false};
+        std::exception_ptr error;
+        LeaseType lease;
+    };
+    Starter start_;
+    std::shared_ptr<State> state_;
+};
+
+} // namespace respool
+#endif // RESPOOL_ACQUIRE_AWAITABLE_HPP_INCLUDED
+// ---- end respool/acquire_awaitable.hpp ----
 // ---- begin respool/concepts.hpp ----
 #ifndef RESPOOL_CONCEPTS_HPP_INCLUDED
 #define RESPOOL_CONCEPTS_HPP_INCLUDED
@@ -280,6 +404,8 @@ private:
 #define RESPOOL_POOL_HPP_INCLUDED
 // Pool: a thread-safe pool of resources made by a Factory, checked by a Validator, with a lock-free checkout path.
 #include <chrono>
+#include <concepts>
+#include <exception>
 #include <stop_token>
 #include <system_error>
 #include <utility>
@@ -309,6 +435,7 @@ private:
 #include <cstdint>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
@@ -318,6 +445,7 @@ private:
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 // ---- begin respool/pool_options.hpp ----
 #ifndef RESPOOL_POOL_OPTIONS_HPP_INCLUDED
@@ -402,6 +530,57 @@ struct PoolStats {
 } // namespace respool
 #endif // RESPOOL_POOL_STATS_HPP_INCLUDED
 // ---- end respool/pool_stats.hpp ----
+// ---- begin respool/task.hpp ----
+#ifndef RESPOOL_TASK_HPP_INCLUDED
+#define RESPOOL_TASK_HPP_INCLUDED
+// Task: a move-only, type-erased `void()` job that an asynchronous acquire hands to an executor to run.
+#include <cassert>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace respool {
+
+// An executor for the generic asynchronous acquire is any callable that accepts a Task and runs it later, once, on a
+// thread of its choosing (a thread pool's post, an event loop's queue). A Task that is destroyed without running gives
+// back whatever it carries (a resource granted to a cancelled or abandoned waiter goes back to the pool).
+class Task {
+public:
+    Task() noexcept = default;
+
+    template <class F>
+        requires(!std::is_same_v<std::decay_t<F>, Task> && std::is_invocable_r_v<void, std::decay_t<F>&>)
+    Task(F&& f) : impl_(std::make_unique<Model<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+    Task(Task&&) noexcept = default;
+    Task& operator=(Task&&) noexcept = default;
+
+    // Runs the job; precondition: not empty. A Task runs at most once.
+    void operator()() {
+        assert(impl_ && "precondition: the task holds a job");
+        std::exchange(impl_, nullptr)->run();
+    }
+
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+private:
+    struct Concept {
+        virtual ~Concept() = default;
+        virtual void run() = 0;
+    };
+    template <class F>
+    struct Model final : Concept {
+        template <class G>
+        explicit Model(G&& g) : f(std::forward<G>(g)) {}
+        void run() override { f(); }
+        F f;
+    };
+    std::unique_ptr<Concept> impl_;
+};
+
+} // namespace respool
+#endif // RESPOOL_TASK_HPP_INCLUDED
+// ---- end respool/task.hpp ----
 // ---- begin respool/detail/idle_set.hpp ----
 #ifndef RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 #define RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
@@ -789,6 +968,7 @@ struct Waiter {
     Status status = Status::waiting;
     bool cancel_requested = false;
     bool enqueued = false;
+    bool is_async = false; // an asynchronous acquire: it is always granted directly, and completes by a posted task
     std::uint32_t slot = 0;
     Waiter* prev = nullptr;
     Waiter* next = nullptr;
@@ -868,11 +1048,39 @@ struct Take {
     std::uint32_t slot = 0;
 };
 
+// One asynchronous acquire. Shared by the caller's stop callback, the waiter FIFO (through `self` while queued) and
+// the task that delivers its result; the fields below `handler` are guarded by the core's mutex_.
+template <class Core>
+struct AsyncOp final : Waiter {
+    using LeaseType = typename Core::LeaseType;
+
+    // Takes one reference on `owner`, dropped when the last holder of the op lets go.
+    AsyncOp(Core* owner, UniqueFunction<void(Task)> post_to,
+            UniqueFunction<void(std::exception_ptr, LeaseType)> complete, TimePoint until)
+        : core(owner), post(std::move(post_to)), handler(std::move(complete)), deadline(until) {
+        is_async = true;
+        core->add_ref();
+    }
+    ~AsyncOp() { core->release_owner(); }
+    AsyncOp(const AsyncOp&) = delete;
+    AsyncOp& operator=(const AsyncOp&) = delete;
+
+    Core* core;
+    UniqueFunction<void(Task)> post;
+    UniqueFunction<void(std::exception_ptr, LeaseType)> handler;
+    TimePoint deadline;
+    std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
+    bool scheduled = false;             // a delivery task exists: the handler will be called by it
+    std::optional<errc> cancel_reason;  // cancelled after its delivery was scheduled: the delivery gives back
+    std::optional<std::stop_callback<UniqueFunction<void()>>> on_stop;
+};
+
 template <class Resource, class Factory, class Validator, class Clock>
 class PoolCore {
 public:
     using resource_type = Resource;
     using LeaseType = Lease<PoolCore>;
+    using Op = AsyncOp<PoolCore>;
 
     PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock)
         : options_(options), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
@@ -931,6 +1139,25 @@ public:
         }
     }
 
+    // ---- asynchronous checkout -----------------------------------------------------------------------------------
+
+    // Starts an acquire that never blocks this thread. `handler(error, lease)` is called exactly once, always from a
+    // task given to `post` (never inline here, nor inside another thread's return or close()). That task also runs
+    // the blocking parts, validate() and create(). A task that is destroyed unrun gives its resource back.
+    void async_acquire(TimePoint deadline, const std::stop_token* stop, UniqueFunction<void(Task)> post,
+                       UniqueFunction<void(std::exception_ptr, LeaseType)> handler) {
+        auto op = std::make_shared<Op>(this, std::move(post), std::move(handler), deadline);
+        if (stop) {
+            if (stop->stop_requested()) {
+                op->scheduled = true;
+                return deliver(std::move(op), {Take::Kind::cancelled, 0});
+            }
+            Op* raw = op.get();
+            op->on_stop.emplace(*stop, UniqueFunction<void()>([this, raw] { cancel(*raw, errc::cancelled); }));
+        }
+        start(std::move(op));
+    }
+
     // ---- return --------------------------------------------------------------------------------------------------
 
     // A lease ends. Never throws; the resource is kept, handed to a waiter or destroyed.
@@ -964,16 +1191,27 @@ public:
     }
 
     void close() noexcept {
+        std::vector<std::shared_ptr<Op>> closed_ops;
         {
             std::lock_guard lock(mutex_);
             idle_.set_flags(closed_flag);
             waiters_.for_each([&](Waiter& w) {
                 waiters_.remove(w);
-                w.status = Waiter::Status::closed;
-                w.wakeup.notify_one();
+                if (w.is_async) {
+                    Op& op = static_cast<Op&>(w);
+                    op.scheduled = true;
+                    closed_ops.push_back(std::move(op.self));
+                } else {
+                    w.status = Waiter::Status::closed;
+                    w.wakeup.notify_one();
+                }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
+            housekeeping_stop_ = true;
+            housekeeping_wakeup_.notify_all();
         }
+        stop_housekeeping();
+        for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
         idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true); });
     }
@@ -989,8 +1227,10 @@ public:
         return drained_.wait_until(lock, deadline, drained);
     }
 
-    // The Pool object lets go; the last of it and the resources frees this.
+    // The Pool object or an asynchronous op lets go; the last of them and the resources frees this.
     void release_owner() noexcept { release_ref(); }
+    // An asynchronous op holds this alive; the caller already holds a reference (the Pool's).
+    void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); } // relaxed: like shared_ptr's increment
 
     PoolStats stats() const noexcept {
         PoolStats st;
@@ -1099,14 +1339,21 @@ private:
             idle_.clear_flags(starving_flag);
     }
 
-    // Gives `slot` (a resource, or room for one) to the first waiter. Holds mutex_.
-    void grant_front(std::uint32_t slot) noexcept {
+    // Gives `slot` (a resource, or room for one) to the first waiter. Holds mutex_. For an asynchronous waiter,
+    // returns its op: the caller delivers it after unlocking.
+    [[nodiscard]] std::shared_ptr<Op> grant_front(std::uint32_t slot) noexcept {
         Waiter& w = *waiters_.front();
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
         w.status = Waiter::Status::granted;
+        if (w.is_async) {
+            Op& op = static_cast<Op&>(w);
+            op.scheduled = true;
+            return std::move(op.self);
+        }
         w.wakeup.notify_one();
+        return nullptr;
     }
 
     // ---- checkout checks and creation ----------------------------------------------------------------------------
@@ -1231,9 +1478,11 @@ private:
         }
         const TimePoint now = clock_.now();
         Waiter& first = *waiters_.front();
-        if ((flags & starving_flag) || now - first.enqueued_at >= options_.handoff_after) {
-            grant_front(slot); // direct handoff, in FIFO order
+        if (first.is_async || (flags & starving_flag) || now - first.enqueued_at >= options_.handoff_after) {
+            std::shared_ptr<Op> op = grant_front(slot); // direct handoff, in FIFO order
             update_waiter_flags(now);
+            lock.unlock();
+            if (op) deliver(std::move(op), {Take::Kind::idle, slot});
             return;
         }
         // Normal mode: back to the idle set, and wake the first waiter not woken yet: it competes with newcomers.
@@ -1260,23 +1509,27 @@ private:
         release_room(slot);
     }
 
-    // Puts a slot back as room to create in, wakes a waiter that could use it, and drops the slot's reference.
-    void release_room(std::uint32_t slot) noexcept {
+    // Puts a slot back as room to create in and wakes a waiter that could use it; with `drop_ref`, also drops the
+    // reference its resource held.
+    void release_room(std::uint32_t slot, bool drop_ref = true) noexcept {
         room_.push(slot); // seq_cst push, then seq_cst flag load: Dekker with wait_for_slot's flag raise
         if (idle_.flags() & (waiters_flag | closed_flag)) {
             std::unique_lock lock(mutex_);
+            std::shared_ptr<Op> op;
+            std::uint32_t granted = 0;
             if (!waiters_.empty()) {
-                if (const std::uint32_t room = room_.pop(); room != IndexStack::nil) grant_front(room);
+                if (granted = room_.pop(); granted != IndexStack::nil) op = grant_front(granted);
                 update_waiter_flags(clock_.now());
             }
             // Under the lock, so drain() cannot miss the last one and nothing touches this after it is freed.
-            const bool last = release_ref_locked();
+            const bool last = drop_ref && release_ref_locked();
             drained_.notify_all();
             lock.unlock();
+            if (op) deliver(std::move(op), {Take::Kind::room, granted}); // the op's own reference keeps this alive
             if (last) delete this;
             return;
         }
-        release_ref();
+        if (drop_ref) release_ref();
     }
 
     bool release_ref_locked() noexcept {
@@ -1286,6 +1539,180 @@ private:
 
     void release_ref() noexcept {
         if (release_ref_locked()) delete this;
+    }
+
+    // ---- asynchronous machinery ----------------------------------------------------------------------------------
+
+    // Takes a slot for `op` now, or queues it. Called by async_acquire and by a delivery whose resource was stale.
+    void start(std::shared_ptr<Op> op) {
+        Take take = try_take(closed_flag | starving_flag);
+        std::unique_lock lock(mutex_);
+        if (op->cancel_reason) take = give_back_for_cancel(take, *op->cancel_reason, lock);
+        if (take.kind == Take::Kind::nothing) {
+            idle_.set_flags(waiters_flag); // seq_cst: then look again (see wait_for_slot)
+            take = try_take_queued();
+        }
+        if (take.kind == Take::Kind::nothing && std::chrono::steady_clock::now() >= op->deadline)
+            take = {Take::Kind::timed_out, 0};
+        if (take.kind == Take::Kind::nothing) {
+            op->enqueued_at = clock_.now();
+            waiters_.push_back(*op);
+            waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: statistics
+            waits_.fetch_add(1, std::memory_order_relaxed);
+            if (op->deadline != TimePoint::max()) watch_deadline();
+            op->self = std::move(op);
+            return;
+        }
+        if (waiters_.empty()) update_waiter_flags(TimePoint{});
+        op->scheduled = true;
+        lock.unlock();
+        deliver(std::move(op), take);
+    }
+
+    // A cancelled op that had just taken something: give it back (outside nothing: we hold mutex_, so only pushes).
+    Take give_back_for_cancel(Take take, errc reason, std::unique_lock<std::mutex>& lock) {
+        if (take.kind == Take::Kind::idle || take.kind == Take::Kind::room) {
+            lock.unlock();
+            abandon(take);
+            lock.lock();
+        }
+        return {reason == errc::timeout ? Take::Kind::timed_out : Take::Kind::cancelled, 0};
+    }
+
+    // Stops an op: a queued one leaves the FIFO and completes with `reason`; one whose delivery is scheduled gives
+    // its resource back when that runs. From stop callbacks and the housekeeper. Never under mutex_.
+    void cancel(Op& op, errc reason) noexcept {
+        std::unique_lock lock(mutex_);
+        if (!op.enqueued) {
+            // Not queued: about to queue, or its delivery is scheduled. Either way it sees this and gives back.
+            if (!op.cancel_reason) op.cancel_reason = reason;
+            return;
+        }
+        leave(op);
+        op.scheduled = true;
+        std::shared_ptr<Op> keep = std::move(op.self);
+        lock.unlock();
+        deliver(std::move(keep), {reason == errc::timeout ? Take::Kind::timed_out : Take::Kind::cancelled, 0});
+    }
+
+    // Carries an op's result to its executor. Destroyed unrun (the executor shut down), it gives the slot back.
+    struct Delivery {
+        PoolCore* core;
+        std::shared_ptr<Op> op;
+        Take take;
+
+        Delivery(PoolCore* c, std::shared_ptr<Op> o, Take t) noexcept : core(c), op(std::move(o)), take(t) {}
+        Delivery(Delivery&& other) noexcept
+            : core(other.core), op(std::move(other.op)), take(std::exchange(other.take, Take{})) {}
+        Delivery& operator=(Delivery&&) = delete;
+        ~Delivery() {
+            if (op) core->abandon(take);
+        }
+        void operator()() {
+            std::shared_ptr<Op> mine = std::move(op); // run once; the destructor now has nothing to give back
+            core->run_delivery(mine, std::exchange(take, Take{}));
+        }
+    };
+
+    void deliver(std::shared_ptr<Op> op, Take take) noexcept {
+        auto& post = op->post;
+        // A throwing post (out of memory) cannot be reported anywhere sensible from a lease's return: terminate.
+        post(Task(Delivery(this, std::move(op), take)));
+    }
+
+    // Runs on the op's executor: the blocking checks and creation, then the handler.
+    void run_delivery(const std::shared_ptr<Op>& op, Take take) {
+        {
+            std::unique_lock lock(mutex_);
+            if (op->cancel_reason && take.kind != Take::Kind::cancelled && take.kind != Take::Kind::timed_out)
+                take = give_back_for_cancel(take, *op->cancel_reason, lock);
+        }
+        switch (take.kind) {
+        case Take::Kind::idle:
+            if (check_out(take.slot)) return complete(*op, nullptr, LeaseType(this, take.slot));
+            {
+                std::lock_guard lock(mutex_);
+                op->scheduled = false; // stale resource destroyed: look again
+            }
+            return start(op);
+        case Take::Kind::room: {
+            LeaseType lease;
+            try {
+                lease = create_in(take.slot, nullptr);
+            } catch (...) {
+                return complete(*op, std::current_exception(), LeaseType());
+            }
+            return complete(*op, nullptr, std::move(lease));
+        }
+        case Take::Kind::closed: return complete(*op, std::make_exception_ptr(PoolClosedError()), LeaseType());
+        case Take::Kind::timed_out:
+            timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+            return complete(*op, std::make_exception_ptr(TimeoutError()), LeaseType());
+        case Take::Kind::cancelled:
+        case Take::Kind::nothing: return complete(*op, std::make_exception_ptr(CancelledError()), LeaseType());
+        }
+    }
+
+    void complete(Op& op, std::exception_ptr error, LeaseType lease) {
+        op.on_stop.reset(); // no cancellation after the handler: waits for a stop callback running right now
+        auto handler = std::move(op.handler);
+        handler(std::move(error), std::move(lease));
+    }
+
+    // Gives back what a cancelled or abandoned op had taken.
+    void abandon(Take take) noexcept {
+        if (take.kind == Take::Kind::idle) return check_in(take.slot, false);
+        if (take.kind == Take::Kind::room) return return_room(take.slot);
+    }
+
+    // Room taken but never created in: back to room_, waking a waiter that could use it.
+    void return_room(std::uint32_t slot) noexcept {
+        slots_[slot].state.store(SlotState::room, std::memory_order_relaxed); // relaxed: see Slot::state
+        release_room(slot, /*drop_ref=*/false);
+    }
+
+    // ---- housekeeping: a background thread, started on first need, that expires asynchronous waiters ----------------
+
+    // Holds mutex_.
+    void watch_deadline() {
+        if (!housekeeper_.joinable() && !housekeeping_stop_)
+            housekeeper_ = std::thread([this] { housekeeping_loop(); });
+        housekeeping_wakeup_.notify_all();
+    }
+
+    void housekeeping_loop() noexcept {
+        std::unique_lock lock(mutex_);
+        while (!housekeeping_stop_) {
+            const TimePoint now = std::chrono::steady_clock::now();
+            TimePoint next = TimePoint::max();
+            std::vector<std::shared_ptr<Op>> expired;
+            waiters_.for_each([&](Waiter& w) {
+                if (!w.is_async) return;
+                Op& op = static_cast<Op&>(w);
+                if (op.deadline <= now) {
+                    leave(op);
+                    op.scheduled = true;
+                    expired.push_back(std::move(op.self));
+                } else if (op.deadline < next) {
+                    next = op.deadline;
+                }
+            });
+            if (!expired.empty()) {
+                lock.unlock();
+                for (auto& op : expired) deliver(std::move(op), {Take::Kind::timed_out, 0});
+                lock.lock();
+                continue;
+            }
+            if (next == TimePoint::max())
+                housekeeping_wakeup_.wait(lock);
+            else
+                housekeeping_wakeup_.wait_until(lock, next);
+        }
+    }
+
+    void stop_housekeeping() noexcept {
+        std::lock_guard join_lock(housekeeper_join_mutex_);
+        if (housekeeper_.joinable() && housekeeper_.get_id() != std::this_thread::get_id()) housekeeper_.join();
     }
 
     LeaseType fail(errc e, std::error_code* ec) {
@@ -1314,7 +1741,7 @@ private:
 
     // Written only by create, destroy and invalidate_all: kept together, away from the hot words inside idle_.
     alignas(64) std::atomic<std::size_t> alive_{0};
-    std::atomic<std::size_t> refs_{1}; // the Pool object + every resource that exists
+    std::atomic<std::size_t> refs_{1}; // the Pool object + every resource that exists + every asynchronous op
     std::atomic<std::uint64_t> generation_{0};
     std::atomic<std::uint64_t> rng_{0x2545'F491'4F6C'DD1Dull};
 
@@ -1329,9 +1756,13 @@ private:
     std::atomic<std::uint64_t> waits_{0};
     std::atomic<std::size_t> waiting_{0};
 
-    alignas(64) std::mutex mutex_; // guards waiters_ and the flag changes that follow it
+    alignas(64) std::mutex mutex_; // guards waiters_, the async ops' state and the flag changes that follow them
     WaiterList waiters_;
     std::condition_variable drained_;
+    std::condition_variable housekeeping_wakeup_;
+    bool housekeeping_stop_ = false;
+    std::thread housekeeper_;
+    std::mutex housekeeper_join_mutex_; // close() may run on two threads at once; one of them joins
 };
 
 } // namespace respool::detail
@@ -1425,6 +1856,58 @@ public:
     // exception.
     Lease try_acquire() { return core().try_acquire(nullptr); }
     Lease try_acquire(std::error_code& ec) { return core().try_acquire(&ec); }
+
+    // ---- asynchronous acquire ------------------------------------------------------------------------------------
+    // Never blocks the calling thread. The result goes to `handler(std::exception_ptr error, Lease lease)`, called
+    // exactly once from a Task handed to `executor` (any callable taking a respool::Task, e.g. a thread pool's post),
+    // never inline in this call nor inside another thread's lease return or close(). That task also runs the blocking
+    // parts, validate() and create(). Waiters are served from the same FIFO as blocking acquires. `error` is what the
+    // blocking form would throw (TimeoutError, PoolClosedError, CancelledError, the factory's exception); a resource
+    // already granted to an acquire that is cancelled, or whose task is destroyed unrun, goes back to the pool.
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire(Executor executor, Handler handler) {
+        async_acquire_until(detail::deadline_after(core().options().timeout), std::move(executor), std::move(handler));
+    }
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire_for(std::chrono::milliseconds wait, Executor executor, Handler handler) {
+        async_acquire_until(detail::deadline_after(wait), std::move(executor), std::move(handler));
+    }
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor, Handler handler) {
+        core().async_acquire(deadline, nullptr, std::move(executor), std::move(handler));
+    }
+    // As above, also stopped by `stop` (the handler gets CancelledError).
+    template <class Executor, class Handler>
+        requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
+    void async_acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, Executor executor,
+                             Handler handler) {
+        core().async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+    }
+
+    // For C++20 coroutines: `Lease lease = co_await pool.async_acquire(executor);` resumes on `executor` with the
+    // lease, or throws as acquire() does. Destroying the suspended coroutine cancels the acquire safely.
+    template <class Executor>
+        requires std::invocable<Executor&, Task>
+    AcquireAwaitable<Lease> async_acquire(Executor executor) {
+        return async_acquire_until(detail::deadline_after(core().options().timeout), std::move(executor));
+    }
+    template <class Executor>
+        requires std::invocable<Executor&, Task>
+    AcquireAwaitable<Lease> async_acquire_for(std::chrono::milliseconds wait, Executor executor) {
+        return async_acquire_until(detail::deadline_after(wait), std::move(executor));
+    }
+    template <class Executor>
+        requires std::invocable<Executor&, Task>
+    AcquireAwaitable<Lease> async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor) {
+        return AcquireAwaitable<Lease>(
+            [core = core_, deadline, executor = std::move(executor)](
+                std::stop_token stop, typename AcquireAwaitable<Lease>::Handler handler) mutable {
+                core->async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+            });
+    }
 
     // A snapshot of sizes and running totals. Never blocks; O(pool_size + max_overflow).
     PoolStats stats() const noexcept { return core().stats(); }

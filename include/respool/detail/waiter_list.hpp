@@ -19,6 +19,7 @@ struct Waiter {
     Status status = Status::waiting;
     bool cancel_requested = false;
     bool enqueued = false;
+    bool is_async = false; // an asynchronous acquire: it is always granted directly, and completes by a posted task
     std::uint32_t slot = 0;
     Waiter* prev = nullptr;
     Waiter* next = nullptr;
