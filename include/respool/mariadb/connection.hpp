@@ -47,7 +47,12 @@ inline bool mentions_get_lock(std::string_view sql) noexcept {
     if (sql.size() < needle.size()) return false;
     for (std::size_t i = 0; i + needle.size() <= sql.size(); ++i) {
         std::size_t j = 0;
-        while (j < needle.size() && (sql[i + j] | 0x20) == needle[j]) ++j;
+        while (j < needle.size()) {
+            char ch = sql[i + j];
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+            if (ch != needle[j]) break;
+            ++j;
+        }
         if (j == needle.size()) return true;
     }
     return false;

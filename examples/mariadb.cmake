@@ -1,0 +1,2 @@
+# The MariaDB examples (included by examples/CMakeLists.txt when libmariadb is found).
+respool_add_example(quickstart respool::mariadb)

@@ -1,0 +1,198 @@
+// Connection against a real server: the quickstart flow, typed rows, bound arguments, errors, transactions.
+#define BOOST_TEST_MODULE mariadb_connection
+#include <boost/test/unit_test.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+
+#include "test_server.hpp"
+
+namespace mdb = respool::mariadb;
+using namespace std::chrono_literals;
+using respool_test::ScratchTable;
+using respool_test::server_options;
+using respool_test::server_url;
+
+BOOST_AUTO_TEST_CASE(quickstart_flow_inserts_and_reads_john_back) {
+    auto pool = mdb::make_pool(server_url() + "?pool_size=10&max_overflow=5&pool_timeout=30&pool_recycle=3600");
+    mdb::Connection admin(server_options());
+    ScratchTable users(admin, "users", "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100), age INT");
+    {
+        auto conn = pool.acquire();
+        BOOST_TEST(conn->execute("INSERT INTO " + users.name() + "(name, age) VALUES (?, ?)", "John", 28) == 1u);
+        BOOST_TEST(conn->last_insert_id() == 1u);
+    }
+    auto conn = pool.acquire();
+    int rows = 0;
+    for (const auto& row : conn->query("SELECT name, age FROM " + users.name() + " WHERE name = ?", "John")) {
+        BOOST_TEST(row.get<std::string>(0) == "John");
+        BOOST_TEST(row.get<int>("age") == 28);
+        ++rows;
+    }
+    BOOST_TEST(rows == 1);
+    BOOST_TEST(pool.stats().created == 1u); // the second lease reused the first connection
+}
+
+BOOST_AUTO_TEST_CASE(rows_convert_types_and_report_null) {
+    mdb::Connection c(server_options());
+    // Binary protocol (with an argument) and text protocol (without) must agree.
+    for (bool prepared : {true, false}) {
+        const std::string sql = "SELECT 42 AS answer, CAST(18446744073709551615 AS UNSIGNED) AS big, 2.5e0 AS d, "
+                                "NULL AS nothing, 'h\xC3\xA9llo' AS greeting, -7 AS neg, REPEAT('x', 5000) AS long_text";
+        const auto result = prepared ? c.query(sql + " FROM DUAL WHERE ? = 1", 1) : c.query(sql);
+        BOOST_REQUIRE(result.size() == 1u);
+        const auto& row = result[0];
+        BOOST_TEST(row.size() == 7u);
+        BOOST_TEST(row.get<int>("answer") == 42);
+        BOOST_TEST(row.get<std::string>("answer") == "42");
+        BOOST_TEST(row.get<std::uint64_t>("big") == std::numeric_limits<std::uint64_t>::max());
+        BOOST_TEST(row.get<double>("d") == 2.5);
+        BOOST_TEST(!row.get<std::optional<int>>("nothing").has_value());
+        BOOST_TEST(row.get<std::optional<int>>("answer").value() == 42);
+        BOOST_TEST(row.is_null(3));
+        BOOST_TEST(row.get<std::string>("greeting") == "h\xC3\xA9llo"); // utf8mb4 round trip
+        BOOST_TEST(row.get<long>("neg") == -7);
+        BOOST_TEST(row.get<std::string>("long_text") == std::string(5000, 'x'));
+        try {
+            (void)row.get<int>("nothing");
+            BOOST_ERROR("get<int> on NULL did not throw");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::null_value));
+            BOOST_TEST(std::string(e.what()).find("nothing") != std::string::npos);
+        }
+        BOOST_CHECK_THROW((void)row.get<unsigned>("neg"), mdb::Error);        // out of range
+        BOOST_CHECK_THROW((void)row.get<std::int8_t>("big"), mdb::Error);     // out of range
+        BOOST_CHECK_THROW((void)row.get<int>("greeting"), mdb::Error);        // not a number
+        BOOST_CHECK_THROW((void)row.get<int>("no_such_column"), mdb::Error);
+        BOOST_CHECK_THROW((void)row.get<int>(7), mdb::Error);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(arguments_are_bound_not_spliced) {
+    mdb::Connection c(server_options());
+    ScratchTable t(c, "bound", "id INT AUTO_INCREMENT PRIMARY KEY, s VARCHAR(200), n BIGINT, u BIGINT UNSIGNED, "
+                              "d DOUBLE, b TINYINT");
+    const std::string nasty = "x'); DROP TABLE " + t.name() + "; --";
+    BOOST_TEST(c.execute("INSERT INTO " + t.name() + "(s, n, u, d, b) VALUES (?, ?, ?, ?, ?)", nasty,
+                         std::int64_t{-5}, std::numeric_limits<std::uint64_t>::max(), 0.25, true) == 1u);
+    BOOST_TEST(c.execute("INSERT INTO " + t.name() + "(s, n, u, d, b) VALUES (?, ?, ?, ?, ?)", std::nullopt,
+                         std::optional<int>{}, nullptr, std::optional<double>{1.5}, false) == 1u);
+    BOOST_TEST(c.last_insert_id() == 2u);
+    const auto rows = c.query("SELECT s, n, u, d, b FROM " + t.name() + " ORDER BY id");
+    BOOST_REQUIRE(rows.size() == 2u);
+    BOOST_TEST(rows[0].get<std::string>("s") == nasty);
+    BOOST_TEST(rows[0].get<long long>("n") == -5);
+    BOOST_TEST(rows[0].get<std::uint64_t>("u") == std::numeric_limits<std::uint64_t>::max());
+    BOOST_TEST(rows[0].get<double>("d") == 0.25);
+    BOOST_TEST(rows[0].get<bool>("b"));
+    BOOST_TEST(rows[1].is_null(0));
+    BOOST_TEST(rows[1].is_null(1));
+    BOOST_TEST(rows[1].is_null(2));
+    BOOST_TEST(rows[1].get<double>("d") == 1.5);
+    BOOST_TEST(!rows[1].get<bool>("b"));
+    BOOST_TEST(c.execute("UPDATE " + t.name() + " SET s = ? WHERE n IS NULL OR n < ?", "changed", 0) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(server_errors_carry_errno_sqlstate_and_message) {
+    mdb::Connection c(server_options());
+    try {
+        c.execute("SELEKT 1");
+        BOOST_ERROR("a syntax error was accepted");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == 1064u);
+        BOOST_TEST(e.sqlstate() == "42000");
+        BOOST_TEST(std::string(e.what()).find("SELEKT") != std::string::npos);
+        BOOST_TEST(!e.is_disconnect());
+    }
+    BOOST_TEST(!c.is_broken());
+    BOOST_TEST(c.query("SELECT 1")[0].get<int>(0) == 1); // still usable
+    try {
+        c.execute("SELECT ?, ?", 1);
+        BOOST_ERROR("a missing argument was accepted");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::argument_count));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_password_fails_fast_with_the_servers_message) {
+    auto options = server_options();
+    options.password = "definitely-wrong";
+    auto pool = mdb::make_pool(options, respool::PoolOptions{.pool_size = 1, .max_overflow = 0});
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        (void)pool.acquire();
+        BOOST_ERROR("connected with a wrong password");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == mdb::server_errno::access_denied);
+        BOOST_TEST(e.sqlstate() == "28000");
+        BOOST_TEST(std::string(e.what()).find("Access denied") != std::string::npos, e.what());
+        BOOST_TEST(!e.is_disconnect());
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - start < 500ms));
+    const auto st = pool.stats();
+    BOOST_TEST(st.create_failures == 1u); // one attempt: no retry storm
+    BOOST_TEST(st.created == 0u);
+    BOOST_TEST(st.size == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(closed_port_fails_within_connect_timeout) {
+    // A port nobody listens on: bind one, read its number, close it.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    BOOST_REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    BOOST_REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    BOOST_REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    ::close(fd);
+
+    auto options = server_options();
+    options.port = ntohs(addr.sin_port);
+    options.connect_timeout = 2s;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        mdb::Connection c(options);
+        BOOST_ERROR("connected to a closed port");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.server_errno() == 2002u || e.server_errno() == 2003u), e.what());
+        BOOST_TEST(std::string(e.what()).find(std::to_string(options.port)) != std::string::npos, e.what());
+    }
+    BOOST_TEST((std::chrono::steady_clock::now() - start < options.connect_timeout + 500ms));
+}
+
+BOOST_AUTO_TEST_CASE(transaction_commits_or_rolls_back_at_scope_end) {
+    mdb::Connection c(server_options());
+    mdb::Connection other(server_options());
+    ScratchTable t(c, "tx", "id INT PRIMARY KEY");
+    {
+        mdb::Transaction tx(c);
+        c.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+        BOOST_TEST(c.in_transaction());
+        tx.commit();
+        BOOST_TEST(!tx.active());
+        BOOST_CHECK_THROW(tx.commit(), mdb::Error); // already ended
+    }
+    {
+        mdb::Transaction tx(c);
+        c.execute("INSERT INTO " + t.name() + " VALUES (?)", 2);
+    } // not committed: rolled back
+    BOOST_TEST(!c.in_transaction());
+    try {
+        mdb::Transaction tx(c);
+        c.execute("INSERT INTO " + t.name() + " VALUES (?)", 3);
+        throw std::runtime_error("boom");
+    } catch (const std::runtime_error&) {
+    }
+    BOOST_TEST(!c.in_transaction());
+    const auto rows = other.query("SELECT id FROM " + t.name() + " ORDER BY id");
+    BOOST_REQUIRE(rows.size() == 1u);
+    BOOST_TEST(rows[0].get<int>(0) == 1);
+}

@@ -1,0 +1,231 @@
+// ConnectionPool against a real server: killed connections, reset on return, the validator's ping policy.
+#define BOOST_TEST_MODULE mariadb_pool
+#include <boost/test/unit_test.hpp>
+
+#include <poll.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "test_server.hpp"
+
+namespace mdb = respool::mariadb;
+using namespace std::chrono_literals;
+using respool_test::ScratchTable;
+using respool_test::server_options;
+
+namespace {
+
+// KILLs a session from another one and waits (bounded) until the server has dropped it from its process list.
+void kill_session(mdb::Connection& admin, unsigned long id) {
+    admin.execute("KILL CONNECTION " + std::to_string(id)); // KILL cannot be prepared in every version
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?",
+                       static_cast<std::uint64_t>(id))[0]
+               .get<int>(0) != 0) {
+        BOOST_REQUIRE(std::chrono::steady_clock::now() < deadline);
+        std::this_thread::yield();
+    }
+}
+
+// Waits (bounded) until the client side of `c` sees the server's close: the condition the socket peek relies on.
+void wait_until_readable(const mdb::Connection& c) {
+    pollfd p{};
+    p.fd = mysql_get_socket(c.native_handle());
+    p.events = POLLIN;
+    BOOST_REQUIRE(::poll(&p, 1, 5000) == 1);
+}
+
+std::uint64_t session_status(mdb::Connection& c, const std::string& name) { // SHOW cannot take a placeholder
+    return c.query("SHOW SESSION STATUS LIKE '" + name + "'").at(0).get<std::uint64_t>(1);
+}
+
+const respool::PoolOptions one_connection{.pool_size = 1, .max_overflow = 0, .timeout = 10s};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(killed_idle_connection_is_replaced_quietly_by_the_socket_peek) {
+    auto options = one_connection;
+    options.pre_ping = true;
+    // No ping for an hour: only the non-blocking peek can notice the kill.
+    auto pool = mdb::make_pool(server_options(), options, mdb::ValidatorOptions{.ping_after = 1h});
+    mdb::Connection admin(server_options());
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        kill_session(admin, first);
+        wait_until_readable(*lease);
+    } // returned: nothing tells the pool yet (not in a transaction, so no round trip)
+    BOOST_TEST(pool.stats().idle == 1u);
+    auto lease = pool.acquire(); // must not throw
+    BOOST_TEST(lease->thread_id() != first);
+    BOOST_TEST(lease->query("SELECT 1")[0].get<int>(0) == 1);
+    const auto st = pool.stats();
+    BOOST_TEST(st.validation_failures == 1u);
+    BOOST_TEST(st.created == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(killed_idle_connection_is_replaced_quietly_by_the_ping) {
+    auto options = one_connection;
+    options.pre_ping = true;
+    auto pool = mdb::make_pool(server_options(), options, mdb::ValidatorOptions{.ping_after = 0ms});
+    mdb::Connection admin(server_options());
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+    }
+    kill_session(admin, first);
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() != first);
+    BOOST_TEST(lease->query("SELECT 1")[0].get<int>(0) == 1);
+    BOOST_TEST(pool.stats().validation_failures == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(connection_killed_while_leased_fails_with_disconnect_and_is_not_returned) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        kill_session(admin, first);
+        try {
+            (void)lease->query("SELECT 1");
+            BOOST_ERROR("a query on a killed connection succeeded");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST(e.is_disconnect(), e.what() << " (errno " << e.server_errno() << ")");
+        }
+        BOOST_TEST(lease->is_broken());
+    }
+    auto st = pool.stats();
+    BOOST_TEST(st.idle == 0u);
+    BOOST_TEST(st.size == 0u);
+    BOOST_TEST(st.destroyed == 1u);
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() != first);
+    BOOST_TEST(pool.stats().created == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(one_disconnect_can_invalidate_the_whole_pool) {
+    auto pool = mdb::make_pool(server_options(), respool::PoolOptions{.pool_size = 2, .max_overflow = 0},
+                               mdb::ValidatorOptions{.disconnect_invalidates_pool = true});
+    mdb::Connection admin(server_options());
+    unsigned long a = 0;
+    unsigned long b = 0;
+    {
+        auto la = pool.acquire();
+        auto lb = pool.acquire();
+        a = la->thread_id();
+        b = lb->thread_id();
+    }
+    {
+        auto lease = pool.acquire();
+        kill_session(admin, lease->thread_id());
+        BOOST_CHECK_THROW((void)lease->query("SELECT 1"), mdb::Error);
+    } // the broken one marks every existing connection stale
+    auto lease = pool.acquire(); // the other idle one is refused too
+    BOOST_TEST(lease->thread_id() != a);
+    BOOST_TEST(lease->thread_id() != b);
+    BOOST_TEST(pool.stats().created == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(uncommitted_transaction_is_rolled_back_on_return) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "rollback", "id INT PRIMARY KEY");
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        lease->execute("START TRANSACTION");
+        lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+        BOOST_TEST(lease->in_transaction());
+    } // returned without COMMIT
+    {
+        auto lease = pool.acquire();
+        BOOST_TEST(lease->thread_id() == first); // the same session: the reset cleaned it
+        BOOST_TEST(!lease->in_transaction());
+        BOOST_TEST(lease->query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
+    }
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
+
+    // A clean session costs no ROLLBACK on return.
+    std::uint64_t rollbacks = 0;
+    {
+        auto lease = pool.acquire();
+        rollbacks = session_status(*lease, "Com_rollback");
+    }
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() == first);
+    BOOST_TEST(session_status(*lease, "Com_rollback") == rollbacks);
+}
+
+BOOST_AUTO_TEST_CASE(transaction_on_a_lease_rolls_back_and_named_locks_are_released_on_return) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "lease_tx", "id INT PRIMARY KEY");
+    const std::string lock = respool_test::unique_name("respool_lock");
+    {
+        auto lease = pool.acquire();
+        mdb::Transaction tx(lease);
+        lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 7);
+        BOOST_TEST(lease->query("SELECT GET_LOCK(?, 0)", lock)[0].get<int>(0) == 1);
+        BOOST_TEST(lease->may_hold_named_locks());
+    }
+    BOOST_TEST(!admin.query("SELECT IS_USED_LOCK(?)", lock)[0].get<std::optional<long>>(0).has_value());
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(full_reset_clears_session_state_and_reruns_init_statements) {
+    auto options = server_options();
+    options.init_statements = {"SET @respool_init = 42"};
+    auto pool = mdb::make_pool(options, one_connection, mdb::ValidatorOptions{.reset = mdb::ResetMode::full});
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        BOOST_TEST(lease->query("SELECT @respool_init")[0].get<int>(0) == 42);
+        lease->execute("SET @leftover = 1, @respool_init = 0");
+    }
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() == first);
+    const auto row = lease->query("SELECT @leftover, @respool_init")[0];
+    BOOST_TEST(row.is_null(0));
+    BOOST_TEST(row.get<int>(1) == 42);
+}
+
+BOOST_AUTO_TEST_CASE(validator_does_not_ping_a_just_used_connection) {
+    auto options = one_connection;
+    options.pre_ping = true;
+    auto pool = mdb::make_pool(server_options(), options, mdb::ValidatorOptions{.ping_after = 1h});
+    std::uint64_t before = 0;
+    {
+        auto lease = pool.acquire();
+        before = session_status(*lease, "Com_admin_commands");
+    }
+    for (int i = 0; i < 3; ++i) {
+        auto lease = pool.acquire(); // validated each time
+        BOOST_TEST(session_status(*lease, "Com_admin_commands") == before);
+    }
+    BOOST_TEST(pool.stats().created == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(validator_pings_a_connection_idle_past_the_threshold) {
+    auto options = one_connection;
+    options.pre_ping = true;
+    auto pool = mdb::make_pool(server_options(), options, mdb::ValidatorOptions{.ping_after = 20ms});
+    std::uint64_t before = 0;
+    {
+        auto lease = pool.acquire();
+        before = session_status(*lease, "Com_admin_commands");
+    }
+    std::this_thread::sleep_for(50ms); // a real idle period past the (tiny) threshold
+    auto lease = pool.acquire();
+    BOOST_TEST(session_status(*lease, "Com_admin_commands") == before + 1);
+    BOOST_TEST(pool.stats().created == 1u);
+}

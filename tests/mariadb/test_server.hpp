@@ -1,0 +1,57 @@
+#pragma once
+// Where the MariaDB tests find their server: RESPOOL_MARIADB_URL, else the URL file the mariadb_server fixture wrote.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+
+#include <respool/mariadb.hpp>
+
+namespace respool_test {
+
+inline std::string server_url() {
+    if (const char* env = std::getenv("RESPOOL_MARIADB_URL"); env && *env) return env;
+    std::ifstream in(RESPOOL_MARIADB_URL_FILE);
+    std::string url;
+    if (!(in >> url))
+        throw std::runtime_error("no MariaDB server: set RESPOOL_MARIADB_URL or run the mariadb_server_start test (" +
+                                 std::string(RESPOOL_MARIADB_URL_FILE) + " is missing)");
+    return url;
+}
+
+inline respool::mariadb::ConnectOptions server_options() {
+    return respool::mariadb::ConnectOptions::from_url(server_url());
+}
+
+// A name no other test, and no concurrent run, uses: prefix_<pid>_<n>.
+inline std::string unique_name(const std::string& prefix) {
+    static std::atomic<int> counter{0};
+    return prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter.fetch_add(1) + 1);
+}
+
+// Drops a table when the test ends, whatever happens.
+class ScratchTable {
+public:
+    ScratchTable(respool::mariadb::Connection& admin, const std::string& prefix, const std::string& columns)
+        : admin_(admin), name_(unique_name(prefix)) {
+        admin_.execute("CREATE TABLE " + name_ + " (" + columns + ") ENGINE=InnoDB");
+    }
+    ~ScratchTable() {
+        try {
+            admin_.execute("DROP TABLE IF EXISTS " + name_);
+        } catch (...) {
+        }
+    }
+    ScratchTable(const ScratchTable&) = delete;
+    ScratchTable& operator=(const ScratchTable&) = delete;
+    const std::string& name() const { return name_; }
+
+private:
+    respool::mariadb::Connection& admin_;
+    std::string name_;
+};
+
+} // namespace respool_test

@@ -1,0 +1,118 @@
+// ConnectOptions::from_url and make_pool(url): good URLs, and malformed ones whose error names the bad part.
+#define BOOST_TEST_MODULE mariadb_url
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+#include <respool/mariadb.hpp>
+
+namespace mdb = respool::mariadb;
+using namespace std::chrono_literals;
+
+namespace {
+// The URL is refused with std::invalid_argument whose message contains `part`.
+void check_refused(const std::string& url, const std::string& part, bool via_pool = false) {
+    try {
+        if (via_pool)
+            (void)mdb::make_pool(url);
+        else
+            (void)mdb::ConnectOptions::from_url(url);
+        BOOST_ERROR("accepted: " << url);
+    } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find(part) != std::string::npos, "'" << e.what() << "' should name '"
+                                                                              << part << "'");
+    }
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(full_url_fills_every_connection_field) {
+    const auto o = mdb::ConnectOptions::from_url(
+        "mariadb://app:s3cret@db.example:3307/shop?connect_timeout=5&read_timeout=7&write_timeout=9&charset=latin1"
+        "&ssl_mode=required&ssl_ca=%2Fetc%2Fca.pem&init_command=SET%20time_zone%3D%27%2B00%3A00%27"
+        "&init_command=SET%20@a%3D1");
+    BOOST_TEST(o.user == "app");
+    BOOST_TEST(o.password == "s3cret");
+    BOOST_TEST(o.host == "db.example");
+    BOOST_TEST(o.port == 3307);
+    BOOST_TEST(o.database == "shop");
+    BOOST_TEST(o.connect_timeout.count() == 5);
+    BOOST_TEST(o.read_timeout.count() == 7);
+    BOOST_TEST(o.write_timeout.count() == 9);
+    BOOST_TEST(o.charset == "latin1");
+    BOOST_TEST((o.tls.mode == mdb::ConnectOptions::TlsMode::required));
+    BOOST_TEST(o.tls.ca == "/etc/ca.pem");
+    BOOST_TEST(o.init_statements.size() == 2u);
+    BOOST_TEST(o.init_statements.at(0) == "SET time_zone='+00:00'");
+    BOOST_TEST(o.init_statements.at(1) == "SET @a=1");
+}
+
+BOOST_AUTO_TEST_CASE(credentials_are_percent_decoded) {
+    const auto o = mdb::ConnectOptions::from_url("mariadb://us%40er:p%40ss%2Fw%3Ard%25@127.0.0.1/db%2D1");
+    BOOST_TEST(o.user == "us@er");
+    BOOST_TEST(o.password == "p@ss/w:rd%");
+    BOOST_TEST(o.database == "db-1");
+    BOOST_TEST(o.port == 3306); // the default
+}
+
+BOOST_AUTO_TEST_CASE(defaults_ipv6_socket_and_sqlalchemy_schemes) {
+    const auto a = mdb::ConnectOptions::from_url("mariadb://[::1]:3310");
+    BOOST_TEST(a.host == "::1");
+    BOOST_TEST(a.port == 3310);
+    BOOST_TEST(a.charset == "utf8mb4");
+    BOOST_TEST(a.user.empty());
+    const auto b = mdb::ConnectOptions::from_url("mysql+mysqldb://u@localhost/db?unix_socket=%2Frun%2Fmysqld.sock");
+    BOOST_TEST(b.host == "localhost");
+    BOOST_TEST(b.unix_socket == "/run/mysqld.sock");
+    BOOST_TEST(b.password.empty());
+}
+
+BOOST_AUTO_TEST_CASE(from_url_leaves_pool_keys_to_make_pool) {
+    const std::string url = "mariadb://u:p@127.0.0.1:3306/app?pool_size=10&max_overflow=5&pool_timeout=30"
+                            "&pool_recycle=3600&pool_pre_ping=true&connect_timeout=3";
+    const auto o = mdb::ConnectOptions::from_url(url);
+    BOOST_TEST(o.connect_timeout.count() == 3);
+    auto pool = mdb::make_pool(url); // connects to nothing yet
+    BOOST_TEST(pool.options().pool_size == 10u);
+    BOOST_TEST(pool.options().max_overflow == 5u);
+    BOOST_TEST(pool.options().timeout.count() == 30'000);
+    BOOST_TEST(pool.options().recycle.count() == 3'600'000);
+    BOOST_TEST(pool.options().pre_ping);
+    BOOST_TEST(pool.stats().size == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(pool_recycle_minus_one_means_never_and_fractions_work) {
+    auto pool = mdb::make_pool("mariadb://u@h/d?pool_recycle=-1&pool_timeout=2.5");
+    BOOST_TEST(pool.options().recycle.count() == 0);
+    BOOST_TEST(pool.options().timeout.count() == 2500);
+    auto defaults = mdb::make_pool("mariadb://u@h/d");
+    BOOST_TEST(defaults.options().pool_size == 5u);
+    BOOST_TEST(defaults.options().max_overflow == 10u);
+    BOOST_TEST(!defaults.options().pre_ping);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_urls_name_the_bad_part) {
+    check_refused("postgres://u@h/d", "scheme 'postgres'");
+    check_refused("mariadb:/u@h/d", "://");
+    check_refused("mariadb://u@h:abc/d", "port 'abc'");
+    check_refused("mariadb://u@h:70000/d", "port '70000'");
+    check_refused("mariadb://u@h:/d", "port ''");
+    check_refused("mariadb://u:p%zz@h/d", "'%zz' in the password");
+    check_refused("mariadb://u@h/d?colour=blue", "unknown key 'colour'");
+    check_refused("mariadb://u@h/d?connect_timeout=soon", "connect_timeout");
+    check_refused("mariadb://u@h/d?charset", "'charset'");
+    check_refused("mariadb://u@h/d?ssl_mode=maybe", "ssl_mode");
+    check_refused("mariadb://u@h/d?charset=a&charset=b", "'charset' given twice");
+    check_refused("mariadb://u@[::1/d", "'['");
+    check_refused("mariadb://u@h/d/e", "database 'd/e'");
+}
+
+BOOST_AUTO_TEST_CASE(bad_pool_keys_are_refused_by_make_pool) {
+    check_refused("mariadb://u@h/d?max_overflow=-1", "a bound is needed", true);
+    check_refused("mariadb://u@h/d?pool_size=ten", "pool_size", true);
+    check_refused("mariadb://u@h/d?pool_timeout=-3", "pool_timeout", true);
+    check_refused("mariadb://u@h/d?pool_recycle=-2", "pool_recycle", true);
+    check_refused("mariadb://u@h/d?pool_pre_ping=perhaps", "pool_pre_ping", true);
+    check_refused("mariadb://u@h/d?pool_size=0&max_overflow=0", "pool_size", true); // PoolOptions::validate
+}
