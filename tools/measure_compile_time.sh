@@ -26,7 +26,7 @@ trap 'rm -rf "$work"' EXIT
 
 # The core's own headers are the ones the umbrella pulls in (never the adapter's); list them by asking the compiler.
 mapfile -t core_headers < <("${compilers[0]}" "${flags[@]}" -MM -MT x "$root/include/respool/respool.hpp" |
-    tr ' \\' '\n\n' | grep -F "$root/include/respool/" | sort -u)
+    tr ' \\' '\n\n' | grep -F "$root/include/respool/" | xargs -n1 realpath | sort -u)
 mapfile -t std_headers < <(grep -hoE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<[^>]+>' "${core_headers[@]}" |
     sed -E 's/.*<([^>]+)>.*/\1/' | grep -v '^respool/' | sort -u)
 
@@ -58,6 +58,7 @@ cpu_time() {
 median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
+delta_ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%+.0f", (a - b) * 1000 }'; }
 
 echo "core headers: ${#core_headers[@]}; standard headers they include (${#std_headers[@]}): ${std_headers[*]}"
 echo "flags: ${flags[*]:0:2}; $runs runs each; median CPU time (user + sys)"
@@ -80,15 +81,21 @@ for cxx in "${compilers[@]}"; do
     echo "| $version | $(ms "$base") ms | $(ms "$with") ms | ${ratio}x | $(ms "$used") ms |"
 
     if [[ ${PER_HEADER:-0} == 1 ]]; then
-        # Each core header on top of the standard headers: what its own code costs to parse.
+        # Each core header on top of the standard headers, against the standard headers alone measured alongside:
+        # what parsing that header's own code (and the respool headers it includes) costs.
         for h in "${core_headers[@]}"; do
             rel=${h#"$root/include/"}
             { cat "$work/std_only.cpp"; echo "#include <$rel>"; } >"$work/one.cpp"
             cpu_time "$cxx" "$work/one.cpp" >/dev/null
             : >"$work/one.times"
-            for ((i = 0; i < runs; i++)); do cpu_time "$cxx" "$work/one.cpp" >>"$work/one.times"; done
+            : >"$work/base.times"
+            for ((i = 0; i < runs; i++)); do
+                cpu_time "$cxx" "$work/std_only.cpp" >>"$work/base.times"
+                cpu_time "$cxx" "$work/one.cpp" >>"$work/one.times"
+            done
             one=$(median <"$work/one.times")
-            echo "|   $rel | | +$(ms "$(awk -v a="$one" -v b="$base" 'BEGIN { print a - b }')") ms | | |"
+            b=$(median <"$work/base.times")
+            echo "| ... + only $rel (and what it includes) | $(ms "$b") ms | $(delta_ms "$one" "$b") ms | | |"
         done
     fi
 done
