@@ -13,6 +13,9 @@ the installed package used by another) without redefining anything: whichever co
   python3 tools/amalgamate.py --check  exit 1 (and say which) when a committed file is not current
   python3 tools/amalgamate.py --check-guards
                                        exit 1 (and say which) when a header under include/ lacks its guard
+  python3 tools/amalgamate.py --add-guards
+                                       give each header under include/ that lacks its guard the guard, just after
+                                       its `#pragma once` (kept: it is what most tools expect)
 """
 import pathlib
 import re
@@ -99,7 +102,22 @@ def unguarded_headers():
                   if not has_own_guard(p.read_text(), guard_name(p)))
 
 
+def add_guard(path):
+    """Wraps everything after the header's `#pragma once` (or the whole header) in its guard."""
+    guard = guard_name(path)
+    lines = path.read_text().splitlines()
+    at = next((i + 1 for i, line in enumerate(lines) if PRAGMA_ONCE.match(line)), 0)
+    lines[at:at] = [f"#ifndef {guard}", f"#define {guard}"]
+    lines.append(f"#endif // {guard}")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main(argv):
+    if "--add-guards" in argv:
+        for rel in unguarded_headers():
+            add_guard(INCLUDE / rel)
+            print(f"include/{rel}: guarded with {guard_name(INCLUDE / rel)}")
+        return 0
     if "--check-guards" in argv:
         missing = unguarded_headers()
         for rel in missing:
