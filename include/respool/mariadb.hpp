@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_HPP_INCLUDED
+#define RESPOOL_MARIADB_HPP_INCLUDED
 // respool::mariadb: a MariaDB connection pool over Connector/C (link respool::mariadb), plus the transaction helpers.
 #include "respool.hpp"
 
@@ -12,3 +14,4 @@
 #include "mariadb/transaction.hpp"
 #include "mariadb/validator.hpp"
 #include "mariadb/validator_options.hpp"
+#endif // RESPOOL_MARIADB_HPP_INCLUDED

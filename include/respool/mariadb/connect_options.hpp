@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
+#define RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
 #include <chrono>
 #include <cstdint>
@@ -96,3 +98,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_CONNECTION_HPP_INCLUDED
+#define RESPOOL_MARIADB_CONNECTION_HPP_INCLUDED
 // Connection: one session with a MariaDB server over Connector/C, move-only, with a small safe query API.
 #include <mysql.h>
 
@@ -495,3 +497,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_CONNECTION_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_ERROR_HPP_INCLUDED
+#define RESPOOL_MARIADB_ERROR_HPP_INCLUDED
 // respool::mariadb::Error: a failure reported by the server, by Connector/C or by the adapter itself, carrying the
 // MariaDB error number, the SQLSTATE and the server's message.
 #include <errmsg.h>
@@ -173,3 +175,4 @@ private:
 
 template <>
 struct std::is_error_code_enum<respool::mariadb::errc> : std::true_type {};
+#endif // RESPOOL_MARIADB_ERROR_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_FACTORY_HPP_INCLUDED
+#define RESPOOL_MARIADB_FACTORY_HPP_INCLUDED
 // Factory: makes the pool's connections (the ResourceFactory of a ConnectionPool).
 #include <memory>
 #include <utility>
@@ -26,3 +28,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_FACTORY_HPP_INCLUDED

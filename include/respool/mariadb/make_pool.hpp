@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_MAKE_POOL_HPP_INCLUDED
+#define RESPOOL_MARIADB_MAKE_POOL_HPP_INCLUDED
 // make_pool: a ready ConnectionPool from ConnectOptions and PoolOptions, or from one mariadb:// URL.
 #include <chrono>
 #include <cstddef>
@@ -80,3 +82,4 @@ inline ConnectionPool make_pool(std::string_view url) {
 }
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_MAKE_POOL_HPP_INCLUDED

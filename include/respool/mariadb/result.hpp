@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_RESULT_HPP_INCLUDED
+#define RESPOOL_MARIADB_RESULT_HPP_INCLUDED
 // Result: the rows a query returned, fully read from the server, in order.
 #include <cstddef>
 #include <cstdint>
@@ -40,3 +42,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_RESULT_HPP_INCLUDED

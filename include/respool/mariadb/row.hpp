@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_ROW_HPP_INCLUDED
+#define RESPOOL_MARIADB_ROW_HPP_INCLUDED
 // Row: one row of a query's result, with typed, NULL-aware access to its columns by index or by name.
 #include <charconv>
 #include <concepts>
@@ -157,3 +159,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_ROW_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED
+#define RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED
 // Transaction: RAII over one connection's transaction; rolled back unless committed.
 #include <concepts>
 #include <string>
@@ -88,3 +90,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED

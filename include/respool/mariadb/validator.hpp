@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_VALIDATOR_HPP_INCLUDED
+#define RESPOOL_MARIADB_VALIDATOR_HPP_INCLUDED
 // Validator: the checkout check and the return-time cleaning of a ConnectionPool's connections.
 #include <mysql.h>
 #include <poll.h>
@@ -138,3 +140,4 @@ private:
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_VALIDATOR_HPP_INCLUDED

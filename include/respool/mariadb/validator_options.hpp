@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED
+#define RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED
 // ValidatorOptions: how the MariaDB Validator checks connections on checkout and cleans them on return.
 #include <chrono>
 
@@ -24,3 +26,4 @@ struct ValidatorOptions {
 };
 
 } // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_BIND_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_BIND_HPP_INCLUDED
 // Binding a C++ argument to a prepared statement's `?` placeholder (MYSQL_BIND). Not API: Connection::execute and
 // Connection::query take the arguments.
 #include <mysql.h>
@@ -79,3 +81,4 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
 }
 
 } // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_BIND_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_URL_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_URL_HPP_INCLUDED
 // Splitting a mariadb:// URL into its parts, percent-decoding, and reading numbers and flags from its values.
 // Not API: ConnectOptions::from_url and make_pool(url) are.
 #include <charconv>
@@ -165,3 +167,4 @@ inline bool is_pool_key(std::string_view key) noexcept {
 }
 
 } // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_URL_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
 // A column value as a row holds it, and the column names a result's rows share. Not API.
 #include <cstdint>
 #include <string>
@@ -15,3 +17,4 @@ struct Columns {
 };
 
 } // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
