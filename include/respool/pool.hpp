@@ -177,6 +177,11 @@ public:
     }
     bool drain_for(std::chrono::milliseconds wait) noexcept { return drain_until(detail::deadline_after(wait)); }
 
+    // One maintenance pass on this thread, as the background thread runs it when keepalive, idle_timeout or min_idle
+    // are set: validates idle resources due for keepalive, destroys those idle past idle_timeout (down to min_idle),
+    // creates up to min_idle. Never touches a leased resource. Blocks while it validates or creates.
+    void maintain() noexcept { core().maintain(); }
+
     const PoolOptions& options() const noexcept { return core().options(); }
 
 private:

@@ -27,6 +27,19 @@ struct PoolOptions {
     CheckoutOrder order = CheckoutOrder::lifo;      // which idle resource a checkout takes
     std::chrono::microseconds handoff_after{1'000}; // once a waiter has waited this long, returned resources go to
                                                     // waiters directly in FIFO order instead of to whoever asks first
+    std::chrono::milliseconds keepalive{0};         // background: an idle resource unused this long is validated
+                                                    // (the validator's round trip keeps it alive through proxies and
+                                                    // finds dead ones before a caller does); 0 = off. Spread by up
+                                                    // to a fifth so that resources are not all pinged at once.
+    std::chrono::milliseconds idle_timeout{0};      // background: an idle resource unused this long is destroyed while
+                                                    // more than min_idle exist; 0 = never
+    std::size_t min_idle = 0;                       // background: resources created ahead of demand so that this many
+                                                    // are idle (never beyond pool_size)
+    std::size_t max_connecting = 0;                 // at most this many create() calls at once, so a mass disconnect
+                                                    // does not become a reconnect storm; 0 = no limit
+
+    // true when a background thread has work: keepalive, idle timeout or min_idle.
+    bool needs_maintenance() const noexcept { return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0; }
 
     // Throws std::invalid_argument naming the first invalid field.
     void validate() const {
@@ -43,6 +56,10 @@ struct PoolOptions {
         if (recycle.count() > 0 && recycle_jitter >= recycle) fail("recycle_jitter", "must be shorter than recycle");
         if (handoff_after.count() < 0) fail("handoff_after", "must not be negative");
         if (order != CheckoutOrder::lifo && order != CheckoutOrder::fifo) fail("order", "not a CheckoutOrder value");
+        if (keepalive.count() < 0) fail("keepalive", "must not be negative (0 means off)");
+        if (idle_timeout.count() < 0) fail("idle_timeout", "must not be negative (0 means never)");
+        if (min_idle > pool_size) fail("min_idle", "must not exceed pool_size");
+        if (max_connecting > max_resources) fail("max_connecting", "too large");
     }
 
     static constexpr std::size_t max_resources = 0xFF'FFFEu;

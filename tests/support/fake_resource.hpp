@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace respool_test {
@@ -24,6 +25,9 @@ struct Script {
     std::atomic<int> throw_next_validates{0};
     std::atomic<int> fail_next_resets{0};
     std::atomic<int> throw_next_resets{0};
+    std::atomic<bool> hold_creates{false}; // create() spins (yielding) while this is set
+    std::atomic<int> creating{0};          // create() calls in progress
+    std::atomic<int> max_creating{0};
     std::mutex mutex;
     std::vector<int> validated_ids;
     std::vector<int> destroyed_ids;
@@ -50,6 +54,15 @@ struct FakeFactory {
     std::shared_ptr<Script> script = std::make_shared<Script>();
 
     Fake create() {
+        const int now_creating = script->creating.fetch_add(1) + 1;
+        int peak_creating = script->max_creating.load();
+        while (now_creating > peak_creating && !script->max_creating.compare_exchange_weak(peak_creating, now_creating)) {
+        }
+        while (script->hold_creates.load()) std::this_thread::yield();
+        struct Done {
+            std::atomic<int>& n;
+            ~Done() { n.fetch_sub(1); }
+        } done{script->creating};
         const int alive = script->alive.fetch_add(1) + 1;
         int peak = script->max_alive.load();
         while (alive > peak && !script->max_alive.compare_exchange_weak(peak, alive)) {

@@ -586,3 +586,72 @@ BOOST_AUTO_TEST_CASE(move_only_resources_are_supported) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(maintenance, Fixture)
+
+BOOST_AUTO_TEST_CASE(keepalive_validates_idle_resources_due_and_never_leased_ones) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .keepalive = 100ms});
+    auto leased = pool.acquire();
+    pool.acquire().reset(); // one idle
+    clock.advance(50ms);
+    pool.maintain();
+    BOOST_TEST(script().validations == 0); // not due yet
+    clock.advance(60ms);                   // 110 ms idle: due (jitter only makes it earlier)
+    pool.maintain();
+    BOOST_TEST(script().validations == 1); // the idle one only
+    pool.maintain();
+    BOOST_TEST(script().validations == 1); // just validated: not due again
+    leased.reset();
+}
+
+BOOST_AUTO_TEST_CASE(keepalive_destroys_an_idle_resource_that_fails_validation) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .keepalive = 100ms});
+    pool.acquire().reset();
+    clock.advance(200ms);
+    script().fail_next_validates = 1;
+    pool.maintain();
+    BOOST_TEST(script().destroyed == 1);
+    BOOST_TEST(pool.stats().size == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_destroys_down_to_min_idle) {
+    auto pool = make({.pool_size = 4, .max_overflow = 0, .idle_timeout = 1s, .min_idle = 1});
+    {
+        std::vector<TestPool::Lease> all;
+        for (int i = 0; i < 4; ++i) all.push_back(pool.acquire());
+    }
+    BOOST_TEST(pool.stats().idle == 4u);
+    clock.advance(2s);
+    pool.maintain();
+    BOOST_TEST(pool.stats().size == 1u);
+    BOOST_TEST(script().destroyed == 3);
+}
+
+BOOST_AUTO_TEST_CASE(min_idle_creates_ahead_of_demand) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .min_idle = 2});
+    pool.maintain();
+    BOOST_TEST(pool.stats().idle == 2u);
+    BOOST_TEST(script().created == 2);
+}
+
+BOOST_AUTO_TEST_CASE(max_connecting_bounds_concurrent_creates) {
+    auto pool = make({.pool_size = 6, .max_overflow = 0, .timeout = 10s, .max_connecting = 2});
+    script().hold_creates = true;
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < 6; ++i) threads.emplace_back([&] { pool.acquire(); });
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (script().creating < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    for (int i = 0; i < 1000; ++i) std::this_thread::yield(); // give a third create every chance to start
+    BOOST_TEST(script().creating == 2);
+    script().hold_creates = false;
+    threads.clear();
+    BOOST_TEST(script().max_creating == 2);
+}
+
+BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
+    BOOST_TEST(invalid_argument_message({.pool_size = 2, .min_idle = 3}).find("min_idle") != std::string::npos);
+    BOOST_TEST(invalid_argument_message({.keepalive = -1ms}).find("keepalive") != std::string::npos);
+    BOOST_TEST(invalid_argument_message({.idle_timeout = -1ms}).find("idle_timeout") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

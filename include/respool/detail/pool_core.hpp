@@ -19,12 +19,14 @@
 #include <cassert>
 #include <chrono>
 #include <cstdint>
+#include <algorithm>
 #include <condition_variable>
 #include <exception>
 #include <functional>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <semaphore>
 #include <optional>
 #include <stop_token>
 #include <system_error>
@@ -64,6 +66,11 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     TimePoint created_at{};
     TimePoint expires_at = TimePoint::max(); // created_at + recycle - jitter
     std::uint64_t generation = 0;            // invalidate_all() count when created
+    std::chrono::nanoseconds keepalive_jitter{}; // this resource's keepalive comes this much early
+    // Clock ticks when last returned (or created); written only when idle time matters (keepalive, idle_timeout).
+    // relaxed: written by the holder before the push that publishes the slot; also read racily by the maintenance
+    // scan, which only uses it to decide whether to look closer.
+    std::atomic<std::int64_t> returned_at{0};
     // relaxed everywhere: read only by stats(), which reports a snapshot; the slot's data is published by idle_/room_.
     std::atomic<SlotState> state{SlotState::room};
 };
@@ -113,6 +120,12 @@ public:
           factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
         for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
+        if (options_.max_connecting > 0)
+            connect_gate_ = std::make_unique<std::counting_semaphore<>>(std::ptrdiff_t(options_.max_connecting));
+        if (options_.needs_maintenance()) {
+            std::lock_guard lock(mutex_);
+            wake_housekeeper();
+        }
     }
 
     PoolCore(const PoolCore&) = delete;
@@ -139,7 +152,7 @@ public:
             case Take::Kind::idle:
                 if (check_out(take.slot)) return LeaseType(this, take.slot);
                 continue; // that one was stale and is gone; its room is free now
-            case Take::Kind::room: return create_in(take.slot, ec);
+            case Take::Kind::room: return create_in(take.slot, ec, deadline);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             case Take::Kind::cancelled: return fail(errc::cancelled, ec);
             case Take::Kind::nothing:
@@ -191,7 +204,13 @@ public:
         Slot<Resource>& s = slots_[slot];
         if (invalidated || !reset(s) || is_stale(s)) return destroy(slot, /*counted=*/true);
         if (options_.max_overflow > 0 && above_pool_size() && claim_shrink()) return destroy(slot, false);
-        s.state.store(SlotState::idle, std::memory_order_relaxed); // relaxed: see Slot::state
+        if (tracks_idle_time_) s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // see Slot
+        put_idle(slot);
+    }
+
+    // Makes a slot idle again: the lock-free push, or the slow path when waiters exist or the pool closed.
+    void put_idle(std::uint32_t slot) noexcept {
+        slots_[slot].state.store(SlotState::idle, std::memory_order_relaxed); // relaxed: see Slot::state
         if (idle_.push(slot, waiters_flag | starving_flag | closed_flag)) return; // the fast path ends here
         check_in_slow(slot);
     }
@@ -209,6 +228,15 @@ public:
     }
 
     // ---- pool-wide -----------------------------------------------------------------------------------------------
+
+    // One maintenance pass: keepalive validation and idle timeout of idle resources, then creation up to min_idle.
+    // Leased resources are never touched. One pass at a time; a concurrent call returns at once.
+    void maintain() noexcept {
+        std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
+        if (!pass || (idle_.flags() & closed_flag)) return;
+        if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
+        top_up_idle();
+    }
 
     void invalidate_all() noexcept {
         // relaxed: applied lazily; a checkout that must see it is ordered after this call by the caller's own
@@ -392,13 +420,7 @@ private:
             return false;
         }
         if (options_.pre_ping) {
-            bool ok = false;
-            try {
-                ok = static_cast<bool>(validator_.validate(*s.resource));
-            } catch (...) {
-                ok = false; // a throwing validator means "not usable"
-            }
-            if (!ok) {
+            if (!validate(s)) {
                 validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
                 destroy(slot, true);
                 return false;
@@ -432,8 +454,20 @@ private:
         }
     }
 
-    LeaseType create_in(std::uint32_t slot, std::error_code* ec) {
+    LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max()) {
         Slot<Resource>& s = slots_[slot];
+        // max_connecting: wait for a turn to connect (within the caller's deadline); creation stays outside any lock.
+        if (connect_gate_ && !(deadline == TimePoint::max() ? (connect_gate_->acquire(), true)
+                                                            : connect_gate_->try_acquire_until(deadline))) {
+            return_room(slot);
+            return fail(errc::timeout, ec);
+        }
+        struct GateTurn {
+            std::counting_semaphore<>* gate;
+            ~GateTurn() {
+                if (gate) gate->release();
+            }
+        } turn{connect_gate_.get()};
         // relaxed: counts; the pool's own reference keeps this alive while acquire runs.
         alive_.fetch_add(1, std::memory_order_relaxed);
         refs_.fetch_add(1, std::memory_order_relaxed);
@@ -451,21 +485,25 @@ private:
         }
         created_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         s.created_at = clock_.now();
-        s.expires_at = options_.recycle.count() > 0 ? s.created_at + options_.recycle - jitter() : TimePoint::max();
+        s.expires_at = options_.recycle.count() > 0 ? s.created_at + options_.recycle - jitter(options_.recycle_jitter)
+                                                    : TimePoint::max();
+        s.keepalive_jitter = jitter(options_.keepalive / 5);
+        s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
         s.state.store(SlotState::leased, std::memory_order_relaxed);
         if (ec) ec->clear();
         return LeaseType(this, slot);
     }
 
-    std::chrono::nanoseconds jitter() noexcept {
-        if (options_.recycle_jitter.count() <= 0) return {};
+    // A random duration in [0, up_to].
+    std::chrono::nanoseconds jitter(std::chrono::nanoseconds up_to) noexcept {
+        if (up_to.count() <= 0) return {};
         // relaxed: each caller needs a distinct value, not an ordering.
         std::uint64_t z = rng_.fetch_add(0x9E37'79B9'7F4A'7C15ull, std::memory_order_relaxed) + 0x9E37'79B9'7F4A'7C15ull;
         z = (z ^ (z >> 30)) * 0xBF58'476D'1CE4'E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D0'49BB'1331'11EBull;
         z ^= z >> 31;
-        const auto span = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.recycle_jitter).count();
+        const auto span = up_to.count();
         return std::chrono::nanoseconds(static_cast<std::int64_t>(z % static_cast<std::uint64_t>(span + 1)));
     }
 
@@ -478,9 +516,11 @@ private:
     }
 
     // Claims the right to destroy one resource beyond pool_size, so two returns cannot both shrink below it.
-    bool claim_shrink() noexcept {
+    bool claim_shrink() noexcept { return claim_shrink_to(options_.pool_size); }
+
+    bool claim_shrink_to(std::size_t floor) noexcept {
         std::size_t alive = alive_.load(std::memory_order_relaxed); // relaxed: the CAS below re-reads
-        while (alive > options_.pool_size) {
+        while (alive > floor) {
             // relaxed: the claim publishes nothing; the resource is ours already.
             if (alive_.compare_exchange_weak(alive, alive - 1, std::memory_order_relaxed, std::memory_order_relaxed))
                 return true;
@@ -585,7 +625,7 @@ private:
             waiters_.push_back(*op);
             waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: statistics
             waits_.fetch_add(1, std::memory_order_relaxed);
-            if (op->deadline != TimePoint::max()) watch_deadline();
+            if (op->deadline != TimePoint::max()) wake_housekeeper();
             op->self = std::move(op);
             return;
         }
@@ -664,7 +704,7 @@ private:
         case Take::Kind::room: {
             LeaseType lease;
             try {
-                lease = create_in(take.slot, nullptr);
+                lease = create_in(take.slot, nullptr, op->deadline);
             } catch (...) {
                 return complete(*op, std::current_exception(), LeaseType());
             }
@@ -699,18 +739,35 @@ private:
 
     // ---- housekeeping: a background thread, started on first need, that expires asynchronous waiters ----------------
 
-    // Holds mutex_.
-    void watch_deadline() {
+    // Starts the housekeeper on first need, or makes it look again at its deadlines. Holds mutex_.
+    void wake_housekeeper() {
         if (!housekeeper_.joinable() && !housekeeping_stop_)
             housekeeper_ = std::thread([this] { housekeeping_loop(); });
         housekeeping_wakeup_.notify_all();
     }
 
+    // How often the housekeeper runs maintain(): a quarter of the shortest interval it serves, within [10 ms, 1 s].
+    std::chrono::milliseconds maintenance_period() const noexcept {
+        using std::chrono::milliseconds;
+        milliseconds shortest = milliseconds(1000) * 4;
+        if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
+        if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
+        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
+    }
+
     void housekeeping_loop() noexcept {
         std::unique_lock lock(mutex_);
+        TimePoint next_maintenance = options_.needs_maintenance() ? std::chrono::steady_clock::now() : TimePoint::max();
         while (!housekeeping_stop_) {
             const TimePoint now = std::chrono::steady_clock::now();
-            TimePoint next = TimePoint::max();
+            if (now >= next_maintenance) {
+                lock.unlock();
+                maintain();
+                lock.lock();
+                next_maintenance = std::chrono::steady_clock::now() + maintenance_period();
+                continue;
+            }
+            TimePoint next = next_maintenance;
             std::vector<std::shared_ptr<Op>> expired;
             waiters_.for_each([&](Waiter& w) {
                 if (!w.is_async) return;
@@ -741,6 +798,98 @@ private:
         if (housekeeper_.joinable() && housekeeper_.get_id() != std::this_thread::get_id()) housekeeper_.join();
     }
 
+    // ---- maintenance -----------------------------------------------------------------------------------------------
+
+    static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }
+
+    bool keepalive_due(const Slot<Resource>& s, std::int64_t idle_ticks) const noexcept {
+        return options_.keepalive.count() > 0 &&
+               std::chrono::steady_clock::duration(idle_ticks) >= options_.keepalive - s.keepalive_jitter;
+    }
+    bool idle_expired(std::int64_t idle_ticks) const noexcept {
+        return options_.idle_timeout.count() > 0 &&
+               std::chrono::steady_clock::duration(idle_ticks) >= options_.idle_timeout;
+    }
+
+    // A racy look over the slots: is any idle resource due for keepalive or past its idle timeout?
+    bool any_idle_due(TimePoint now) const noexcept {
+        for (std::uint32_t i = 0; i < capacity_; ++i) {
+            const Slot<Resource>& s = slots_[i];
+            if (s.state.load(std::memory_order_relaxed) != SlotState::idle) continue; // relaxed: a hint
+            const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: a hint
+            if (idle_expired(idle) || keepalive_due(s, idle)) return true;
+        }
+        return false;
+    }
+
+    // Takes every idle resource out for a moment, puts back at once those with nothing due (in their order), then
+    // validates or destroys the others and puts the survivors back. Acquirers meanwhile create or wait as usual.
+    void revisit_idle() noexcept {
+        std::vector<std::uint32_t> taken, due;
+        try {
+            taken.reserve(capacity_);
+            due.reserve(capacity_);
+        } catch (...) {
+            return; // no memory for a maintenance pass: skip it
+        }
+        idle_.take_all_and_set(0, [&](std::uint32_t slot) { taken.push_back(slot); });
+        // A stack gives its top first; pushing back from the bottom keeps LIFO order. A ring gives its oldest first.
+        const TimePoint now = clock_.now();
+        auto visit = [&](std::uint32_t slot) {
+            // relaxed: the slot is ours; its last writer published it through the idle set.
+            const std::int64_t idle = ticks(now) - slots_[slot].returned_at.load(std::memory_order_relaxed);
+            if (idle_expired(idle) || keepalive_due(slots_[slot], idle))
+                due.push_back(slot);
+            else
+                put_idle(slot);
+        };
+        if (options_.order == CheckoutOrder::lifo)
+            for (auto it = taken.rbegin(); it != taken.rend(); ++it) visit(*it);
+        else
+            for (std::uint32_t slot : taken) visit(slot);
+        for (std::uint32_t slot : due) {
+            Slot<Resource>& s = slots_[slot];
+            const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
+            if (idle_expired(idle) && claim_shrink_to(options_.min_idle)) {
+                destroy(slot, /*counted=*/false);
+                continue;
+            }
+            if (is_stale(s) || !validate(s)) {
+                destroy(slot, true);
+                continue;
+            }
+            s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
+            put_idle(slot);
+        }
+    }
+
+    // Creates resources ahead of demand until min_idle are idle (never beyond pool_size or into a waiter's room).
+    void top_up_idle() noexcept {
+        while (options_.min_idle > 0) {
+            std::size_t idle = 0;
+            for (std::uint32_t i = 0; i < capacity_; ++i)
+                idle += slots_[i].state.load(std::memory_order_relaxed) == SlotState::idle; // relaxed: a hint
+            // relaxed: a hint; creation is bounded by the room it owns.
+            if (idle >= options_.min_idle || alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
+            if (idle_.flags() & (closed_flag | waiters_flag)) return; // waiters create for themselves
+            const std::uint32_t room = room_.pop();
+            if (room == IndexStack::nil) return;
+            std::error_code ec;
+            LeaseType lease = create_in(room, &ec, std::chrono::steady_clock::now());
+            if (!lease) return; // creation failed: try again next pass
+            lease.reset();
+        }
+    }
+
+    // Validation on checkout or keepalive; false or a throw means "not usable".
+    bool validate(Slot<Resource>& s) noexcept {
+        try {
+            return static_cast<bool>(validator_.validate(*s.resource));
+        } catch (...) {
+            return false;
+        }
+    }
+
     LeaseType fail(errc e, std::error_code* ec) {
         if (e == errc::timeout) timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         if (ec) {
@@ -758,6 +907,7 @@ private:
 
     const PoolOptions options_;
     const std::uint32_t capacity_;
+    const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
     Factory factory_;
     Validator validator_;
     Clock clock_;
@@ -789,6 +939,8 @@ private:
     bool housekeeping_stop_ = false;
     std::thread housekeeper_;
     std::mutex housekeeper_join_mutex_; // close() may run on two threads at once; one of them joins
+    std::mutex maintenance_mutex_;      // one maintenance pass at a time
+    std::unique_ptr<std::counting_semaphore<>> connect_gate_; // max_connecting turns, when limited
 };
 
 } // namespace respool::detail
