@@ -54,7 +54,7 @@ concept ResourceValidator = std::move_constructible<V> && ValidatesResource<V, R
 // be thread-safe and monotonic. Swappable so that tests control time; blocking waits still use real time.
 template <class C>
 concept PoolClock = std::copy_constructible<C> && requires(const C& c) {
-    { c.now() } -> std::same_as<std::chrono::steady_clock::time_point>;
+    { c.now() } noexcept -> std::same_as<std::chrono::steady_clock::time_point>;
 };
 
 } // namespace respool

@@ -61,7 +61,9 @@ public:
     // caller owns it. Precondition: the lease is not empty. Throws only what moving the resource throws.
     resource_type detach() {
         assert(owner_ && "precondition: the lease holds a resource");
-        return std::exchange(owner_, nullptr)->detach(slot_);
+        resource_type out = owner_->detach(slot_); // a throwing move leaves the lease holding the resource
+        owner_ = nullptr;
+        return out;
     }
 
 private:

@@ -60,44 +60,44 @@ public:
     // A resource, waiting up to options().timeout for one when all are leased and the pool is full.
     // Blocks while waiting and while the factory creates or the validator checks. Throws TimeoutError,
     // PoolClosedError, or the factory's exception unchanged.
-    Lease acquire() { return core().acquire(detail::deadline_after(core().options().timeout), nullptr, nullptr); }
+    Lease acquire() { return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, nullptr); }
     Lease acquire(std::error_code& ec) {
-        return core().acquire(detail::deadline_after(core().options().timeout), nullptr, &ec);
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, &ec);
     }
     // As acquire(), also stopped by `stop` (CancelledError / errc::cancelled).
     Lease acquire(std::stop_token stop) {
-        return core().acquire(detail::deadline_after(core().options().timeout), &stop, nullptr);
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, nullptr);
     }
     Lease acquire(std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::deadline_after(core().options().timeout), &stop, &ec);
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, &ec);
     }
 
     // As acquire(), waiting at most `wait` (0: not at all; milliseconds::max(): forever).
     Lease acquire_for(std::chrono::milliseconds wait) {
-        return core().acquire(detail::deadline_after(wait), nullptr, nullptr);
+        return core().acquire(detail::WaitLimit::for_(wait), nullptr, nullptr);
     }
     Lease acquire_for(std::chrono::milliseconds wait, std::error_code& ec) {
-        return core().acquire(detail::deadline_after(wait), nullptr, &ec);
+        return core().acquire(detail::WaitLimit::for_(wait), nullptr, &ec);
     }
     Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop) {
-        return core().acquire(detail::deadline_after(wait), &stop, nullptr);
+        return core().acquire(detail::WaitLimit::for_(wait), &stop, nullptr);
     }
     Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::deadline_after(wait), &stop, &ec);
+        return core().acquire(detail::WaitLimit::for_(wait), &stop, &ec);
     }
 
     // As acquire(), waiting until `deadline` (real time).
     Lease acquire_until(std::chrono::steady_clock::time_point deadline) {
-        return core().acquire(deadline, nullptr, nullptr);
+        return core().acquire(detail::WaitLimit::until(deadline), nullptr, nullptr);
     }
     Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::error_code& ec) {
-        return core().acquire(deadline, nullptr, &ec);
+        return core().acquire(detail::WaitLimit::until(deadline), nullptr, &ec);
     }
     Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
-        return core().acquire(deadline, &stop, nullptr);
+        return core().acquire(detail::WaitLimit::until(deadline), &stop, nullptr);
     }
     Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, std::error_code& ec) {
-        return core().acquire(deadline, &stop, &ec);
+        return core().acquire(detail::WaitLimit::until(deadline), &stop, &ec);
     }
 
     // A free resource, or a new one when there is room; an empty Lease when all are leased and the pool is full.

@@ -19,6 +19,7 @@ struct PoolStats {
     std::uint64_t validation_failures = 0; // checkouts whose validate() said false or threw
     std::uint64_t recycled = 0;            // resources destroyed for age (recycle)
     std::uint64_t waits = 0;               // acquires that had to wait for a resource
+    std::uint64_t detached = 0;            // resources taken out of the pool by Lease::detach()
 };
 
 } // namespace respool

@@ -12,8 +12,12 @@
 // Memory reclamation
 //   - The cells live as long as the queue; nothing is freed while in use.
 // Progress
-//   - Lock-free for claims. A value whose enqueuer was preempted between claim and publish is invisible until it
-//     resumes; pop_settled() waits (yielding) for such values so that a waiter or a closer never misses one.
+//   - Claims are lock-free, but a claim is not a completed operation: a value whose enqueuer was preempted between
+//     claim and publish is invisible until it resumes (pop_settled() waits, yielding, for such values so that a waiter
+//     or a closer never misses one), and an enqueue that reaches a cell whose previous-lap dequeuer was preempted
+//     between claim and release waits for it, yielding. Both windows are a few instructions long.
+//   - The flags refuse pushes atomically with the claim. pop() only reads them as a hint: a pop may slip past a flag
+//     raised at the same moment, which the pool tolerates (a checkout racing close() or a starving waiter).
 #include <atomic>
 #include <cassert>
 #include <cstdint>
@@ -56,8 +60,12 @@ public:
                     cell.seq.store(pos + 1, std::memory_order_release);
                     return Push::pushed;
                 }
+            } else if (seq < pos) {
+                // The ring is big enough for every index, so this cell's value of the previous lap was dequeued; its
+                // dequeuer claimed it but has not yet handed the cell back. Wait for it (it may be preempted).
+                std::this_thread::yield();
+                word = enqueue_.load(std::memory_order_relaxed); // relaxed: the CAS re-reads
             } else {
-                assert(seq > pos && "invariant: the ring is never full");
                 word = enqueue_.load(std::memory_order_relaxed); // relaxed: another enqueuer moved on; retry
             }
         }

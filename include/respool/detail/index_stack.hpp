@@ -83,7 +83,8 @@ public:
     template <class Fn>
     void take_all_and_set(std::uint32_t flags, Fn&& on_each) noexcept {
         std::uint64_t head = head_.load(std::memory_order_relaxed); // relaxed: the CAS below re-reads
-        // acq_rel: acquires every pushed resource (pairs with push()), releases the flag to later pushes and pops.
+        // seq_cst (acq_rel at least): acquires every pushed resource (pairs with push()), releases the flag to later
+        // pushes and pops, and takes part in the waiters' Dekker ordering like change_flags().
         while (!head_.compare_exchange_weak(head, pack(nil, flags_of(head) | flags, tag_of(head) + 1),
                                             std::memory_order_seq_cst, std::memory_order_relaxed)) {
         }
@@ -102,6 +103,7 @@ public:
     // relaxed: a hint for fast paths that act on it only through a later CAS or under the waiter lock.
     std::uint32_t flags_hint() const noexcept { return flags_of(head_.load(std::memory_order_relaxed)); }
 
+    // acquire: a caller that then pops sees what the pusher published; pairs with push().
     bool empty() const noexcept { return index_of(head_.load(std::memory_order_acquire)) == nil; }
 
 private:

@@ -58,6 +58,18 @@ inline TimePoint deadline_after(std::chrono::milliseconds wait) noexcept {
     return now + wait;
 }
 
+// How long a checkout may wait: a deadline, or a duration from the moment waiting starts. The duration form lets a
+// checkout that finds a free resource skip reading the clock altogether.
+struct WaitLimit {
+    TimePoint deadline{};
+    std::chrono::milliseconds duration{};
+    bool relative = false;
+
+    static WaitLimit until(TimePoint d) noexcept { return {d, {}, false}; }
+    static WaitLimit for_(std::chrono::milliseconds w) noexcept { return {{}, w, true}; }
+    TimePoint resolve() const noexcept { return relative ? deadline_after(duration) : deadline; }
+};
+
 enum class SlotState : std::uint8_t { room, creating, idle, leased };
 
 template <class Resource>
@@ -137,22 +149,27 @@ public:
     // ---- checkout ------------------------------------------------------------------------------------------------
 
     // A lease, or an empty one with `ec` set (when ec is given) or an exception (when not).
-    // `deadline` is real time; TimePoint::max() waits forever, one already past does not wait.
-    LeaseType acquire(TimePoint deadline, const std::stop_token* stop, std::error_code* ec) {
+    // The deadline is real time; TimePoint::max() waits forever, one already past does not wait. The clock is read
+    // only once nothing is free.
+    LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec) {
         if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
+        std::optional<TimePoint> deadline;
         for (int attempt = 0;; ++attempt) {
             Take take = try_take(closed_flag | starving_flag);
-            if (take.kind == Take::Kind::nothing && attempt < spin_attempts &&
-                std::chrono::steady_clock::now() < deadline) {
-                std::this_thread::yield(); // a short bounded spin: a holder on the other core may be about to return
-                continue;
+            if (take.kind == Take::Kind::nothing) {
+                if (!deadline) deadline = limit.resolve();
+                if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec); // does not wait
+                if (attempt < spin_attempts) {
+                    std::this_thread::yield(); // a short bounded spin: a holder elsewhere may be about to return
+                    continue;
+                }
+                take = wait_for_slot(*deadline, stop);
             }
-            if (take.kind == Take::Kind::nothing) take = wait_for_slot(deadline, stop);
             switch (take.kind) {
             case Take::Kind::idle:
                 if (check_out(take.slot)) return LeaseType(this, take.slot);
                 continue; // that one was stale and is gone; its room is free now
-            case Take::Kind::room: return create_in(take.slot, ec, deadline);
+            case Take::Kind::room: return create_in(take.slot, ec, deadline ? *deadline : limit.resolve());
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             case Take::Kind::cancelled: return fail(errc::cancelled, ec);
             case Take::Kind::nothing:
@@ -216,6 +233,7 @@ public:
     }
 
     // The lease's resource leaves the pool for good; its room becomes free.
+    // Throws only what moving the resource throws, and then nothing has changed.
     Resource detach(std::uint32_t slot) {
         Slot<Resource>& s = slots_[slot];
         Resource out = std::move(*s.resource);
@@ -283,6 +301,7 @@ public:
 
     // The Pool object or an asynchronous op lets go; the last of them and the resources frees this.
     void release_owner() noexcept { release_ref(); }
+    std::uint64_t detached() const noexcept { return detached_.load(std::memory_order_relaxed); } // relaxed: a count
     // An asynchronous op holds this alive; the caller already holds a reference (the Pool's).
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); } // relaxed: like shared_ptr's increment
 
@@ -306,6 +325,7 @@ public:
         st.validation_failures = validation_failures_.load(std::memory_order_relaxed);
         st.recycled = recycled_.load(std::memory_order_relaxed);
         st.waits = waits_.load(std::memory_order_relaxed);
+        st.detached = detached_.load(std::memory_order_relaxed);
         return st;
     }
 
@@ -397,6 +417,9 @@ private:
     // returns its op: the caller delivers it after unlocking.
     [[nodiscard]] std::shared_ptr<Op> grant_front(std::uint32_t slot) noexcept {
         Waiter& w = *waiters_.front();
+        // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
+        // still asleep, or the resource it was for could sit idle while that one sleeps.
+        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next);
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
@@ -539,6 +562,10 @@ private:
         }
         if (waiters_.empty()) {
             update_waiter_flags(TimePoint{});
+            if (options_.max_overflow > 0 && claim_shrink()) { // the waiters that kept it are gone
+                lock.unlock();
+                return destroy(slot, false);
+            }
             idle_.push(slot, closed_flag);
             return;
         }
@@ -553,12 +580,21 @@ private:
         }
         // Normal mode: back to the idle set, and wake the first waiter not woken yet: it competes with newcomers.
         idle_.push(slot, closed_flag);
-        for (Waiter* w = &first; w; w = w->next) {
-            if (w->status == Waiter::Status::waiting) {
-                w->status = Waiter::Status::notified;
-                w->wakeup.notify_one();
-                break;
+        wake_next_sleeper(&first);
+    }
+
+    // Wakes the first waiter from `from` on that is asleep, to look at the idle set. Holds mutex_.
+    void wake_next_sleeper(Waiter* from) noexcept {
+        for (Waiter* w = from; w; w = w->next) {
+            if (w->status != Waiter::Status::waiting) continue;
+            if (w->is_async) {
+                // An async waiter is only ever granted directly; the idle resource stays for a newcomer or the next
+                // return's handoff. Nothing to wake.
+                return;
             }
+            w->status = Waiter::Status::notified;
+            w->wakeup.notify_one();
+            return;
         }
     }
 
@@ -579,32 +615,35 @@ private:
     // reference its resource held.
     void release_room(std::uint32_t slot, bool drop_ref = true) noexcept {
         room_.push(slot); // seq_cst push, then seq_cst flag load: Dekker with wait_for_slot's flag raise
-        if (idle_.flags() & (waiters_flag | closed_flag)) {
-            std::unique_lock lock(mutex_);
-            std::shared_ptr<Op> op;
-            std::uint32_t granted = 0;
-            if (!waiters_.empty()) {
-                if (granted = room_.pop(); granted != IndexStack::nil) op = grant_front(granted);
-                update_waiter_flags(clock_.now());
-            }
-            // Under the lock, so drain() cannot miss the last one and nothing touches this after it is freed.
-            const bool last = drop_ref && release_ref_locked();
-            drained_.notify_all();
-            lock.unlock();
-            if (op) deliver(std::move(op), {Take::Kind::room, granted}); // the op's own reference keeps this alive
-            if (last) delete this;
-            return;
+        const bool wake = idle_.flags() & waiters_flag;
+        if (!wake && !drop_ref) return;
+        std::unique_lock lock(mutex_);
+        std::shared_ptr<Op> op;
+        std::uint32_t granted = 0;
+        if (wake && !waiters_.empty()) {
+            if (granted = room_.pop(); granted != IndexStack::nil) op = grant_front(granted);
+            update_waiter_flags(clock_.now());
         }
-        if (drop_ref) release_ref();
+        const bool last = drop_ref && release_ref_locked();
+        lock.unlock();
+        if (op) deliver(std::move(op), {Take::Kind::room, granted}); // the op's own reference keeps this alive
+        if (last) delete this;
     }
 
+    // Drops a reference; holds mutex_. Every drop happens under mutex_, so that drain() cannot miss the last one,
+    // and the last one's caller frees this only after unlocking, when no other thread can still be inside.
     bool release_ref_locked() noexcept {
         // acq_rel: the last release sees every other's writes before freeing; pairs with itself and wait_drained.
-        return refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+        const bool last = refs_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+        drained_.notify_all();
+        return last;
     }
 
     void release_ref() noexcept {
-        if (release_ref_locked()) delete this;
+        std::unique_lock lock(mutex_);
+        const bool last = release_ref_locked();
+        lock.unlock();
+        if (last) delete this;
     }
 
     // ---- asynchronous machinery ----------------------------------------------------------------------------------
