@@ -1724,9 +1724,11 @@ private:
     };
 
     void deliver(std::shared_ptr<Op> op, Take take) noexcept {
-        auto& post = op->post;
+        // The task may run (and end the op) on another thread before post() returns: keep the op, and so the post
+        // callable we are inside, alive until then.
+        const std::shared_ptr<Op> keep = op;
         // A throwing post (out of memory) cannot be reported anywhere sensible from a lease's return: terminate.
-        post(Task(Delivery(this, std::move(op), take)));
+        keep->post(Task(Delivery(this, std::move(op), take)));
     }
 
     // Runs on the op's executor: the blocking checks and creation, then the handler.
