@@ -22,11 +22,11 @@ file(GLOB_RECURSE pc "${PREFIX}/*/respool.pc")
 if(NOT config OR NOT version OR NOT pc)
   message(FATAL_ERROR "respoolConfig.cmake, respoolConfigVersion.cmake or respool.pc not installed under ${PREFIX}")
 endif()
-# Nothing but headers, the package files and the pkg-config file: respool builds no library.
+# Nothing but headers, the package files, the pkg-config file and documentation: respool builds no library.
 file(GLOB_RECURSE installed RELATIVE "${PREFIX}" "${PREFIX}/*")
 foreach(file IN LISTS installed)
   if(NOT file MATCHES "^include/respool/.*\\.hpp$" AND NOT file MATCHES "/cmake/respool/[^/]+\\.cmake$"
-     AND NOT file MATCHES "/pkgconfig/respool[^/]*\\.pc$")
+     AND NOT file MATCHES "/pkgconfig/respool[^/]*\\.pc$" AND NOT file MATCHES "^share/doc/respool/")
     message(FATAL_ERROR "unexpected installed file: ${file}")
   endif()
 endforeach()
