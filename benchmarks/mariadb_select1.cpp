@@ -1,0 +1,331 @@
+// MariaDB: `SELECT 1` at 1, 8 and 32 threads against a real server (RESPOOL_MARIADB_URL).
+//
+// Contenders, each a loop of "run SELECT 1, read the 1 back":
+//   floor           one raw persistent MYSQL* per thread (mysql_real_query + mysql_store_result + fetch + free):
+//                   the least any client of libmariadb can do. At 32 threads that is 32 connections: the floor is
+//                   what the same threads reach with no sharing at all, which is the bar the issue sets for a pool
+//                   that shares 8.
+//   respool         ConnectionPool (make_pool), acquire() + Connection::query + the lease's return, default
+//                   validator (no pre_ping; on return, a ROLLBACK only when the server's status flags ask for one).
+//                   Pool of 1 at 1 thread, 8 at 8 threads, 8 at 32 threads; max_overflow 0; all connections created
+//                   before measuring.
+//   respool_pre_ping the same with pre_ping on (ValidatorOptions' default ping_after of 1 s: in this loop, a socket
+//                   peek per checkout, never a COM_PING).
+//   respool_no_handoff (only where threads outnumber connections) respool with PoolOptions::handoff_after at one
+//                   hour, i.e. never handing a returned connection straight to a sleeping waiter: a diagnostic that
+//                   shows what the starvation guard costs when 32 threads share 8 connections on few cores.
+//   adapter         one respool::mariadb::Connection per thread, no pool: what the adapter's Result costs over the
+//                   floor, so that respool's gap can be split into adapter and pool.
+//   connect         connect-per-query: mysql_init + mysql_real_connect + SELECT 1 + mysql_close each time (what a
+//                   pool saves).
+//
+// Method (docs/benchmarks.md): each benchmark iteration runs every contender once, in an order that rotates between
+// iterations, each on its own threads for a fixed time (respool_bench::run_threads_for). Throughput is every
+// successful query of every thread over the wall time of the whole run; latencies are each query's own
+// steady_clock time, checkout included, pooled over every thread and iteration, and reported as p50 and p99.
+// Connection failures are counted and reported, not hidden (a failed query counts as no query).
+#include <mysql.h>
+
+#include <respool/mariadb.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <iomanip>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using respool_bench::Clock;
+using respool_bench::run_threads_for;
+namespace mdb = respool::mariadb;
+
+constexpr auto run_length = 300ms;
+constexpr auto connect_run_length = 150ms; // connect-per-query leaves a TIME_WAIT socket per query: keep it short
+constexpr int iterations = 10;             // x (4 or 5 x 300 ms + 150 ms): 14-17 s per thread count
+constexpr std::size_t shared_pool_size = 8; // the pool at 32 threads
+
+std::string server_url() {
+    const char* env = std::getenv("RESPOOL_MARIADB_URL");
+    return env ? env : "";
+}
+
+// ---- raw libmariadb, for the floor and connect-per-query --------------------------------------------------------
+
+// A MYSQL* connected as the adapter connects (reconnect off, utf8mb4), so the floor differs from respool only in
+// what runs on the client. Throws std::runtime_error with the client's message.
+MYSQL* raw_connect(const mdb::ConnectOptions& o) {
+    MYSQL* m = mysql_init(nullptr);
+    if (!m) throw std::bad_alloc();
+    my_bool reconnect = 0;
+    mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
+    unsigned int connect_timeout = static_cast<unsigned int>(o.connect_timeout.count());
+    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
+    auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    if (!mysql_real_connect(m, or_null(o.host), o.user.c_str(), o.password.c_str(), or_null(o.database), o.port,
+                            or_null(o.unix_socket), 0)) {
+        std::string message = mysql_error(m);
+        mysql_close(m);
+        throw std::runtime_error("connecting: " + message);
+    }
+    return m;
+}
+
+// SELECT 1 and its one value, read as the adapter reads it (mysql_store_result). false on any failure.
+bool raw_select1(MYSQL* m) {
+    static constexpr char sql[] = "SELECT 1";
+    if (mysql_real_query(m, sql, sizeof sql - 1) != 0) return false;
+    MYSQL_RES* res = mysql_store_result(m);
+    if (!res) return false;
+    const MYSQL_ROW row = mysql_fetch_row(res);
+    const bool ok = row && row[0] && row[0][0] == '1';
+    mysql_free_result(res);
+    return ok;
+}
+
+struct RawCloser {
+    void operator()(MYSQL* m) const noexcept { mysql_close(m); }
+};
+using RawConnection = std::unique_ptr<MYSQL, RawCloser>;
+
+bool adapter_select1(mdb::Connection& c) {
+    const mdb::Result r = c.query("SELECT 1");
+    return r.size() == 1 && r[0].get<int>(0) == 1;
+}
+
+// ---- timing every query ------------------------------------------------------------------------------------------
+
+// Per thread: each successful query's latency in nanoseconds, and the failures. Its own cache line: every thread
+// appends to its own vector only.
+struct alignas(64) ThreadSamples {
+    std::vector<std::uint32_t> latency_ns;
+    std::uint64_t failures = 0;
+};
+
+// One contender's totals over every iteration.
+struct Totals {
+    std::uint64_t queries = 0;
+    std::uint64_t failures = 0;
+    double wall_seconds = 0;
+    std::vector<std::uint32_t> latency_ns;
+
+    double queries_per_second() const { return wall_seconds > 0 ? double(queries) / wall_seconds : 0; }
+    // The q-quantile (nearest rank) in microseconds; NaN with no samples.
+    double quantile_us(double q) {
+        if (latency_ns.empty()) return std::numeric_limits<double>::quiet_NaN();
+        const auto k = static_cast<std::size_t>(q * double(latency_ns.size() - 1) + 0.5);
+        std::nth_element(latency_ns.begin(), latency_ns.begin() + static_cast<std::ptrdiff_t>(k), latency_ns.end());
+        return latency_ns[k] / 1e3;
+    }
+};
+
+// Runs `query(thread)` (true: it succeeded) on `threads` threads for `duration`, timing each call, and adds the
+// outcome to `totals`. Returns the run's wall time in seconds.
+template <class Query>
+double timed_run(std::size_t threads, std::chrono::milliseconds duration, Totals& totals, Query&& query) {
+    std::vector<ThreadSamples> samples(threads);
+    for (ThreadSamples& s : samples) s.latency_ns.reserve(1 << 15);
+    const respool_bench::WallRun run = run_threads_for(threads, duration, [&](std::size_t t) {
+        const Clock::time_point t0 = Clock::now();
+        bool ok = false;
+        try {
+            ok = query(t);
+        } catch (const std::exception&) {
+            ok = false;
+        }
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+        if (ok) samples[t].latency_ns.push_back(static_cast<std::uint32_t>(std::min<long long>(ns, UINT32_MAX)));
+        else ++samples[t].failures;
+    });
+    totals.wall_seconds += run.wall_seconds;
+    for (const ThreadSamples& s : samples) {
+        totals.queries += s.latency_ns.size();
+        totals.failures += s.failures;
+        totals.latency_ns.insert(totals.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
+    }
+    return run.wall_seconds;
+}
+
+// ---- the benchmark -----------------------------------------------------------------------------------------------
+
+enum Contender {
+    floor_raw,
+    respool_pool,
+    respool_pre_ping,
+    respool_no_handoff,
+    adapter_no_pool,
+    connect_per_query,
+    contender_count
+};
+constexpr std::array<const char*, contender_count> contender_names{"floor",   "respool", "respool_pre_ping",
+                                                                   "respool_no_handoff", "adapter", "connect"};
+
+mdb::ConnectionPool make_warm_pool(const mdb::ConnectOptions& options, std::size_t size, bool pre_ping,
+                                   std::chrono::microseconds handoff_after = respool::PoolOptions{}.handoff_after) {
+    mdb::ConnectionPool pool = mdb::make_pool(options, respool::PoolOptions{.pool_size = size,
+                                                                            .max_overflow = 0,
+                                                                            .timeout = 30s,
+                                                                            .pre_ping = pre_ping,
+                                                                            .handoff_after = handoff_after});
+    std::vector<mdb::ConnectionPool::Lease> all;
+    for (std::size_t i = 0; i < size; ++i) all.push_back(pool.acquire()); // creates every connection now
+    return pool;
+}
+
+void select1(benchmark::State& state) {
+    const auto threads = static_cast<std::size_t>(state.range(0));
+    const std::size_t pool_size = threads <= shared_pool_size ? threads : shared_pool_size;
+    mdb::ConnectOptions options;
+    try {
+        options = mdb::ConnectOptions::from_url(server_url());
+    } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+        return;
+    }
+
+    std::vector<RawConnection> raw;
+    std::vector<mdb::Connection> adapter;
+    std::optional<mdb::ConnectionPool> pool, pinging_pool, no_handoff_pool;
+    const bool shared = pool_size < threads;
+    try {
+        for (std::size_t t = 0; t < threads; ++t) raw.emplace_back(raw_connect(options));
+        for (std::size_t t = 0; t < threads; ++t) adapter.emplace_back(options);
+        pool.emplace(make_warm_pool(options, pool_size, false));
+        pinging_pool.emplace(make_warm_pool(options, pool_size, true));
+        if (shared) no_handoff_pool.emplace(make_warm_pool(options, pool_size, false, 1h));
+    } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+        return;
+    }
+
+    auto run = [&](int which, Totals& totals) {
+        switch (which) {
+        case floor_raw:
+            return timed_run(threads, run_length, totals, [&](std::size_t t) { return raw_select1(raw[t].get()); });
+        case respool_pool:
+            return timed_run(threads, run_length, totals, [&](std::size_t) {
+                auto lease = pool->acquire();
+                return adapter_select1(*lease);
+            });
+        case respool_pre_ping:
+            return timed_run(threads, run_length, totals, [&](std::size_t) {
+                auto lease = pinging_pool->acquire();
+                return adapter_select1(*lease);
+            });
+        case respool_no_handoff:
+            return timed_run(threads, run_length, totals, [&](std::size_t) {
+                auto lease = no_handoff_pool->acquire();
+                return adapter_select1(*lease);
+            });
+        case adapter_no_pool:
+            return timed_run(threads, run_length, totals, [&](std::size_t t) { return adapter_select1(adapter[t]); });
+        default:
+            return timed_run(threads, connect_run_length, totals, [&](std::size_t) {
+                RawConnection fresh(raw_connect(options));
+                return raw_select1(fresh.get());
+            });
+        }
+    };
+
+    std::array<Totals, contender_count> totals{};
+    int first = 0;
+    for (auto _ : state) {
+        double respool_wall = 0;
+        for (int k = 0; k < contender_count; ++k) {
+            const int which = (first + k) % contender_count;
+            if (which == respool_no_handoff && !shared) continue;
+            const double wall = run(which, totals[static_cast<std::size_t>(which)]);
+            if (which == respool_pool) respool_wall = wall;
+        }
+        first = (first + 1) % contender_count;
+        state.SetIterationTime(respool_wall); // the time column is respool's run length, not the result
+    }
+
+    const double floor_qps = totals[floor_raw].queries_per_second();
+    for (int c = 0; c < contender_count; ++c) {
+        if (c == respool_no_handoff && !shared) continue;
+        Totals& t = totals[static_cast<std::size_t>(c)];
+        const std::string name = contender_names[static_cast<std::size_t>(c)];
+        state.counters[name + "_qps"] = t.queries_per_second();
+        state.counters[name + "_ratio"] = floor_qps > 0 ? t.queries_per_second() / floor_qps : 0;
+        state.counters[name + "_p50_us"] = t.quantile_us(0.50);
+        state.counters[name + "_p99_us"] = t.quantile_us(0.99);
+        state.counters[name + "_failures"] = double(t.failures);
+    }
+    state.counters["pool_size"] = double(pool_size);
+    state.counters["threads"] = double(threads);
+}
+
+BENCHMARK(select1)
+    ->Name("mariadb_select1")
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(8)
+    ->Arg(32)
+    ->Iterations(iterations)
+    ->UseManualTime()
+    ->Unit(benchmark::kMicrosecond);
+
+void summary(const respool_bench::Collected& c, std::ostream& out) {
+    std::vector<std::pair<double, std::string>> by_threads;
+    for (const auto& entry : c.counters) by_threads.emplace_back(c.median_counter(entry.first, "threads"), entry.first);
+    std::sort(by_threads.begin(), by_threads.end());
+    for (const auto& [threads, name] : by_threads) {
+        auto get = [&](const std::string& key) { return c.median_counter(name, key); };
+        out << "  " << name << " (respool pool of " << get("pool_size") << ", " << c.repetitions(name)
+            << " reps)\n";
+        out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
+            << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
+            << "p99 / floor" << std::setw(10) << "failures" << "\n";
+        const double floor_p99 = get("floor_p99_us");
+        for (const char* contender : contender_names) {
+            const std::string k = contender;
+            if (std::isnan(get(k + "_qps"))) continue;
+            out << "    " << std::left << std::setw(18) << k << std::right << std::fixed << std::setprecision(0)
+                << std::setw(11) << get(k + "_qps") << std::setprecision(3) << std::setw(10) << get(k + "_ratio")
+                << std::setprecision(1) << std::setw(10) << get(k + "_p50_us") << std::setw(10)
+                << get(k + "_p99_us") << std::setprecision(2) << std::setw(13) << get(k + "_p99_us") / floor_p99
+                << std::setprecision(0) << std::setw(10) << get(k + "_failures") << "\n";
+        }
+        const double ratio = get("respool_ratio");
+        const bool shared = get("pool_size") < get("threads");
+        out << "    target: respool >= 0.95 of the floor's throughput: " << respool_bench::verdict(ratio >= 0.95);
+        if (shared)
+            out << "; respool p99 <= the floor's: " << respool_bench::verdict(get("respool_p99_us") <= floor_p99);
+        out << "\n";
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (server_url().empty()) {
+        std::fprintf(stderr, "bench_mariadb_select1: set RESPOOL_MARIADB_URL (tools/bench_mariadb.sh starts a "
+                             "throwaway server and sets it)\n");
+        return 2;
+    }
+    // Before any thread: libmariadb's global initialisation is not thread-safe.
+    if (mysql_library_init(0, nullptr, nullptr) != 0) {
+        std::fprintf(stderr, "bench_mariadb_select1: mysql_library_init failed\n");
+        return 2;
+    }
+    const int rc = respool_bench::run_main(argc, argv, summary);
+    mysql_library_end();
+    return rc;
+}
