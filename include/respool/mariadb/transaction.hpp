@@ -3,10 +3,15 @@
 #define RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED
 // Transaction: RAII over one connection's transaction; rolled back unless committed.
 #include <concepts>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "connection.hpp"
 #include "error.hpp"
+#include "result.hpp"
+#include "savepoint.hpp"
+#include "transaction_options.hpp"
 
 namespace respool::mariadb {
 
@@ -14,16 +19,34 @@ namespace respool::mariadb {
 // it back. A COMMIT that loses the connection throws errc::commit_outcome_unknown: it may or may not have been
 // applied, and must not be blindly retried.
 //
+// Statements may run on the connection directly or through execute() / query() here; the latter also remember a
+// deadlock (after which InnoDB has already rolled the whole transaction back), so that a later commit() refuses
+// instead of committing the statements that ran after it in autocommit mode.
+//
 // Thread safety: as the Connection: one thread at a time. Not copyable or movable; it refers to the connection,
 // which must outlive it.
 class Transaction {
 public:
-    // START TRANSACTION on `connection`: one round trip. Throws Error (errc::transaction_state when a transaction is
-    // already open on it).
-    explicit Transaction(Connection& connection) : connection_(connection) {
+    // [SET TRANSACTION ISOLATION LEVEL …;] START TRANSACTION [READ ONLY | READ WRITE][, WITH CONSISTENT SNAPSHOT] on
+    // `connection`: one round trip, two with an isolation level. Throws Error (errc::transaction_state when a
+    // transaction is already open on it, or the server's error).
+    explicit Transaction(Connection& connection, TransactionOptions options = {})
+        : connection_(connection), options_(options) {
         if (connection_.in_transaction())
             throw Error(errc::transaction_state, "a transaction is already open on this connection");
-        connection_.execute("START TRANSACTION");
+        if (options_.isolation != IsolationLevel::server_default) {
+            connection_.execute("SET TRANSACTION ISOLATION LEVEL " +
+                                std::string(detail::isolation_sql(options_.isolation)));
+            try {
+                connection_.execute(detail::start_transaction_sql(options_));
+            } catch (...) {
+                // The level set above would apply to whatever transaction comes next on this session.
+                connection_.mark_broken();
+                throw;
+            }
+        } else {
+            connection_.execute(detail::start_transaction_sql(options_));
+        }
         active_ = true;
     }
 
@@ -32,7 +55,7 @@ public:
         requires requires(Lease& lease) {
             { *lease } -> std::same_as<Connection&>;
         }
-    explicit Transaction(Lease& lease) : Transaction(*lease) {}
+    explicit Transaction(Lease& lease, TransactionOptions options = {}) : Transaction(*lease, options) {}
 
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
@@ -49,10 +72,32 @@ public:
     }
 
     // COMMIT: one round trip. Throws Error: errc::commit_outcome_unknown (with the server errno) when the connection
-    // was lost, errc::transaction_state when not active, or the server's error (the transaction is then rolled back
-    // by the destructor).
+    // was lost; errc::transaction_state when not active, when the server already ended the transaction (a deadlock
+    // seen through execute()/query(), a ROLLBACK or a statement that commits implicitly: the server's status flags
+    // say no transaction is open) or when a Savepoint could not be rolled back (the transaction is then rolled
+    // back); or the server's error (the transaction is then rolled back by the destructor).
     void commit() {
         require_active("commit");
+        if (doomed_ || rolled_back_by_server_) {
+            const bool deadlock = rolled_back_by_server_;
+            active_ = false;
+            try {
+                connection_.rollback();
+            } catch (...) {
+                connection_.mark_broken();
+            }
+            throw Error(errc::transaction_state,
+                        deadlock ? "commit: the server rolled this transaction back after a deadlock; nothing was "
+                                   "committed (run the whole transaction again, e.g. with retry_transaction)"
+                                 : "commit: a savepoint could not be rolled back; the transaction was rolled back");
+        }
+        if (!connection_.in_transaction()) {
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the server has no open transaction on this connection: it was ended by a ROLLBACK, "
+                        "a deadlock or a statement that commits implicitly (DDL), and what ran after that ran in "
+                        "autocommit mode");
+        }
         try {
             connection_.execute("COMMIT");
         } catch (const Error& e) {
@@ -73,8 +118,52 @@ public:
         connection_.rollback();
     }
 
+    // SAVEPOINT `name` (checked and quoted; see is_valid_identifier), as an RAII guard: release() keeps the work
+    // since, rollback_to() or the end of its scope undoes it. It must not outlive the transaction. One round trip.
+    // Throws std::invalid_argument for a bad name, Error (errc::transaction_state when not active).
+    Savepoint savepoint(std::string_view name) {
+        require_active("savepoint");
+        return Savepoint(connection_, name, &doomed_);
+    }
+
+    // Connection::execute() inside this transaction, remembering a deadlock (see the class comment). Throws as
+    // Connection::execute does, and errc::transaction_state when not active.
+    template <class... Args>
+    std::uint64_t execute(std::string_view sql, const Args&... args) {
+        require_active("execute");
+        try {
+            return connection_.execute(sql, args...);
+        } catch (const Error& e) {
+            note_failure(e);
+            throw;
+        }
+    }
+
+    // Connection::query() inside this transaction, remembering a deadlock. Throws as Connection::query does, and
+    // errc::transaction_state when not active.
+    template <class... Args>
+    Result query(std::string_view sql, const Args&... args) {
+        require_active("query");
+        try {
+            return connection_.query(sql, args...);
+        } catch (const Error& e) {
+            note_failure(e);
+            throw;
+        }
+    }
+
+    // Records a failure of a statement run in this transaction: after a deadlock the server has rolled it back, so
+    // commit() will refuse. The helpers that run statements for a transaction call it; so may user code that runs
+    // them on the connection directly. Never throws.
+    void note_failure(const Error& e) noexcept {
+        if (e.is_deadlock()) rolled_back_by_server_ = true;
+    }
+
     // Whether neither commit() nor rollback() has ended it.
     bool active() const noexcept { return active_; }
+
+    // The options it began with.
+    const TransactionOptions& options() const noexcept { return options_; }
 
     // The connection the transaction runs on.
     Connection& connection() const noexcept { return connection_; }
@@ -86,7 +175,10 @@ private:
     }
 
     Connection& connection_;
+    TransactionOptions options_;
     bool active_ = false;
+    bool rolled_back_by_server_ = false; // a deadlock was seen: InnoDB rolled the whole transaction back
+    bool doomed_ = false;                // a Savepoint failed to roll back: work meant to be undone may remain
 };
 
 } // namespace respool::mariadb

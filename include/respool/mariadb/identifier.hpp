@@ -1,0 +1,66 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_IDENTIFIER_HPP_INCLUDED
+#define RESPOOL_MARIADB_IDENTIFIER_HPP_INCLUDED
+// Validating and backtick-quoting the identifiers (tables, columns, savepoints) the helpers must put into SQL text,
+// where values would be bound instead.
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace respool::mariadb {
+
+// Whether `name` is accepted as one identifier part: 1 to 64 bytes of ASCII letters, digits, '_' and '$', or bytes of
+// a UTF-8 sequence (>= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
+// no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
+// Never blocks; never throws.
+constexpr bool is_valid_identifier(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    for (const char ch : name) {
+        const auto b = static_cast<unsigned char>(ch);
+        const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||
+                        b == '$' || b >= 0x80;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// `name` between backticks, after checking it with is_valid_identifier. `what` names its role for the message
+// ("table", "column", "savepoint"). Never blocks. Throws std::invalid_argument naming the role and the value.
+inline std::string quote_identifier(std::string_view name, std::string_view what = "identifier") {
+    if (!is_valid_identifier(name))
+        throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" + std::string(name) +
+                                    "' (1-64 characters: letters, digits, '_', '$')");
+    std::string out;
+    out.reserve(name.size() + 2);
+    out += '`';
+    out += name;
+    out += '`';
+    return out;
+}
+
+// A possibly qualified name ("table" or "database.table"; "alias.column" for a column): each part checked and quoted,
+// joined by dots. Never blocks. Throws std::invalid_argument as quote_identifier does.
+inline std::string quote_qualified_identifier(std::string_view name, std::string_view what = "identifier") {
+    std::string out;
+    std::size_t start = 0;
+    int parts = 0;
+    for (;;) {
+        const std::size_t dot = name.find('.', start);
+        const std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        if (++parts > 2)
+            throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
+                                        std::string(name) + "' (at most one dot: qualifier.name)");
+        if (!out.empty()) out += '.';
+        if (!is_valid_identifier(part))
+            throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
+                                        std::string(name) + "' (each part 1-64 characters: letters, digits, '_', '$')");
+        out += quote_identifier(part, what);
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    return out;
+}
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_IDENTIFIER_HPP_INCLUDED

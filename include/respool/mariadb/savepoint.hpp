@@ -1,0 +1,112 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
+#define RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
+// Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
+#include <mysqld_error.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "connection.hpp"
+#include "error.hpp"
+#include "identifier.hpp"
+
+namespace respool::mariadb {
+
+class Transaction;
+
+// Made by Transaction::savepoint(name) (or on a connection inside a transaction). release() keeps the work done since
+// the savepoint; rollback_to() undoes it; ending the scope with neither (an exception included) undoes it too. Either
+// ends the guard. The enclosing transaction goes on in every case.
+//
+// Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. Reusing a
+// name moves the server's savepoint, as SQL does.
+//
+// Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
+class Savepoint {
+public:
+    // SAVEPOINT `name`: one round trip. Throws std::invalid_argument for a bad name, Error (errc::transaction_state
+    // when the connection's last reply said no transaction is open, or the server's error).
+    Savepoint(Connection& connection, std::string_view name) : Savepoint(connection, name, nullptr) {}
+
+    Savepoint(Savepoint&& other) noexcept
+        : connection_(other.connection_), quoted_(std::move(other.quoted_)), failed_(other.failed_),
+          active_(std::exchange(other.active_, false)) {}
+    Savepoint& operator=(Savepoint&&) = delete;
+    Savepoint(const Savepoint&) = delete;
+    Savepoint& operator=(const Savepoint&) = delete;
+
+    // Rolls back to the savepoint when still active (one round trip). Never throws. Does nothing when the
+    // transaction is already over (a deadlock, a rollback) or the savepoint is gone (an outer rollback_to() erased
+    // it). Any other failure marks the connection broken and dooms the enclosing Transaction, whose commit() then
+    // refuses: work meant to be undone must not be committed.
+    ~Savepoint() {
+        if (!active_ || !connection_->in_transaction()) return;
+        try {
+            connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
+        } catch (const Error& e) {
+            if (e.server_errno() == ER_SP_DOES_NOT_EXIST) return;
+            doom();
+        } catch (...) {
+            doom();
+        }
+    }
+
+    // RELEASE SAVEPOINT: keeps the work; one round trip. Throws Error (errc::transaction_state when already ended).
+    void release() {
+        require_active("release");
+        active_ = false;
+        connection_->execute("RELEASE SAVEPOINT " + quoted_);
+    }
+
+    // ROLLBACK TO SAVEPOINT: undoes the work done since the savepoint, keeps the transaction open; one round trip.
+    // Throws Error (errc::transaction_state when already ended, or the server's error).
+    void rollback_to() {
+        require_active("rollback_to");
+        active_ = false;
+        try {
+            connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
+        } catch (...) {
+            doom();
+            throw;
+        }
+    }
+
+    // Whether neither release() nor rollback_to() has ended it.
+    bool active() const noexcept { return active_; }
+
+    // The savepoint's name as it appears in SQL, backticks included.
+    const std::string& quoted_name() const noexcept { return quoted_; }
+
+private:
+    friend class Transaction;
+
+    // `failed` is the Transaction's flag, set when a rollback to this savepoint fails.
+    Savepoint(Connection& connection, std::string_view name, bool* failed)
+        : connection_(&connection), quoted_(quote_identifier(name, "savepoint")), failed_(failed) {
+        if (!connection_->in_transaction())
+            throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
+        connection_->execute("SAVEPOINT " + quoted_);
+        active_ = true;
+    }
+
+    void require_active(const char* what) const {
+        if (!active_)
+            throw Error(errc::transaction_state,
+                        std::string("Savepoint::") + what + ": savepoint " + quoted_ + " has already been ended");
+    }
+
+    void doom() noexcept {
+        if (failed_) *failed_ = true;
+        connection_->mark_broken();
+    }
+
+    Connection* connection_;
+    std::string quoted_;
+    bool* failed_ = nullptr;
+    bool active_ = false;
+};
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
