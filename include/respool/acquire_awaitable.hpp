@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_ACQUIRE_AWAITABLE_HPP_INCLUDED
+#define RESPOOL_ACQUIRE_AWAITABLE_HPP_INCLUDED
 // AcquireAwaitable: what `co_await pool.async_acquire(executor)` waits on.
 #include <atomic>
 #include <coroutine>
@@ -68,3 +70,4 @@ private:
 };
 
 } // namespace respool
+#endif // RESPOOL_ACQUIRE_AWAITABLE_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_ASIO_HPP_INCLUDED
+#define RESPOOL_ASIO_HPP_INCLUDED
 // Boost.Asio support for respool::Pool: an asynchronous acquire with completion tokens (callbacks, use_future,
 // use_awaitable), completing on the caller's executor. Needs Boost 1.74 or newer; per-operation cancellation is
 // supported where Boost has it (1.77 and newer).
@@ -86,3 +88,4 @@ auto async_acquire_for(Pool& pool, std::chrono::milliseconds wait, CompletionTok
 }
 
 } // namespace respool::asio
+#endif // RESPOOL_ASIO_HPP_INCLUDED

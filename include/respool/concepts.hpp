@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_CONCEPTS_HPP_INCLUDED
+#define RESPOOL_CONCEPTS_HPP_INCLUDED
 // The policies a Pool is built from, as C++20 concepts made of small named parts: a type that does not fit fails to
 // compile naming the part it misses.
 #include <chrono>
@@ -58,3 +60,4 @@ concept PoolClock = std::copy_constructible<C> && requires(const C& c) {
 };
 
 } // namespace respool
+#endif // RESPOOL_CONCEPTS_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_ERRORS_HPP_INCLUDED
+#define RESPOOL_ERRORS_HPP_INCLUDED
 // The error codes and exceptions of the pool: expected failures are values of respool::errc, thrown as respool::Error
 // (a std::system_error) by the throwing forms and reported through std::error_code& by the others.
 #include <string>
@@ -67,3 +69,4 @@ public:
 
 template <>
 struct std::is_error_code_enum<respool::errc> : std::true_type {};
+#endif // RESPOOL_ERRORS_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_LEASE_HPP_INCLUDED
+#define RESPOOL_LEASE_HPP_INCLUDED
 // Lease: the move-only handle to a resource checked out of a pool. Ending it gives the resource back.
 #include <cassert>
 #include <cstdint>
@@ -75,3 +77,4 @@ private:
 };
 
 } // namespace respool
+#endif // RESPOOL_LEASE_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_POOL_HPP_INCLUDED
+#define RESPOOL_POOL_HPP_INCLUDED
 // Pool: a thread-safe pool of resources made by a Factory, checked by a Validator, with a lock-free checkout path.
 #include <chrono>
 #include <concepts>
@@ -205,3 +207,4 @@ private:
 };
 
 } // namespace respool
+#endif // RESPOOL_POOL_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_POOL_OPTIONS_HPP_INCLUDED
+#define RESPOOL_POOL_OPTIONS_HPP_INCLUDED
 // PoolOptions: the runtime settings of a Pool, named as SQLAlchemy's QueuePool names them.
 #include <chrono>
 #include <cstddef>
@@ -66,3 +68,4 @@ struct PoolOptions {
 };
 
 } // namespace respool
+#endif // RESPOOL_POOL_OPTIONS_HPP_INCLUDED

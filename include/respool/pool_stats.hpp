@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_POOL_STATS_HPP_INCLUDED
+#define RESPOOL_POOL_STATS_HPP_INCLUDED
 // PoolStats: a snapshot of a pool's state and running totals.
 #include <cstddef>
 #include <cstdint>
@@ -23,3 +25,4 @@ struct PoolStats {
 };
 
 } // namespace respool
+#endif // RESPOOL_POOL_STATS_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_RESPOOL_HPP_INCLUDED
+#define RESPOOL_RESPOOL_HPP_INCLUDED
 // respool: the generic, header-only resource pool. Nothing here needs a database client library.
 #include "acquire_awaitable.hpp"
 #include "concepts.hpp"
@@ -10,3 +12,4 @@
 #include "pool_options.hpp"
 #include "pool_stats.hpp"
 #include "task.hpp"
+#endif // RESPOOL_RESPOOL_HPP_INCLUDED

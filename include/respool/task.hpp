@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_TASK_HPP_INCLUDED
+#define RESPOOL_TASK_HPP_INCLUDED
 // Task: a move-only, type-erased `void()` job that an asynchronous acquire hands to an executor to run.
 #include <cassert>
 #include <memory>
@@ -45,3 +47,4 @@ private:
 };
 
 } // namespace respool
+#endif // RESPOOL_TASK_HPP_INCLUDED

@@ -603,6 +603,35 @@ private:
 } // namespace respool
 #endif // RESPOOL_TASK_HPP_INCLUDED
 // ---- end respool/task.hpp ----
+// ---- begin respool/detail/affinity_cache.hpp ----
+#ifndef RESPOOL_DETAIL_AFFINITY_CACHE_HPP_INCLUDED
+#define RESPOOL_DETAIL_AFFINITY_CACHE_HPP_INCLUDED
+// The per-thread memory of the checkout fast path: the one slot this thread parked in one pool when it last returned
+// a lease, so that its next checkout of that pool takes it back with a single uncontended CAS (the idea of HikariCP's
+// thread-local list). It is only a hint: the parked slot stays visible to every thread through its state, and any of
+// them may steal it; the CAS on that state decides who owns it.
+#include <atomic>
+#include <cstdint>
+
+namespace respool::detail {
+
+struct AffinityCache {
+    static constexpr std::uint32_t none = 0xFFFF'FFFFu;
+    std::uint64_t pool_id = 0; // which pool's slot this is; ids are never reused, so a stale entry matches nothing
+    std::uint32_t slot = none;
+};
+
+inline thread_local AffinityCache affinity_cache;
+
+// A distinct id for every pool ever constructed in the process.
+inline std::uint64_t next_pool_id() noexcept {
+    static std::atomic<std::uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed); // relaxed: uniqueness only; nothing is published
+}
+
+} // namespace respool::detail
+#endif // RESPOOL_DETAIL_AFFINITY_CACHE_HPP_INCLUDED
+// ---- end respool/detail/affinity_cache.hpp ----
 // ---- begin respool/detail/idle_set.hpp ----
 #ifndef RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 #define RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
@@ -1074,7 +1103,12 @@ struct WaitLimit {
     TimePoint resolve() const noexcept { return relative ? deadline_after(duration) : deadline; }
 };
 
-enum class SlotState : std::uint8_t { room, creating, idle, leased };
+// Who holds a slot. `parked` and `returning` belong to the affinity fast path (LIFO only):
+//   leased --(returner: seq_cst store)--> returning --(returner: release store)--> parked
+//   parked --(owner's next checkout, or any stealer: acquire CAS)--> leased
+// A parked slot is idle but not in the idle set; `returning` is the returner's window for checking the flags, during
+// which nobody else may touch the slot.
+enum class SlotState : std::uint8_t { room, creating, idle, leased, returning, parked };
 
 template <class Resource>
 struct alignas(64) Slot { // one cache line or more each: neighbouring slots are leased by different threads
@@ -1087,7 +1121,8 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     // relaxed: written by the holder before the push that publishes the slot; also read racily by the maintenance
     // scan, which only uses it to decide whether to look closer.
     std::atomic<std::int64_t> returned_at{0};
-    // relaxed everywhere: read only by stats(), which reports a snapshot; the slot's data is published by idle_/room_.
+    // Mostly relaxed: stats() reads a snapshot, and the slot's data is published by idle_/room_. The parked and
+    // returning transitions are the exception: they transfer ownership (see SlotState).
     std::atomic<SlotState> state{SlotState::room};
 };
 
@@ -1157,6 +1192,8 @@ public:
     // only once nothing is free.
     LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec) {
         if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
+        if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
+            return LeaseType(this, slot); // the fast path ends here
         std::optional<TimePoint> deadline;
         for (int attempt = 0;; ++attempt) {
             Take take = try_take(closed_flag | starving_flag);
@@ -1184,6 +1221,10 @@ public:
 
     // Never waits for a holder; may create.
     LeaseType try_acquire(std::error_code* ec) {
+        if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot)) {
+            if (ec) ec->clear();
+            return LeaseType(this, slot);
+        }
         for (;;) {
             const Take take = try_take(closed_flag | starving_flag);
             switch (take.kind) {
@@ -1226,6 +1267,7 @@ public:
         if (invalidated || !reset(s) || is_stale(s)) return destroy(slot, /*counted=*/true);
         if (options_.max_overflow > 0 && above_pool_size() && claim_shrink()) return destroy(slot, false);
         if (tracks_idle_time_) s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // see Slot
+        if (affinity_ && park(slot)) return; // the fast path ends here
         put_idle(slot);
     }
 
@@ -1290,6 +1332,8 @@ public:
         for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
         idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true); });
+        // Parked ones: every return that parks after this sees closed_flag and keeps its slot out (see park()).
+        for (std::uint32_t slot; (slot = steal_parked(/*settle=*/true)) != AffinityCache::none;) destroy(slot, true);
     }
 
     // Waits until every resource is destroyed or the deadline passes; the pool must be closed.
@@ -1313,8 +1357,10 @@ public:
         PoolStats st;
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             switch (slots_[i].state.load(std::memory_order_relaxed)) { // relaxed: see Slot::state
-            case SlotState::idle: ++st.idle; break;
+            case SlotState::idle:
+            case SlotState::parked: ++st.idle; break;
             case SlotState::leased:
+            case SlotState::returning:
             case SlotState::creating: ++st.in_use; break;
             case SlotState::room: break;
             }
@@ -1344,8 +1390,77 @@ private:
         if (const std::uint32_t slot = idle_.pop(refusing_flags); slot != IdleSet::nil) return {Take::Kind::idle, slot};
         if (idle_.flags_hint() & closed_flag) return {Take::Kind::closed, 0};
         if (idle_.flags_hint() & refusing_flags & starving_flag) return {}; // queue behind the starving waiter
+        if (const std::uint32_t slot = steal_parked(false); slot != AffinityCache::none)
+            return {Take::Kind::idle, slot}; // an idle resource another thread parked: better than creating one
         if (const std::uint32_t slot = room_.pop(); slot != IndexStack::nil) return {Take::Kind::room, slot};
         return {};
+    }
+
+    // ---- the affinity fast path (LIFO only) ----------------------------------------------------------------------
+
+    // The slot this thread parked here on its last return, now leased to it; or none (none parked, or stolen).
+    std::uint32_t take_own_parked() noexcept {
+        if (!affinity_) return AffinityCache::none;
+        AffinityCache& cache = affinity_cache;
+        if (cache.pool_id != id_ || cache.slot == AffinityCache::none) return AffinityCache::none;
+        const std::uint32_t slot = std::exchange(cache.slot, AffinityCache::none);
+        if (idle_.flags_hint() & (starving_flag | closed_flag)) return AffinityCache::none; // left for the waiters
+        SlotState expected = SlotState::parked;
+        // acquire: sees the resource as its returner left it; pairs with the release store in park().
+        if (slots_[slot].state.compare_exchange_strong(expected, SlotState::leased, std::memory_order_acquire,
+                                                       std::memory_order_relaxed))
+            return slot;
+        return AffinityCache::none; // stolen by another thread meanwhile
+    }
+
+    // Keeps a returned slot for this thread's next checkout instead of pushing it to the idle set. Refuses (false,
+    // and the slot is still the caller's) when anyone waits, a waiter starves or the pool closed.
+    bool park(std::uint32_t slot) noexcept {
+        AffinityCache& cache = affinity_cache;
+        if (cache.pool_id == id_ && cache.slot != AffinityCache::none) {
+            // The newer return takes the place: LIFO. The older one goes to the idle set, unless stolen already.
+            const std::uint32_t older = std::exchange(cache.slot, AffinityCache::none);
+            SlotState expected = SlotState::parked;
+            // acquire: pairs with the release store in park() that parked it.
+            if (slots_[older].state.compare_exchange_strong(expected, SlotState::leased, std::memory_order_acquire,
+                                                            std::memory_order_relaxed))
+                put_idle(older);
+        }
+        Slot<Resource>& s = slots_[slot];
+        // seq_cst store then seq_cst load (in flags()): a waiter raises its flag, then looks for parked slots (seq_cst
+        // loads in steal_parked). Either this load sees the flag, or the waiter sees `returning` and waits for it.
+        s.state.store(SlotState::returning, std::memory_order_seq_cst);
+        if (idle_.flags() & (waiters_flag | starving_flag | closed_flag)) {
+            s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: still ours, nobody looks at it
+            return false;
+        }
+        cache.pool_id = id_;
+        cache.slot = slot;
+        // release: publishes the resource to whoever takes the slot next; pairs with the acquire CAS in
+        // take_own_parked() and steal_parked(). The last touch of this object: a closer may free it right after.
+        s.state.store(SlotState::parked, std::memory_order_release);
+        return true;
+    }
+
+    // Takes any parked slot, leased to the caller; none when there is none. `settle`: also waits for slots in their
+    // returner's `returning` window (waiters and close(), which must not miss one); newcomers skip them.
+    std::uint32_t steal_parked(bool settle) noexcept {
+        if (!affinity_) return AffinityCache::none;
+        for (std::uint32_t i = 0; i < capacity_; ++i) {
+            std::atomic<SlotState>& state = slots_[i].state;
+            // seq_cst: the waiter's half of the Dekker pattern in park().
+            SlotState seen = state.load(std::memory_order_seq_cst);
+            while (settle && seen == SlotState::returning) {
+                std::this_thread::yield(); // the returner is a few instructions from parking or keeping it
+                seen = state.load(std::memory_order_seq_cst);
+            }
+            if (seen != SlotState::parked) continue;
+            // acquire: pairs with the release store in park().
+            if (state.compare_exchange_strong(seen, SlotState::leased, std::memory_order_acquire,
+                                              std::memory_order_relaxed))
+                return i;
+        }
+        return AffinityCache::none;
     }
 
     // Sleeps in the waiter FIFO until a slot is granted or found, the deadline passes, the pool closes or `stop`
@@ -1395,6 +1510,7 @@ private:
         if (const std::uint32_t slot = idle_.pop_settled(closed_flag); slot != IdleSet::nil)
             return {Take::Kind::idle, slot};
         if (idle_.flags() & closed_flag) return {Take::Kind::closed, 0};
+        if (const std::uint32_t slot = steal_parked(true); slot != AffinityCache::none) return {Take::Kind::idle, slot};
         if (const std::uint32_t slot = room_.pop(); slot != IndexStack::nil) return {Take::Kind::room, slot};
         return {};
     }
@@ -1860,7 +1976,8 @@ private:
     bool any_idle_due(TimePoint now) const noexcept {
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             const Slot<Resource>& s = slots_[i];
-            if (s.state.load(std::memory_order_relaxed) != SlotState::idle) continue; // relaxed: a hint
+            const SlotState state = s.state.load(std::memory_order_relaxed); // relaxed: a hint
+            if (state != SlotState::idle && state != SlotState::parked) continue;
             const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: a hint
             if (idle_expired(idle) || keepalive_due(s, idle)) return true;
         }
@@ -1878,6 +1995,7 @@ private:
             return; // no memory for a maintenance pass: skip it
         }
         idle_.take_all_and_set(0, [&](std::uint32_t slot) { taken.push_back(slot); });
+        for (std::uint32_t slot; (slot = steal_parked(false)) != AffinityCache::none;) taken.insert(taken.begin(), slot);
         // A stack gives its top first; pushing back from the bottom keeps LIFO order. A ring gives its oldest first.
         const TimePoint now = clock_.now();
         auto visit = [&](std::uint32_t slot) {
@@ -1913,7 +2031,10 @@ private:
         while (options_.min_idle > 0) {
             std::size_t idle = 0;
             for (std::uint32_t i = 0; i < capacity_; ++i)
-                idle += slots_[i].state.load(std::memory_order_relaxed) == SlotState::idle; // relaxed: a hint
+            {
+                const SlotState state = slots_[i].state.load(std::memory_order_relaxed); // relaxed: a hint
+                idle += state == SlotState::idle || state == SlotState::parked;
+            }
             // relaxed: a hint; creation is bounded by the room it owns.
             if (idle >= options_.min_idle || alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
             if (idle_.flags() & (closed_flag | waiters_flag)) return; // waiters create for themselves
@@ -1953,6 +2074,8 @@ private:
     const PoolOptions options_;
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
+    const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
+    const std::uint64_t id_ = next_pool_id();
     Factory factory_;
     Validator validator_;
     Clock clock_;

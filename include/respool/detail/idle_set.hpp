@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
+#define RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 // The set of idle slots, in the checkout order chosen at construction: a LIFO stack or a FIFO ring. Both carry the
 // pool's state flags in the word their push claims with, so a return learns atomically whether waiters exist or the
 // pool closed (see IndexStack and IndexQueue).
@@ -71,3 +73,4 @@ private:
 };
 
 } // namespace respool::detail
+#endif // RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED

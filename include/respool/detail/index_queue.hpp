@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_DETAIL_INDEX_QUEUE_HPP_INCLUDED
+#define RESPOOL_DETAIL_INDEX_QUEUE_HPP_INCLUDED
 // A lock-free bounded FIFO of small integer indices (a Vyukov-style MPMC ring) whose enqueue word carries flag bits.
 //
 // Invariants
@@ -151,3 +153,4 @@ private:
 };
 
 } // namespace respool::detail
+#endif // RESPOOL_DETAIL_INDEX_QUEUE_HPP_INCLUDED

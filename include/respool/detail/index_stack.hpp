@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_DETAIL_INDEX_STACK_HPP_INCLUDED
+#define RESPOOL_DETAIL_INDEX_STACK_HPP_INCLUDED
 // A lock-free LIFO of small integer indices (Treiber stack) whose head word also carries a few flag bits.
 //
 // Invariants
@@ -137,3 +139,4 @@ private:
 };
 
 } // namespace respool::detail
+#endif // RESPOOL_DETAIL_INDEX_STACK_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_DETAIL_UNIQUE_FUNCTION_HPP_INCLUDED
+#define RESPOOL_DETAIL_UNIQUE_FUNCTION_HPP_INCLUDED
 // A move-only type-erased callable (std::move_only_function arrives only in C++23).
 #include <cassert>
 #include <memory>
@@ -45,3 +47,4 @@ private:
 };
 
 } // namespace respool::detail
+#endif // RESPOOL_DETAIL_UNIQUE_FUNCTION_HPP_INCLUDED

@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_DETAIL_WAITER_LIST_HPP_INCLUDED
+#define RESPOOL_DETAIL_WAITER_LIST_HPP_INCLUDED
 // The FIFO of callers waiting for a resource. Not lock-free: every access holds the pool's waiter mutex, and only
 // callers that found nothing free ever touch it.
 #include <chrono>
@@ -66,3 +68,4 @@ private:
 };
 
 } // namespace respool::detail
+#endif // RESPOOL_DETAIL_WAITER_LIST_HPP_INCLUDED

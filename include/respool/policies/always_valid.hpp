@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_POLICIES_ALWAYS_VALID_HPP_INCLUDED
+#define RESPOOL_POLICIES_ALWAYS_VALID_HPP_INCLUDED
 // AlwaysValid: the default validator, which accepts every resource and has no reset hook.
 
 namespace respool {
@@ -11,3 +13,4 @@ struct AlwaysValid {
 };
 
 } // namespace respool
+#endif // RESPOOL_POLICIES_ALWAYS_VALID_HPP_INCLUDED

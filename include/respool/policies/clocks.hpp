@@ -1,4 +1,6 @@
 #pragma once
+#ifndef RESPOOL_POLICIES_CLOCKS_HPP_INCLUDED
+#define RESPOOL_POLICIES_CLOCKS_HPP_INCLUDED
 // Clocks a Pool can read time from (the PoolClock concept).
 #include <atomic>
 #include <chrono>
@@ -32,3 +34,4 @@ private:
 };
 
 } // namespace respool::policies
+#endif // RESPOOL_POLICIES_CLOCKS_HPP_INCLUDED
