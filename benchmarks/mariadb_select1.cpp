@@ -14,6 +14,9 @@
 //   respool_no_handoff (only where threads outnumber connections) respool with PoolOptions::handoff_after at one
 //                   hour, i.e. never handing a returned connection straight to a sleeping waiter: a diagnostic that
 //                   shows what the starvation guard costs when 32 threads share 8 connections on few cores.
+//   shared_8_mutex  (only where threads outnumber connections) 8 raw connections, each behind a std::mutex, thread t
+//                   always using connection t % 8: the plainest way to share 8 connections, a reference for what
+//                   sharing itself costs when 32 threads block on 8 connections.
 //   adapter         one respool::mariadb::Connection per thread, no pool: what the adapter's Result costs over the
 //                   floor, so that respool's gap can be split into adapter and pool.
 //   connect         connect-per-query: mysql_init + mysql_real_connect + SELECT 1 + mysql_close each time (what a
@@ -40,6 +43,7 @@
 #include <iomanip>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -55,9 +59,9 @@ using respool_bench::Clock;
 using respool_bench::run_threads_for;
 namespace mdb = respool::mariadb;
 
-constexpr auto run_length = 300ms;
-constexpr auto connect_run_length = 150ms; // connect-per-query leaves a TIME_WAIT socket per query: keep it short
-constexpr int iterations = 10;             // x (4 or 5 x 300 ms + 150 ms): 14-17 s per thread count
+constexpr auto run_length = 100ms;
+constexpr auto connect_run_length = 50ms; // connect-per-query leaves a TIME_WAIT socket per query: keep it short
+constexpr int iterations = 30;             // short runs, finely interleaved: load from other processes falls on all
 constexpr std::size_t shared_pool_size = 8; // the pool at 32 threads
 
 std::string server_url() {
@@ -169,12 +173,14 @@ enum Contender {
     respool_pool,
     respool_pre_ping,
     respool_no_handoff,
+    shared_8_mutex,
     adapter_no_pool,
     connect_per_query,
     contender_count
 };
 constexpr std::array<const char*, contender_count> contender_names{"floor",   "respool", "respool_pre_ping",
-                                                                   "respool_no_handoff", "adapter", "connect"};
+                                                                   "respool_no_handoff", "shared_8_mutex", "adapter",
+                                                                   "connect"};
 
 mdb::ConnectionPool make_warm_pool(const mdb::ConnectOptions& options, std::size_t size, bool pre_ping,
                                    std::chrono::microseconds handoff_after = respool::PoolOptions{}.handoff_after) {
@@ -203,12 +209,19 @@ void select1(benchmark::State& state) {
     std::vector<mdb::Connection> adapter;
     std::optional<mdb::ConnectionPool> pool, pinging_pool, no_handoff_pool;
     const bool shared = pool_size < threads;
+    // For shared_8_mutex: each raw connection with its own lock, on its own cache line.
+    struct alignas(64) LockedConnection {
+        std::mutex lock;
+        RawConnection connection;
+    };
+    std::vector<LockedConnection> locked(shared ? pool_size : 0);
     try {
         for (std::size_t t = 0; t < threads; ++t) raw.emplace_back(raw_connect(options));
         for (std::size_t t = 0; t < threads; ++t) adapter.emplace_back(options);
         pool.emplace(make_warm_pool(options, pool_size, false));
         pinging_pool.emplace(make_warm_pool(options, pool_size, true));
         if (shared) no_handoff_pool.emplace(make_warm_pool(options, pool_size, false, 1h));
+        for (LockedConnection& l : locked) l.connection.reset(raw_connect(options));
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
         return;
@@ -233,6 +246,12 @@ void select1(benchmark::State& state) {
                 auto lease = no_handoff_pool->acquire();
                 return adapter_select1(*lease);
             });
+        case shared_8_mutex:
+            return timed_run(threads, run_length, totals, [&](std::size_t t) {
+                LockedConnection& l = locked[t % locked.size()];
+                std::lock_guard guard(l.lock);
+                return raw_select1(l.connection.get());
+            });
         case adapter_no_pool:
             return timed_run(threads, run_length, totals, [&](std::size_t t) { return adapter_select1(adapter[t]); });
         default:
@@ -249,7 +268,7 @@ void select1(benchmark::State& state) {
         double respool_wall = 0;
         for (int k = 0; k < contender_count; ++k) {
             const int which = (first + k) % contender_count;
-            if (which == respool_no_handoff && !shared) continue;
+            if ((which == respool_no_handoff || which == shared_8_mutex) && !shared) continue;
             const double wall = run(which, totals[static_cast<std::size_t>(which)]);
             if (which == respool_pool) respool_wall = wall;
         }
@@ -259,7 +278,7 @@ void select1(benchmark::State& state) {
 
     const double floor_qps = totals[floor_raw].queries_per_second();
     for (int c = 0; c < contender_count; ++c) {
-        if (c == respool_no_handoff && !shared) continue;
+        if ((c == respool_no_handoff || c == shared_8_mutex) && !shared) continue;
         Totals& t = totals[static_cast<std::size_t>(c)];
         const std::string name = contender_names[static_cast<std::size_t>(c)];
         state.counters[name + "_qps"] = t.queries_per_second();

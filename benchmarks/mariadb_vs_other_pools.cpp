@@ -1,0 +1,518 @@
+// MariaDB: respool next to other C and C++ connection pools, on the same server (RESPOOL_MARIADB_URL), through each
+// library's public API only. Built with whichever of POCO Data (SessionPool, MySQL connector), SOCI
+// (connection_pool, mysql backend) and libzdb (ConnectionPool, mysql) CMake found; all three link the same
+// libmariadb as respool's adapter on Debian 12.
+//
+// Two scenarios, each at 1 and 8 threads with a pool as large as the thread count, every connection created before
+// measuring:
+//   other_pools_select1    checkout + `SELECT 1` (read back as an int) + return, per library, next to the floor (one
+//                          raw persistent MYSQL* per thread, text protocol) and, for POCO and SOCI, the same query
+//                          on one session per thread with no pool (the library's own cost without its pool).
+//   other_pools_checkout   checkout + return with no query: the pool's own overhead.
+//
+// Before the benchmarks, a one-thread pass counts what each library sends the server per operation (from the
+// server's global status counters: Com_select, Com_admin_commands for COM_PING, the prepared-statement commands),
+// because some pools talk to the server on checkout and some drivers prepare every statement: a ratio without those
+// counts would be misread as pool overhead.
+//
+// Method as in mariadb_select1.cpp: each benchmark iteration runs every contender once, in an order that rotates
+// between iterations, each on its own threads for a fixed time; throughput is every successful operation over the
+// wall time of the whole run (respool_bench::run_threads_for).
+#include <mysql.h>
+
+#include <respool/mariadb.hpp>
+
+#if RESPOOL_BENCH_HAS_POCO
+#include <Poco/Data/MySQL/Connector.h>
+#include <Poco/Data/Session.h>
+#include <Poco/Data/SessionPool.h>
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+#include <soci/connection-pool.h>
+#include <soci/mysql/soci-mysql.h>
+#include <soci/soci.h>
+#endif
+#if RESPOOL_BENCH_HAS_ZDB
+#include <zdb.h>
+#endif
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <iomanip>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bench_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using respool_bench::run_threads_for;
+namespace mdb = respool::mariadb;
+
+constexpr auto select_run_length = 100ms;
+constexpr auto checkout_run_length = 50ms;
+constexpr int iterations = 20; // short runs, finely interleaved: load from other processes falls on all
+
+std::string server_url() {
+    const char* env = std::getenv("RESPOOL_MARIADB_URL");
+    return env ? env : "";
+}
+
+const mdb::ConnectOptions& server_options() {
+    static const mdb::ConnectOptions options = mdb::ConnectOptions::from_url(server_url());
+    return options;
+}
+
+// ---- raw libmariadb: the floor, and the monitor that reads the server's counters --------------------------------
+
+struct RawCloser {
+    void operator()(MYSQL* m) const noexcept { mysql_close(m); }
+};
+using RawConnection = std::unique_ptr<MYSQL, RawCloser>;
+
+RawConnection raw_connect() {
+    const mdb::ConnectOptions& o = server_options();
+    RawConnection m(mysql_init(nullptr));
+    if (!m) throw std::bad_alloc();
+    my_bool reconnect = 0;
+    mysql_optionsv(m.get(), MYSQL_OPT_RECONNECT, &reconnect);
+    mysql_optionsv(m.get(), MYSQL_SET_CHARSET_NAME, o.charset.c_str());
+    if (!mysql_real_connect(m.get(), o.host.c_str(), o.user.c_str(), o.password.c_str(), o.database.c_str(), o.port,
+                            nullptr, 0))
+        throw std::runtime_error(std::string("connecting: ") + mysql_error(m.get()));
+    return m;
+}
+
+bool raw_select1(MYSQL* m) {
+    static constexpr char sql[] = "SELECT 1";
+    if (mysql_real_query(m, sql, sizeof sql - 1) != 0) return false;
+    MYSQL_RES* res = mysql_store_result(m);
+    if (!res) return false;
+    const MYSQL_ROW row = mysql_fetch_row(res);
+    const bool ok = row && row[0] && row[0][0] == '1';
+    mysql_free_result(res);
+    return ok;
+}
+
+// The server's command counters that tell what a client sent.
+constexpr std::array<const char*, 7> watched_counters{"Com_select",       "Com_admin_commands", "Com_stmt_prepare",
+                                                      "Com_stmt_execute", "Com_stmt_close",     "Com_rollback",
+                                                      "Com_stmt_reset"};
+
+std::map<std::string, double> read_counters(MYSQL* monitor) {
+    std::map<std::string, double> out;
+    static constexpr char sql[] = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select', 'Com_admin_commands', "
+                                  "'Com_stmt_prepare', 'Com_stmt_execute', 'Com_stmt_close', 'Com_rollback', "
+                                  "'Com_stmt_reset')";
+    if (mysql_real_query(monitor, sql, sizeof sql - 1) != 0)
+        throw std::runtime_error(std::string("SHOW GLOBAL STATUS: ") + mysql_error(monitor));
+    MYSQL_RES* res = mysql_store_result(monitor);
+    if (!res) throw std::runtime_error(std::string("SHOW GLOBAL STATUS: ") + mysql_error(monitor));
+    while (MYSQL_ROW row = mysql_fetch_row(res)) out[row[0]] = std::strtod(row[1], nullptr);
+    mysql_free_result(res);
+    return out;
+}
+
+// ---- one contender: a name, setup done, and an operation for thread t --------------------------------------------
+
+struct Contender {
+    std::string name;
+    std::function<bool(std::size_t)> op; // true: the operation succeeded
+    std::shared_ptr<void> state;         // what op refers to; kept alive as long as the contender
+};
+
+template <class State>
+Contender make_contender(std::string name, std::shared_ptr<State> state,
+                         std::function<bool(State&, std::size_t)> op) {
+    Contender c{std::move(name), nullptr, state};
+    c.op = [s = state.get(), op = std::move(op)](std::size_t t) { return op(*s, t); };
+    return c;
+}
+
+// ---- respool -----------------------------------------------------------------------------------------------------
+
+struct RespoolState {
+    explicit RespoolState(std::size_t size)
+        : pool(mdb::make_pool(server_options(),
+                              respool::PoolOptions{.pool_size = size, .max_overflow = 0, .timeout = 30s})) {
+        std::vector<mdb::ConnectionPool::Lease> all;
+        for (std::size_t i = 0; i < size; ++i) all.push_back(pool.acquire());
+    }
+    mdb::ConnectionPool pool;
+};
+
+Contender respool_contender(std::size_t size, bool query) {
+    auto state = std::make_shared<RespoolState>(size);
+    if (!query)
+        return make_contender<RespoolState>("respool", state, [](RespoolState& s, std::size_t) {
+            auto lease = s.pool.acquire();
+            benchmark::DoNotOptimize(lease.get());
+            return true;
+        });
+    return make_contender<RespoolState>("respool", state, [](RespoolState& s, std::size_t) {
+        auto lease = s.pool.acquire();
+        const mdb::Result r = lease->query("SELECT 1");
+        return r.size() == 1 && r[0].get<int>(0) == 1;
+    });
+}
+
+Contender floor_contender(std::size_t threads) {
+    auto state = std::make_shared<std::vector<RawConnection>>();
+    for (std::size_t t = 0; t < threads; ++t) state->push_back(raw_connect());
+    return make_contender<std::vector<RawConnection>>(
+        "floor", state, [](std::vector<RawConnection>& raw, std::size_t t) { return raw_select1(raw[t].get()); });
+}
+
+// ---- POCO Data ---------------------------------------------------------------------------------------------------
+
+#if RESPOOL_BENCH_HAS_POCO
+std::string poco_connection_string() {
+    const mdb::ConnectOptions& o = server_options();
+    return "host=" + o.host + ";port=" + std::to_string(o.port) + ";user=" + o.user + ";password=" + o.password +
+           ";db=" + o.database + ";auto-reconnect=false";
+}
+
+struct PocoPoolState {
+    explicit PocoPoolState(std::size_t size)
+        : pool("MySQL", poco_connection_string(), static_cast<int>(size), static_cast<int>(size), 3600) {
+        std::vector<Poco::Data::Session> all;
+        for (std::size_t i = 0; i < size; ++i) all.push_back(pool.get());
+    }
+    Poco::Data::SessionPool pool;
+};
+
+bool poco_select1(Poco::Data::Session& session) {
+    using Poco::Data::Keywords::into;
+    using Poco::Data::Keywords::now;
+    Poco::Int64 value = 0;
+    session << "SELECT 1", into(value), now;
+    return value == 1;
+}
+
+Contender poco_pool_contender(std::size_t size, bool query) {
+    auto state = std::make_shared<PocoPoolState>(size);
+    if (!query)
+        return make_contender<PocoPoolState>("poco", state, [](PocoPoolState& s, std::size_t) {
+            Poco::Data::Session session = s.pool.get();
+            benchmark::DoNotOptimize(&session);
+            return true;
+        });
+    return make_contender<PocoPoolState>("poco", state, [](PocoPoolState& s, std::size_t) {
+        Poco::Data::Session session = s.pool.get();
+        return poco_select1(session);
+    });
+}
+
+Contender poco_session_contender(std::size_t threads) {
+    auto state = std::make_shared<std::vector<Poco::Data::Session>>();
+    for (std::size_t t = 0; t < threads; ++t) state->emplace_back("MySQL", poco_connection_string());
+    return make_contender<std::vector<Poco::Data::Session>>(
+        "poco_no_pool", state, [](std::vector<Poco::Data::Session>& s, std::size_t t) { return poco_select1(s[t]); });
+}
+#endif
+
+// ---- SOCI --------------------------------------------------------------------------------------------------------
+
+#if RESPOOL_BENCH_HAS_SOCI
+std::string soci_connection_string() {
+    const mdb::ConnectOptions& o = server_options();
+    return "host=" + o.host + " port=" + std::to_string(o.port) + " user=" + o.user + " password=" + o.password +
+           " db=" + o.database + " charset=" + o.charset;
+}
+
+struct SociPoolState {
+    explicit SociPoolState(std::size_t size) : pool(size) {
+        for (std::size_t i = 0; i < size; ++i) pool.at(i).open(soci::mysql, soci_connection_string());
+    }
+    soci::connection_pool pool;
+};
+
+bool soci_select1(soci::session& session) {
+    int value = 0;
+    session << "SELECT 1", soci::into(value);
+    return value == 1;
+}
+
+Contender soci_pool_contender(std::size_t size, bool query) {
+    auto state = std::make_shared<SociPoolState>(size);
+    if (!query)
+        return make_contender<SociPoolState>("soci", state, [](SociPoolState& s, std::size_t) {
+            soci::session session(s.pool);
+            benchmark::DoNotOptimize(&session);
+            return true;
+        });
+    return make_contender<SociPoolState>("soci", state, [](SociPoolState& s, std::size_t) {
+        soci::session session(s.pool);
+        return soci_select1(session);
+    });
+}
+
+Contender soci_session_contender(std::size_t threads) {
+    auto state = std::make_shared<std::vector<std::unique_ptr<soci::session>>>();
+    for (std::size_t t = 0; t < threads; ++t)
+        state->push_back(std::make_unique<soci::session>(soci::mysql, soci_connection_string()));
+    return make_contender<std::vector<std::unique_ptr<soci::session>>>(
+        "soci_no_pool", state,
+        [](std::vector<std::unique_ptr<soci::session>>& s, std::size_t t) { return soci_select1(*s[t]); });
+}
+#endif
+
+// ---- libzdb ------------------------------------------------------------------------------------------------------
+
+#if RESPOOL_BENCH_HAS_ZDB
+// libzdb reports errors by longjmp-based exceptions; none is caught here: an error aborts the run with its message.
+struct ZdbPoolState {
+    explicit ZdbPoolState(std::size_t size) {
+        const mdb::ConnectOptions& o = server_options();
+        const std::string text = "mysql://" + o.host + ":" + std::to_string(o.port) + "/" + o.database +
+                                 "?user=" + o.user + "&password=" + o.password + "&charset=" + o.charset;
+        url = URL_new(text.c_str());
+        if (!url) throw std::runtime_error("libzdb: bad URL " + text);
+        pool = ConnectionPool_new(url);
+        ConnectionPool_setInitialConnections(pool, static_cast<int>(size));
+        ConnectionPool_setMaxConnections(pool, static_cast<int>(size));
+        ConnectionPool_start(pool);
+    }
+    ~ZdbPoolState() {
+        ConnectionPool_free(&pool);
+        URL_free(&url);
+    }
+    ZdbPoolState(const ZdbPoolState&) = delete;
+    ZdbPoolState& operator=(const ZdbPoolState&) = delete;
+
+    URL_T url = nullptr;
+    ConnectionPool_T pool = nullptr;
+};
+
+Contender zdb_pool_contender(std::size_t size, bool query) {
+    auto state = std::make_shared<ZdbPoolState>(size);
+    if (!query)
+        return make_contender<ZdbPoolState>("libzdb", state, [](ZdbPoolState& s, std::size_t) {
+            Connection_T c = ConnectionPool_getConnection(s.pool);
+            if (!c) return false; // NULL: all connections in use (libzdb does not wait)
+            Connection_close(c);
+            return true;
+        });
+    return make_contender<ZdbPoolState>("libzdb", state, [](ZdbPoolState& s, std::size_t) {
+        Connection_T c = ConnectionPool_getConnection(s.pool);
+        if (!c) return false;
+        ResultSet_T r = Connection_executeQuery(c, "SELECT 1");
+        const bool ok = ResultSet_next(r) && ResultSet_getInt(r, 1) == 1;
+        Connection_close(c);
+        return ok;
+    });
+}
+#endif
+
+// ---- the contenders of each scenario -----------------------------------------------------------------------------
+
+std::vector<Contender> select_contenders(std::size_t threads) {
+    std::vector<Contender> out;
+    out.push_back(floor_contender(threads));
+    out.push_back(respool_contender(threads, true));
+#if RESPOOL_BENCH_HAS_POCO
+    out.push_back(poco_pool_contender(threads, true));
+    out.push_back(poco_session_contender(threads));
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+    out.push_back(soci_pool_contender(threads, true));
+    out.push_back(soci_session_contender(threads));
+#endif
+#if RESPOOL_BENCH_HAS_ZDB
+    out.push_back(zdb_pool_contender(threads, true));
+#endif
+    return out;
+}
+
+std::vector<Contender> checkout_contenders(std::size_t threads) {
+    std::vector<Contender> out;
+    out.push_back(respool_contender(threads, false));
+#if RESPOOL_BENCH_HAS_POCO
+    out.push_back(poco_pool_contender(threads, false));
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+    out.push_back(soci_pool_contender(threads, false));
+#endif
+#if RESPOOL_BENCH_HAS_ZDB
+    out.push_back(zdb_pool_contender(threads, false));
+#endif
+    return out;
+}
+
+// ---- the benchmarks ----------------------------------------------------------------------------------------------
+
+struct Totals {
+    std::uint64_t ops = 0;
+    std::uint64_t failures = 0;
+    double wall_seconds = 0;
+    double ops_per_second() const { return wall_seconds > 0 ? double(ops) / wall_seconds : 0; }
+};
+
+// Per thread, on its own cache line.
+struct alignas(64) Counts {
+    std::uint64_t ok = 0;
+    std::uint64_t failed = 0;
+};
+
+double run_contender(const Contender& c, std::size_t threads, std::chrono::milliseconds length, Totals& totals) {
+    std::vector<Counts> counts(threads);
+    const respool_bench::WallRun run = run_threads_for(threads, length, [&](std::size_t t) {
+        bool ok = false;
+        try {
+            ok = c.op(t);
+        } catch (const std::exception&) {
+            ok = false;
+        }
+        ++(ok ? counts[t].ok : counts[t].failed);
+    });
+    totals.wall_seconds += run.wall_seconds;
+    for (const Counts& n : counts) {
+        totals.ops += n.ok;
+        totals.failures += n.failed;
+    }
+    return run.wall_seconds;
+}
+
+// Runs every contender once per iteration, rotating the order; counters: each contender's operations per second,
+// respool's throughput over each (how many times faster respool is), and failures.
+void compare(benchmark::State& state, std::vector<Contender> (*make)(std::size_t), std::chrono::milliseconds length,
+             const char* baseline) {
+    const auto threads = static_cast<std::size_t>(state.range(0));
+    std::vector<Contender> contenders;
+    try {
+        contenders = make(threads);
+    } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+        return;
+    }
+    std::vector<Totals> totals(contenders.size());
+    std::size_t first = 0;
+    for (auto _ : state) {
+        double respool_wall = 0;
+        for (std::size_t k = 0; k < contenders.size(); ++k) {
+            const std::size_t which = (first + k) % contenders.size();
+            const double wall = run_contender(contenders[which], threads, length, totals[which]);
+            if (contenders[which].name == "respool") respool_wall = wall;
+        }
+        first = (first + 1) % contenders.size();
+        state.SetIterationTime(respool_wall);
+    }
+    double respool_ops = 0, baseline_ops = 0;
+    for (std::size_t i = 0; i < contenders.size(); ++i) {
+        if (contenders[i].name == "respool") respool_ops = totals[i].ops_per_second();
+        if (contenders[i].name == baseline) baseline_ops = totals[i].ops_per_second();
+    }
+    for (std::size_t i = 0; i < contenders.size(); ++i) {
+        const std::string& n = contenders[i].name;
+        const double ops = totals[i].ops_per_second();
+        state.counters[n + "_ops"] = ops;
+        state.counters[n + "_vs_" + baseline] = baseline_ops > 0 ? ops / baseline_ops : 0;
+        state.counters["respool_over_" + n] = ops > 0 ? respool_ops / ops : 0;
+        state.counters[n + "_failures"] = double(totals[i].failures);
+    }
+    state.counters["threads"] = double(threads);
+}
+
+void other_pools_select1(benchmark::State& state) { compare(state, select_contenders, select_run_length, "floor"); }
+void other_pools_checkout(benchmark::State& state) {
+    compare(state, checkout_contenders, checkout_run_length, "respool");
+}
+
+BENCHMARK(other_pools_select1)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(iterations)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(other_pools_checkout)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(iterations)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// ---- what each library sends the server ---------------------------------------------------------------------------
+
+// One thread, `n` operations of each contender, bracketed by reads of the server's counters. The monitor's own SHOW
+// adds nothing to the watched counters.
+void print_server_commands(std::ostream& out) {
+    constexpr int n = 1000;
+    RawConnection monitor = raw_connect();
+    out << "Server commands per operation (one thread, " << n << " operations each; Com_admin_commands counts "
+        << "COM_PING)\n";
+    auto measure = [&](const char* scenario, std::vector<Contender> contenders) {
+        for (const Contender& c : contenders) {
+            const auto before = read_counters(monitor.get());
+            for (int i = 0; i < n; ++i) c.op(0);
+            const auto after = read_counters(monitor.get());
+            out << "  " << std::left << std::setw(10) << scenario << std::setw(14) << c.name << std::right;
+            bool any = false;
+            for (const char* counter : watched_counters) {
+                const double per_op = (after.at(counter) - before.at(counter)) / n;
+                if (per_op < 0.005) continue;
+                out << " " << counter << "=" << std::fixed << std::setprecision(2) << per_op;
+                any = true;
+            }
+            out << (any ? "\n" : " (none)\n");
+        }
+    };
+    measure("select1", select_contenders(1));
+    measure("checkout", checkout_contenders(1));
+    out << "\n";
+}
+
+void summary(const respool_bench::Collected& c, std::ostream& out) {
+    out << std::fixed;
+    for (const auto& [name, counters] : c.counters) {
+        const bool select = name.find("select1") != std::string::npos;
+        const std::string baseline = select ? "floor" : "respool";
+        out << "  " << name << " (" << c.repetitions(name) << " reps)\n";
+        for (const auto& [key, values] : counters) {
+            const auto end = key.rfind("_ops");
+            if (end == std::string::npos || end + 4 != key.size()) continue;
+            const std::string who = key.substr(0, end);
+            out << "    " << std::left << std::setw(14) << who << std::right << std::setprecision(0) << std::setw(10)
+                << c.median_counter(name, key) << " ops/s" << std::setprecision(3) << std::setw(8)
+                << c.median_counter(name, who + "_vs_" + baseline) << " of " << baseline
+                << "   respool is " << std::setprecision(2) << c.median_counter(name, "respool_over_" + who)
+                << "x this   failures " << std::setprecision(0) << c.median_counter(name, who + "_failures")
+                << "\n";
+        }
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (server_url().empty()) {
+        std::fprintf(stderr, "bench_mariadb_vs_other_pools: set RESPOOL_MARIADB_URL (tools/bench_mariadb.sh starts a "
+                             "throwaway server and sets it)\n");
+        return 2;
+    }
+    if (mysql_library_init(0, nullptr, nullptr) != 0) return 2;
+#if RESPOOL_BENCH_HAS_POCO
+    Poco::Data::MySQL::Connector::registerConnector();
+#endif
+    try {
+        print_server_commands(std::cout);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_mariadb_vs_other_pools: %s\n", e.what());
+        return 1;
+    }
+    const int rc = respool_bench::run_main(argc, argv, summary);
+    mysql_library_end();
+    return rc;
+}

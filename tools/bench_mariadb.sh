@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs the MariaDB benchmarks of a build: bench_mariadb_select1, and bench_mariadb_vs_other_pools when it was built
+# (it needs POCO Data, SOCI or libzdb at configure time).
+#
+#   tools/bench_mariadb.sh BUILD_DIR [Google Benchmark flags...]
+#
+# Uses the server in RESPOOL_MARIADB_URL when set; otherwise starts a throwaway one with tools/mariadb_server.sh and
+# stops it afterwards. Each binary runs for about a minute on 2 cores.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build="${1:?usage: bench_mariadb.sh BUILD_DIR [benchmark flags...]}"
+shift
+bin="$build/benchmarks"
+[ -x "$bin/bench_mariadb_select1" ] || {
+  echo "bench_mariadb.sh: $bin/bench_mariadb_select1 not found (configure with libmariadb-dev and build the" \
+       "respool_benchmarks target)" >&2
+  exit 1
+}
+
+if [ -z "${RESPOOL_MARIADB_URL:-}" ]; then
+  server_dir=$(mktemp -d "${TMPDIR:-/tmp}/respool-bench-mariadb.XXXXXX")
+  trap '"$here/mariadb_server.sh" stop "$server_dir"' EXIT
+  "$here/mariadb_server.sh" start "$server_dir" >/dev/null
+  RESPOOL_MARIADB_URL=$(cat "$server_dir/url")
+  export RESPOOL_MARIADB_URL
+  echo "bench_mariadb.sh: throwaway server at $RESPOOL_MARIADB_URL"
+fi
+
+for name in mariadb_select1 mariadb_vs_other_pools; do
+  [ -x "$bin/bench_$name" ] || { echo "-- bench_$name: not built, skipped"; continue; }
+  echo "-- bench_$name"
+  "$bin/bench_$name" "$@"
+done
