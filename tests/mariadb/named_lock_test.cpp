@@ -1,0 +1,76 @@
+// NamedLock against a real server: GET_LOCK with a timeout, RELEASE_LOCK at the guard's end, try_lock.
+#define BOOST_TEST_MODULE mariadb_named_lock
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "test_server.hpp"
+#include "tx_support.hpp"
+
+namespace mdb = respool::mariadb;
+using namespace std::chrono_literals;
+using respool_tx_test::bounded_options;
+using respool_tx_test::seconds_since;
+
+namespace {
+std::optional<long> holder_of(mdb::Connection& c, const std::string& name) {
+    return c.query("SELECT IS_USED_LOCK(?)", name)[0].get<std::optional<long>>(0);
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_named_lock_is_exclusive_times_out_and_is_released_by_its_guard) {
+    mdb::Connection a(bounded_options());
+    mdb::Connection b(bounded_options());
+    const std::string name = respool_test::unique_name("respool_named");
+    {
+        mdb::NamedLock guard(a, name, 1s);
+        BOOST_TEST(guard.owns_lock());
+        BOOST_TEST(a.may_hold_named_locks()); // the pool's Validator will release leftovers
+        BOOST_TEST(holder_of(b, name).value_or(0) == static_cast<long>(a.thread_id()));
+        BOOST_TEST(!mdb::NamedLock::try_lock(b, name).has_value());
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            mdb::NamedLock late(b, name, 300ms);
+            BOOST_ERROR("a held named lock was granted to another session");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::lock_not_available));
+            const double elapsed = seconds_since(start);
+            BOOST_TEST_MESSAGE("GET_LOCK timed out after " << elapsed << " s (asked 0.3 s)");
+            BOOST_TEST(elapsed >= 0.25);
+            BOOST_TEST(elapsed < 3.0);
+        }
+        // Session-level: a transaction's end does not release it.
+        {
+            mdb::Transaction tx(a);
+            tx.commit();
+        }
+        BOOST_TEST(holder_of(b, name).has_value());
+    }
+    BOOST_TEST(!holder_of(b, name).has_value());
+    auto taken = mdb::NamedLock::try_lock(b, name);
+    BOOST_REQUIRE(taken.has_value());
+    taken->unlock();
+    BOOST_TEST(!taken->owns_lock());
+    BOOST_CHECK_THROW(taken->unlock(), mdb::Error);
+    BOOST_TEST(!holder_of(a, name).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(named_locks_on_a_lease_are_gone_when_it_comes_back) {
+    auto pool = mdb::make_pool(bounded_options(), {.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    mdb::Connection other(bounded_options());
+    const std::string name = respool_test::unique_name("respool_named_lease");
+    {
+        auto lease = pool.acquire();
+        mdb::NamedLock guard(lease, name, 0ms);
+        auto moved = std::move(guard); // the guard moves; one release
+        BOOST_TEST(!guard.owns_lock());
+        BOOST_TEST(moved.owns_lock());
+    }
+    BOOST_TEST(!holder_of(other, name).has_value());
+    BOOST_CHECK_THROW(mdb::NamedLock(other, "", 0ms), std::invalid_argument);
+    BOOST_CHECK_THROW(mdb::NamedLock(other, std::string(65, 'n'), 0ms), std::invalid_argument);
+    BOOST_CHECK_THROW(mdb::NamedLock(other, name, -1ms), std::invalid_argument);
+}

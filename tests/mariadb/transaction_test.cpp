@@ -1,0 +1,230 @@
+// Transaction against a real server: begin options, commit and rollback, savepoints, a COMMIT whose outcome is
+// unknown, and what a connection looks like when it comes back to the pool after an exception.
+#define BOOST_TEST_MODULE mariadb_transaction
+#include <boost/test/unit_test.hpp>
+
+#include <mysqld_error.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "test_server.hpp"
+#include "tx_support.hpp"
+
+namespace mdb = respool::mariadb;
+using namespace std::chrono_literals;
+using respool_test::ScratchTable;
+using respool_tx_test::bounded_options;
+using respool_tx_test::kill_session;
+
+namespace {
+
+std::vector<int> ids(mdb::Connection& c, const std::string& table) {
+    std::vector<int> out;
+    for (const auto& row : c.query("SELECT id FROM " + table + " ORDER BY id")) out.push_back(row.get<int>(0));
+    return out;
+}
+
+const respool::PoolOptions one_connection{.pool_size = 1, .max_overflow = 0, .timeout = 10s};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(commit_keeps_and_scope_exit_rolls_back) {
+    mdb::Connection c(bounded_options());
+    ScratchTable t(c, "tx_basic", "id INT PRIMARY KEY");
+    {
+        mdb::Transaction tx(c);
+        tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+        tx.commit();
+        BOOST_TEST(!tx.active());
+        BOOST_CHECK_THROW(tx.commit(), mdb::Error);
+    }
+    {
+        mdb::Transaction tx(c);
+        tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 2);
+        BOOST_CHECK_THROW(mdb::Transaction{c}, mdb::Error); // one at a time
+    }
+    BOOST_TEST(!c.in_transaction());
+    BOOST_TEST(ids(c, t.name()) == std::vector<int>{1});
+}
+
+BOOST_AUTO_TEST_CASE(read_only_transaction_refuses_writes) {
+    mdb::Connection c(bounded_options());
+    ScratchTable t(c, "tx_ro", "id INT PRIMARY KEY");
+    mdb::Transaction tx(c, {.access = mdb::AccessMode::read_only});
+    BOOST_TEST(c.in_transaction());
+    BOOST_TEST(tx.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
+    try {
+        tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+        BOOST_ERROR("a write in a READ ONLY transaction succeeded");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == unsigned{ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION});
+    }
+    tx.commit();
+}
+
+BOOST_AUTO_TEST_CASE(isolation_level_and_consistent_snapshot_apply_to_the_transaction) {
+    mdb::Connection c(bounded_options());
+    mdb::Connection other(bounded_options());
+    ScratchTable t(other, "tx_iso", "id INT PRIMARY KEY, v INT");
+    other.execute("INSERT INTO " + t.name() + " VALUES (1, 0)");
+    const std::string read = "SELECT v FROM " + t.name() + " WHERE id = 1";
+    {
+        // READ COMMITTED: each read sees what others committed meanwhile.
+        mdb::Transaction tx(c, {.isolation = mdb::IsolationLevel::read_committed});
+        BOOST_TEST(tx.query(read)[0].get<int>(0) == 0);
+        other.execute("UPDATE " + t.name() + " SET v = 1 WHERE id = 1");
+        BOOST_TEST(tx.query(read)[0].get<int>(0) == 1);
+        tx.commit();
+    }
+    {
+        // REPEATABLE READ WITH CONSISTENT SNAPSHOT: the view is taken at START TRANSACTION, before any read.
+        mdb::Transaction tx(c, {.isolation = mdb::IsolationLevel::repeatable_read, .consistent_snapshot = true});
+        other.execute("UPDATE " + t.name() + " SET v = 2 WHERE id = 1");
+        BOOST_TEST(tx.query(read)[0].get<int>(0) == 1);
+        tx.commit();
+    }
+    // The level was for one transaction only: the session's is unchanged.
+    BOOST_TEST(c.query("SELECT @@tx_isolation")[0].get<std::string>(0) == "REPEATABLE-READ");
+}
+
+BOOST_AUTO_TEST_CASE(savepoints_roll_back_partially) {
+    mdb::Connection c(bounded_options());
+    ScratchTable t(c, "tx_sp", "id INT PRIMARY KEY");
+    const std::string insert = "INSERT INTO " + t.name() + " VALUES (?)";
+    {
+        mdb::Transaction tx(c);
+        tx.execute(insert, 1);
+        auto sp = tx.savepoint("before_two");
+        BOOST_TEST(sp.quoted_name() == "`before_two`");
+        tx.execute(insert, 2);
+        sp.rollback_to(); // undoes 2, keeps 1 and the transaction
+        BOOST_TEST(c.in_transaction());
+        tx.execute(insert, 3);
+        {
+            auto kept = tx.savepoint("kept");
+            tx.execute(insert, 4);
+            kept.release();
+        }
+        {
+            auto dropped = tx.savepoint("dropped");
+            tx.execute(insert, 5);
+        } // neither released nor rolled back: rolled back to
+        try {
+            auto sp2 = tx.savepoint("on_error");
+            tx.execute(insert, 6);
+            throw std::runtime_error("fails after the insert");
+        } catch (const std::runtime_error&) {
+        }
+        {
+            auto outer = tx.savepoint("outer");
+            auto inner = tx.savepoint("inner");
+            tx.execute(insert, 7);
+            outer.rollback_to(); // erases `inner` too; its destructor must cope
+        }
+        BOOST_TEST(ids(c, t.name()) == (std::vector<int>{1, 3, 4}));
+        tx.commit();
+    }
+    BOOST_TEST(ids(c, t.name()) == (std::vector<int>{1, 3, 4}));
+    BOOST_TEST(!c.is_broken());
+}
+
+BOOST_AUTO_TEST_CASE(savepoint_names_are_validated_and_need_a_transaction) {
+    mdb::Connection c(bounded_options());
+    {
+        mdb::Transaction tx(c);
+        for (const char* bad : {"", "a b", "x`; DROP TABLE t; --", "a.b", "quote'", "tab\t"})
+            BOOST_CHECK_THROW(tx.savepoint(bad), std::invalid_argument);
+        BOOST_CHECK_THROW(tx.savepoint(std::string(65, 'a')), std::invalid_argument);
+        BOOST_CHECK_NO_THROW(tx.savepoint("sp_1$"));
+        tx.commit();
+        BOOST_CHECK_THROW(tx.savepoint("late"), mdb::Error);
+    }
+    try {
+        mdb::Savepoint sp(c, "outside");
+        BOOST_ERROR("a savepoint outside a transaction was made");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::transaction_state));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(commit_reports_outcome_unknown_when_the_connection_dies_before_commit) {
+    mdb::Connection admin(bounded_options());
+    ScratchTable t(admin, "tx_kill", "id INT PRIMARY KEY");
+    mdb::Connection c(bounded_options());
+    mdb::Transaction tx(c);
+    tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+    kill_session(admin, c.thread_id());
+    try {
+        tx.commit();
+        BOOST_ERROR("COMMIT on a killed connection succeeded");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::commit_outcome_unknown));
+        BOOST_TEST(e.server_errno() != 0u);
+        BOOST_TEST_MESSAGE("commit on a killed connection: " << e.what());
+    }
+    BOOST_TEST(!tx.active());
+    BOOST_TEST(c.is_broken());
+    // The server rolled it back with the session; the error said it could not know.
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(commit_refuses_when_the_server_has_no_open_transaction) {
+    mdb::Connection c(bounded_options());
+    ScratchTable t(c, "tx_gone", "id INT PRIMARY KEY");
+    mdb::Transaction tx(c);
+    tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+    c.execute("ROLLBACK"); // behind the Transaction's back
+    c.execute("INSERT INTO " + t.name() + " VALUES (2)"); // autocommitted
+    try {
+        tx.commit();
+        BOOST_ERROR("commit() did not notice the transaction had ended");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::transaction_state));
+    }
+    BOOST_TEST(!tx.active());
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_inside_a_transaction_leaves_no_transaction_and_no_lock_for_the_next_holder) {
+    auto pool = mdb::make_pool(bounded_options(), one_connection);
+    mdb::Connection admin(bounded_options());
+    ScratchTable t(admin, "tx_throw", "id INT PRIMARY KEY, v INT");
+    admin.execute("INSERT INTO " + t.name() + " VALUES (1, 0)");
+    const std::string lock = respool_test::unique_name("respool_tx_lock");
+    const auto locking = mdb::LockingRead::from(t.name()).where_equal("id");
+    unsigned long first = 0;
+    try {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        mdb::Transaction tx(lease);
+        BOOST_TEST(locking.run(tx, 1).size() == 1u);
+        tx.execute("UPDATE " + t.name() + " SET v = 99 WHERE id = 1");
+        BOOST_TEST(lease->query("SELECT GET_LOCK(?, 0)", lock)[0].get<int>(0) == 1); // a raw one: the pool's job
+        mdb::NamedLock guard(*lease, lock + "_guard", 0ms);
+        throw std::runtime_error("application failure mid-transaction");
+    } catch (const std::runtime_error&) {
+    }
+    {
+        auto lease = pool.acquire();
+        BOOST_TEST(lease->thread_id() == first); // the same session came back and was kept
+        BOOST_TEST(lease->query("SELECT 1")[0].get<int>(0) == 1); // a fresh status from the server
+        BOOST_TEST((lease->server_status() & SERVER_STATUS_IN_TRANS) == 0u);
+        BOOST_TEST(!lease->query("SELECT IS_USED_LOCK(?)", lock)[0].get<std::optional<long>>(0).has_value());
+        BOOST_TEST(!lease->query("SELECT IS_USED_LOCK(?)", lock + "_guard")[0].get<std::optional<long>>(0));
+        try { // needs the PROCESS privilege, which the test user may lack
+            const auto trx = lease->query("SELECT COUNT(*) FROM information_schema.innodb_trx "
+                                          "WHERE trx_mysql_thread_id = ?",
+                                          static_cast<std::uint64_t>(first));
+            BOOST_TEST(trx[0].get<int>(0) == 0);
+        } catch (const mdb::Error& e) {
+            BOOST_TEST_MESSAGE("information_schema.innodb_trx not readable here: " << e.what());
+        }
+    }
+    // No row lock is left: another session takes it with NOWAIT, and the update was undone.
+    mdb::Transaction probe(admin);
+    const auto rows = mdb::LockingRead::from(t.name()).columns({"v"}).where_equal("id").nowait().run(probe, 1);
+    BOOST_TEST(rows[0].get<int>(0) == 0);
+    probe.commit();
+}
