@@ -1,0 +1,453 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_ASYNC_CONNECTION_HPP_INCLUDED
+#define RESPOOL_MARIADB_ASYNC_CONNECTION_HPP_INCLUDED
+// AsyncConnection: one MariaDB session driven by Connector/C's non-blocking API and Asio, for C++20 coroutines.
+#include <utility> // before Asio: Boost 1.74's Asio uses std::exchange without including it
+
+#include <mysql.h>
+#include <sys/socket.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <array>
+#include <cassert>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "connect_options.hpp"
+#include "connection.hpp"
+#include "detail/async_io.hpp"
+#include "detail/async_results.hpp"
+#include "detail/bind.hpp"
+#include "error.hpp"
+#include "result.hpp"
+#include "row.hpp"
+
+namespace respool::mariadb {
+
+// Every call that talks to the server is a coroutine (boost::asio::awaitable) that suspends instead of blocking: the
+// Connector/C *_start / *_cont calls run on the awaiting coroutine's thread, and between them the coroutine waits
+// for the socket (or Connector/C's timeout) through Asio. Constructing one does no I/O; async_connect() connects.
+//
+// As Connection: auto-reconnect is off, a disconnect marks the connection broken, arguments are bound to `?`
+// placeholders (never spliced into the SQL), and results are read whole into a Result before the call completes.
+//
+// Thread safety: one operation at a time (a second one while one is in flight is a precondition violation); the
+// connection may be used from any thread in turn. The executor given at construction must outlive the connection
+// (destroy pools and connections before their io_context). Blocking left: resolving a host name while connecting
+// (use an address, or "localhost" for the Unix socket) and the COM_QUIT write when the connection is destroyed.
+//
+// A coroutine destroyed while one of its operations is in flight leaves the session in an unknown state: the
+// connection shuts its socket down (so that nothing later waits on it) and marks itself broken.
+class AsyncConnection {
+public:
+    using executor_type = boost::asio::any_io_executor;
+    using Clock = std::chrono::steady_clock;
+    template <class T>
+    using Awaitable = boost::asio::awaitable<T>;
+
+    // An unconnected session whose waits run on `executor`. No I/O. Throws Error when Connector/C cannot set it up.
+    AsyncConnection(executor_type executor, ConnectOptions options)
+        : s_(std::make_unique<State>(std::move(executor), std::move(options))) {
+        detail::init_library();
+        s_->handle = mysql_init(nullptr);
+        if (!s_->handle) throw std::bad_alloc();
+        detail::apply_async_connect_options(s_->handle, s_->options);
+    }
+
+    AsyncConnection(AsyncConnection&&) noexcept = default;
+    AsyncConnection& operator=(AsyncConnection&&) noexcept = default;
+    AsyncConnection(const AsyncConnection&) = delete;
+    AsyncConnection& operator=(const AsyncConnection&) = delete;
+    // Closes the session: COM_QUIT is written without waiting for anything (a small write on an idle socket).
+    ~AsyncConnection() = default;
+
+    executor_type get_executor() const noexcept { return s_->waiter.get_executor(); }
+
+    // Connects and runs the init statements. Suspends; bounded by connect_timeout. Throws Error with the server's
+    // or client's message (e.g. 1045 access denied, 2002/2003 cannot connect). Precondition: not connected yet.
+    Awaitable<void> async_connect() {
+        assert(!s_->connected && "precondition: async_connect() once per connection");
+        const ConnectOptions& o = s_->options;
+        auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+        MYSQL* ret = nullptr;
+        MYSQL* h = s_->handle;
+        co_await drive(
+            [&] {
+                return mysql_real_connect_start(&ret, h, or_null(o.host), o.user.c_str(), o.password.c_str(),
+                                                or_null(o.database), o.port, or_null(o.unix_socket), 0);
+            },
+            [&](int ready) { return mysql_real_connect_cont(&ret, h, ready); }, /*socket_may_change=*/true);
+        if (!ret) {
+            s_->broken = true;
+            const std::string where = o.unix_socket.empty() || (!o.host.empty() && o.host != "localhost")
+                                          ? o.host + ":" + std::to_string(o.port)
+                                          : o.unix_socket;
+            throw_error("connecting to " + where + " as '" + o.user + "'");
+        }
+        s_->connected = true;
+        s_->connected_at = s_->last_used = Clock::now();
+        for (const std::string& statement : o.init_statements) co_await async_execute(statement);
+        s_->fresh = true;
+    }
+
+    // Runs a statement; the affected rows (for a SELECT: rows returned, which are discarded). Without arguments it
+    // is sent as text; with arguments it is prepared and they are bound. The SQL and the arguments are copied, so the
+    // awaitable may outlive them. Suspends for the round trips. Throws Error: the server's error,
+    // errc::argument_count, or a disconnect (the connection is then broken).
+    template <class... Args>
+    Awaitable<std::uint64_t> async_execute(std::string sql, Args... args) {
+        co_await settle();
+        if constexpr (sizeof...(Args) == 0) {
+            co_await run_text(sql);
+            std::uint64_t affected = 0;
+            bool first = true;
+            for (;;) {
+                detail::ResultPtr res = co_await store_result(sql);
+                if (first) {
+                    affected = res ? static_cast<std::uint64_t>(mysql_num_rows(res.get()))
+                                   : static_cast<std::uint64_t>(mysql_affected_rows(s_->handle));
+                    s_->last_insert_id = static_cast<std::uint64_t>(mysql_insert_id(s_->handle));
+                    first = false;
+                }
+                if (!co_await next_result(sql)) break;
+            }
+            co_return affected;
+        } else {
+            detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
+            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
+            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+            co_await run_statement(stmt.get(), sql);
+            if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
+            const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
+            s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+            co_await close_statement(std::move(stmt));
+            co_return affected;
+        }
+    }
+
+    // Runs a query and returns all its rows. Arguments as for async_execute(). Suspends for the round trips.
+    // Throws Error as async_execute() does.
+    template <class... Args>
+    Awaitable<Result> async_query(std::string sql, Args... args) {
+        co_await settle();
+        if constexpr (sizeof...(Args) == 0) {
+            co_await run_text(sql);
+            detail::ResultPtr res = co_await store_result(sql);
+            Result out;
+            if (res) {
+                out = detail::rows_of(res.get());
+            } else {
+                s_->last_insert_id = static_cast<std::uint64_t>(mysql_insert_id(s_->handle));
+            }
+            res.reset();
+            while (co_await next_result(sql)) { // a CALL returns one more result set: read and drop it
+                detail::ResultPtr extra = co_await store_result(sql);
+            }
+            co_return out;
+        } else {
+            detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
+            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
+            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+            co_await run_statement(stmt.get(), sql);
+            Result out;
+            detail::ResultPtr meta(mysql_stmt_result_metadata(stmt.get()));
+            if (!meta) {
+                if (mysql_stmt_errno(stmt.get()) != 0)
+                    fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
+                s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+            } else {
+                my_bool update_max_length = 1; // so that max_length sizes the text buffers
+                mysql_stmt_attr_set(stmt.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+                co_await store_statement_result(stmt.get(), sql);
+                out = detail::rows_of(stmt.get(), meta.get(), sql);
+            }
+            meta.reset();
+            co_await close_statement(std::move(stmt));
+            co_return out;
+        }
+    }
+
+    // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
+    Awaitable<void> async_ping() {
+        int rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_ping_start(&rc, h); }, [&](int r) { return mysql_ping_cont(&rc, h, r); });
+        if (rc != 0) fail("ping");
+        touch();
+    }
+
+    // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named
+    // locks), then the init statements again. Suspends for the round trips. Throws Error.
+    Awaitable<void> async_reset() {
+        int rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_reset_connection_start(&rc, h); },
+                       [&](int r) { return mysql_reset_connection_cont(&rc, h, r); });
+        if (rc != 0) fail("resetting the session");
+        s_->named_locks = false;
+        s_->rollback_pending = false;
+        touch();
+        for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
+        s_->fresh = true;
+    }
+
+    // COMMIT: one round trip. Throws Error.
+    Awaitable<void> async_commit() {
+        co_await settle();
+        s_->fresh = false;
+        my_bool rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_commit_start(&rc, h); },
+                       [&](int r) { return mysql_commit_cont(&rc, h, r); });
+        if (rc != 0) fail("COMMIT");
+        touch();
+    }
+
+    // ROLLBACK of the open transaction, if any: one round trip. Throws Error.
+    Awaitable<void> async_rollback() {
+        s_->rollback_pending = false;
+        s_->fresh = false;
+        my_bool rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_rollback_start(&rc, h); },
+                       [&](int r) { return mysql_rollback_cont(&rc, h, r); });
+        if (rc != 0) fail("ROLLBACK");
+        touch();
+    }
+
+    // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
+    Awaitable<void> async_release_named_locks() {
+        co_await async_query("SELECT RELEASE_ALL_LOCKS()");
+        s_->named_locks = false;
+    }
+
+    // Marks the open transaction as abandoned (what AsyncTransaction does when it ends unfinished): it is rolled back
+    // before the next statement this connection runs, or when its lease ends. No I/O; never throws.
+    void abandon_transaction() noexcept { s_->rollback_pending = true; }
+    // Whether an abandoned transaction still waits for its rollback. Never blocks.
+    bool rollback_pending() const noexcept { return s_->rollback_pending; }
+    // Rolls back an abandoned transaction now, if there is one (otherwise completes at once). Throws Error.
+    Awaitable<void> settle() {
+        if (s_->rollback_pending) co_await async_rollback();
+    }
+
+    // Whether no statement ran since the session was connected or reset (the init statements aside). Never blocks.
+    bool is_fresh() const noexcept { return s_->fresh; }
+
+    // Whether async_connect() succeeded. Never blocks.
+    bool is_connected() const noexcept { return s_->connected; }
+    // Whether a disconnect was seen, a connect failed, an operation was abandoned mid-way, or mark_broken() was
+    // called: the session must not be reused.
+    bool is_broken() const noexcept { return s_->broken; }
+    void mark_broken() noexcept { s_->broken = true; }
+
+    // As Connection's: from the server's last reply, no round trip.
+    unsigned server_status() const noexcept {
+        unsigned int status = 0;
+        if (s_->connected) mariadb_get_infov(s_->handle, MARIADB_CONNECTION_SERVER_STATUS, &status);
+        return status;
+    }
+    bool in_transaction() const noexcept { return (server_status() & SERVER_STATUS_IN_TRANS) != 0; }
+    unsigned long thread_id() const noexcept { return s_->connected ? mysql_thread_id(s_->handle) : 0; }
+    bool uses_tls() const noexcept { return s_->connected && mysql_get_ssl_cipher(s_->handle) != nullptr; }
+    std::uint64_t last_insert_id() const noexcept { return s_->last_insert_id; }
+    Clock::time_point last_used() const noexcept { return s_->last_used; }
+    Clock::time_point connected_at() const noexcept { return s_->connected_at; }
+    void touch() noexcept { s_->last_used = Clock::now(); }
+    const ConnectOptions& options() const noexcept { return s_->options; }
+
+    // Records that the session may hold GET_LOCK locks; statements that mention GET_LOCK record it themselves.
+    void note_named_locks() noexcept { s_->named_locks = true; }
+    bool may_hold_named_locks() const noexcept { return s_->named_locks; }
+
+    // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight.
+    MYSQL* native_handle() const noexcept { return s_->handle; }
+
+    // Lets go of the Asio objects watching the socket (they are made again at the next wait): for a connection
+    // about to rest in a pool, so that an idle connection holds nothing of its io_context. Never blocks.
+    // Precondition: no operation in flight.
+    void release_io() noexcept { s_->waiter.detach(); }
+
+private:
+    struct State {
+        State(executor_type executor, ConnectOptions o) : options(std::move(o)), waiter(std::move(executor)) {}
+        State(const State&) = delete;
+        State& operator=(const State&) = delete;
+        ~State() {
+            waiter.detach();
+            if (handle) mysql_close(handle); // COM_QUIT: one small write, no reply awaited
+        }
+
+        ConnectOptions options;
+        detail::SocketWaiter waiter;
+        MYSQL* handle = nullptr;
+        Clock::time_point connected_at{};
+        Clock::time_point last_used{};
+        std::uint64_t last_insert_id = 0;
+        bool connected = false;
+        bool broken = false;
+        bool in_flight = false;
+        bool named_locks = false;
+        bool rollback_pending = false;
+        bool fresh = false; // no statement since connect or reset
+    };
+
+    // Marks the operation in flight; if its coroutine is destroyed before it finishes, the session is left mid-way:
+    // shut the socket down (the fd stays Connector/C's) so that nothing later blocks on it, and mark it broken.
+    class InFlight {
+    public:
+        explicit InFlight(State& s) noexcept : s_(s) { s_.in_flight = true; }
+        InFlight(const InFlight&) = delete;
+        InFlight& operator=(const InFlight&) = delete;
+        ~InFlight() {
+            s_.in_flight = false;
+            if (finished_) return;
+            s_.broken = true;
+            s_.waiter.detach();
+            if (const auto fd = mysql_get_socket(s_.handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+        }
+        void finished() noexcept { finished_ = true; }
+
+    private:
+        State& s_;
+        bool finished_ = false;
+    };
+
+    // Runs one Connector/C operation to its end: `start()` and `resume(ready)` return the MYSQL_WAIT_* flags it
+    // waits for, 0 when done.
+    template <class Start, class Resume>
+    Awaitable<void> drive(Start start, Resume resume, bool socket_may_change = false) {
+        assert(!s_->in_flight && "precondition: one operation at a time on a connection");
+        State& s = *s_;
+        InFlight guard(s);
+        int status = start();
+        while (status != 0) {
+            const unsigned timeout = (status & MYSQL_WAIT_TIMEOUT) != 0 ? mysql_get_timeout_value_ms(s.handle) : 0;
+            const int ready = co_await s.waiter.async_wait(static_cast<int>(mysql_get_socket(s.handle)), status,
+                                                           timeout, boost::asio::use_awaitable);
+            // While connecting, Connector/C may close a socket and open another that reuses its number: watch afresh.
+            if (socket_may_change) s.waiter.detach();
+            status = resume(ready);
+        }
+        guard.finished();
+    }
+
+    Awaitable<void> run_text(const std::string& sql) {
+        s_->fresh = false;
+        if (detail::mentions_get_lock(sql)) s_->named_locks = true;
+        int rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
+                       [&](int r) { return mysql_real_query_cont(&rc, h, r); });
+        if (rc != 0) fail("running " + detail::sql_excerpt(sql));
+        touch();
+    }
+
+    Awaitable<detail::ResultPtr> store_result(const std::string& sql) {
+        MYSQL_RES* res = nullptr;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_store_result_start(&res, h); },
+                       [&](int r) { return mysql_store_result_cont(&res, h, r); });
+        detail::ResultPtr owned(res);
+        if (!owned && mysql_field_count(h) != 0) fail("reading the result of " + detail::sql_excerpt(sql));
+        co_return owned;
+    }
+
+    // Moves to the next result set; false when there is none.
+    Awaitable<bool> next_result(const std::string& sql) {
+        if (!mysql_more_results(s_->handle)) co_return false;
+        int rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return mysql_next_result_start(&rc, h); },
+                       [&](int r) { return mysql_next_result_cont(&rc, h, r); });
+        if (rc > 0) fail("running " + detail::sql_excerpt(sql));
+        co_return rc == 0;
+    }
+
+    Awaitable<detail::StatementPtr> prepare(const std::string& sql, std::size_t arguments) {
+        s_->fresh = false;
+        if (detail::mentions_get_lock(sql)) s_->named_locks = true;
+        detail::StatementPtr stmt(mysql_stmt_init(s_->handle));
+        if (!stmt) throw std::bad_alloc();
+        int rc = 0;
+        MYSQL_STMT* st = stmt.get();
+        co_await drive(
+            [&] { return mysql_stmt_prepare_start(&rc, st, sql.data(), static_cast<unsigned long>(sql.size())); },
+            [&](int r) { return mysql_stmt_prepare_cont(&rc, st, r); });
+        if (rc != 0) fail_statement(st, "preparing " + detail::sql_excerpt(sql));
+        touch();
+        const unsigned long placeholders = mysql_stmt_param_count(st);
+        if (placeholders != arguments)
+            throw Error(errc::argument_count, detail::sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                                  " placeholders but " + std::to_string(arguments) +
+                                                  " arguments were given");
+        co_return stmt;
+    }
+
+    template <std::size_t N, std::size_t... I, class... Args>
+    void bind_all(MYSQL_STMT* stmt, std::array<detail::ParamSlot, N>& slots, std::array<MYSQL_BIND, N>& binds,
+                  const std::string& sql, std::index_sequence<I...>, const Args&... args) {
+        (detail::bind_param(binds[I], slots[I], args), ...);
+        if (mysql_stmt_bind_param(stmt, binds.data()) != 0)
+            fail_statement(stmt, "binding the arguments of " + detail::sql_excerpt(sql));
+    }
+
+    Awaitable<void> run_statement(MYSQL_STMT* stmt, const std::string& sql) {
+        int rc = 0;
+        co_await drive([&] { return mysql_stmt_execute_start(&rc, stmt); },
+                       [&](int r) { return mysql_stmt_execute_cont(&rc, stmt, r); });
+        if (rc != 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
+        touch();
+    }
+
+    Awaitable<void> store_statement_result(MYSQL_STMT* stmt, const std::string& sql) {
+        int rc = 0;
+        co_await drive([&] { return mysql_stmt_store_result_start(&rc, stmt); },
+                       [&](int r) { return mysql_stmt_store_result_cont(&rc, stmt, r); });
+        if (rc != 0) fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+        touch();
+    }
+
+    // COM_STMT_CLOSE without blocking. (On error paths the StatementPtr closes it: a small write, no reply.)
+    Awaitable<void> close_statement(detail::StatementPtr stmt) {
+        my_bool rc = 0;
+        MYSQL_STMT* st = stmt.get();
+        co_await drive([&] { return mysql_stmt_close_start(&rc, st); },
+                       [&](int r) { return mysql_stmt_close_cont(&rc, st, r); });
+        (void)stmt.release(); // closed and freed by Connector/C
+    }
+
+    [[noreturn]] void throw_error(const std::string& context) {
+        MYSQL* h = s_->handle;
+        throw Error(mysql_errno(h), mysql_sqlstate(h), mysql_error(h), context);
+    }
+
+    // Throws the session's current error; a disconnect marks the connection broken first.
+    [[noreturn]] void fail(const std::string& context) {
+        touch();
+        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->broken = true;
+        throw_error(context);
+    }
+
+    [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
+        touch();
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->broken = true;
+        detail::throw_statement_error(stmt, context);
+    }
+
+    std::unique_ptr<State> s_;
+};
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_ASYNC_CONNECTION_HPP_INCLUDED

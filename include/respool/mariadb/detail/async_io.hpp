@@ -1,0 +1,195 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_ASYNC_IO_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_ASYNC_IO_HPP_INCLUDED
+// SocketWaiter: waits, through Asio, for what a Connector/C non-blocking call asks (MYSQL_WAIT_* flags). Not API:
+// AsyncConnection drives its *_start / *_cont calls with it.
+#include <utility> // before Asio: Boost 1.74's Asio uses std::exchange without including it
+
+#include <mysql.h>
+#include <poll.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/posix/basic_stream_descriptor.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+
+namespace respool::mariadb::detail {
+
+// One per connection. Its descriptor and timer live on a strand of the connection's executor, so their handlers never
+// run at once even on an io_context that several threads run. A wait registers every asked-for event, then asks the
+// socket itself with poll(0): Asio's epoll reactor is edge-triggered, and readiness that came before registration
+// (another thread's epoll_wait may have consumed the edge) would otherwise never be reported. The first event cancels
+// the others; the completion runs once all of them have finished, so the next wait starts on idle objects.
+//
+// The socket belongs to Connector/C: the descriptor is release()d, never closed.
+class SocketWaiter {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    explicit SocketWaiter(executor_type executor)
+        : io_(std::make_shared<Io>(boost::asio::make_strand(std::move(executor)))) {}
+
+    SocketWaiter(const SocketWaiter&) = delete;
+    SocketWaiter& operator=(const SocketWaiter&) = delete;
+
+    ~SocketWaiter() { detach(); }
+
+    executor_type get_executor() const noexcept { return io_->strand.get_inner_executor(); }
+
+    // Completes with the MYSQL_WAIT_* flags that are ready among `status` (read/write/except on `fd`, timeout after
+    // `timeout_ms`), the value to pass to the *_cont call. Completion signature void(int). Never blocks.
+    // Precondition: no other wait is in progress on this waiter.
+    template <class CompletionToken>
+    auto async_wait(int fd, int status, unsigned timeout_ms, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(int)>(
+            [io = io_, fd, status, timeout_ms](auto handler) {
+                using Handler = decltype(handler);
+                auto op = std::make_shared<Op<Handler>>(std::move(handler));
+                boost::asio::dispatch(io->strand, [io, op, fd, status, timeout_ms] {
+                    arm(io, op, fd, status, timeout_ms);
+                });
+            },
+            token);
+    }
+
+    // Lets go of the socket (without closing it) and of the timer, e.g. once the socket may have changed or before
+    // the connection rests in a pool. Precondition: no wait in progress.
+    void detach() noexcept { io_->detach(); }
+
+private:
+    using Strand = boost::asio::strand<executor_type>;
+    using Descriptor = boost::asio::posix::basic_stream_descriptor<Strand>;
+    using Timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                    boost::asio::wait_traits<std::chrono::steady_clock>, Strand>;
+
+    // Shared with the handlers in flight, so that they never outlive what they touch.
+    struct Io {
+        explicit Io(Strand s) : strand(std::move(s)) {}
+        Strand strand;
+        std::optional<Descriptor> descriptor;
+        std::optional<Timer> timer;
+
+        void detach() noexcept {
+            if (descriptor) {
+                descriptor->release(); // the fd stays open: Connector/C owns it
+                descriptor.reset();
+            }
+            timer.reset();
+        }
+    };
+
+    template <class Handler>
+    struct Op {
+        explicit Op(Handler&& h) : handler(std::move(h)) {}
+        Handler handler;
+        int ready = 0;   // MYSQL_WAIT_* flags seen so far
+        int pending = 0; // Asio waits not yet completed
+        bool settled = false;
+    };
+
+    template <class Handler>
+    static void arm(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op, int fd, int status,
+                    unsigned timeout_ms) {
+        const int socket_events = status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
+        if (socket_events != 0) {
+            if (io->descriptor && io->descriptor->native_handle() != fd) io->detach();
+            if (!io->descriptor) {
+                boost::system::error_code ec;
+                io->descriptor.emplace(io->strand);
+                io->descriptor->assign(fd, ec);
+                if (ec) { // cannot watch it: report it ready, Connector/C finds the error itself
+                    io->descriptor->release();
+                    io->descriptor.reset();
+                    op->ready = socket_events;
+                    return complete(io, op);
+                }
+            }
+            auto watch = [&](int flag, boost::asio::posix::descriptor_base::wait_type type) {
+                if ((status & flag) == 0) return;
+                ++op->pending;
+                io->descriptor->async_wait(type, [io, op, flag](const boost::system::error_code& ec) {
+                    on_event(io, op, flag, ec);
+                });
+            };
+            watch(MYSQL_WAIT_READ, boost::asio::posix::descriptor_base::wait_read);
+            watch(MYSQL_WAIT_WRITE, boost::asio::posix::descriptor_base::wait_write);
+            watch(MYSQL_WAIT_EXCEPT, boost::asio::posix::descriptor_base::wait_error);
+        }
+        if ((status & MYSQL_WAIT_TIMEOUT) != 0) {
+            if (!io->timer) io->timer.emplace(io->strand);
+            io->timer->expires_after(std::chrono::milliseconds(timeout_ms));
+            ++op->pending;
+            io->timer->async_wait([io, op](const boost::system::error_code& ec) {
+                on_event(io, op, MYSQL_WAIT_TIMEOUT, ec);
+            });
+        }
+        if (socket_events != 0) {
+            if (const int now = poll_now(fd, socket_events); now != 0) {
+                op->ready |= now;
+                settle(*io, *op);
+            }
+        }
+        if (op->pending == 0) complete(io, op);
+    }
+
+    // What is ready on `fd` right now, without waiting.
+    static int poll_now(int fd, int wanted) noexcept {
+        pollfd p{};
+        p.fd = fd;
+        if ((wanted & MYSQL_WAIT_READ) != 0) p.events |= POLLIN;
+        if ((wanted & MYSQL_WAIT_WRITE) != 0) p.events |= POLLOUT;
+        if ((wanted & MYSQL_WAIT_EXCEPT) != 0) p.events |= POLLPRI;
+        if (::poll(&p, 1, 0) <= 0) return 0;
+        if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return wanted; // let Connector/C see the failure
+        int ready = 0;
+        if ((p.revents & POLLIN) != 0) ready |= MYSQL_WAIT_READ;
+        if ((p.revents & POLLOUT) != 0) ready |= MYSQL_WAIT_WRITE;
+        if ((p.revents & POLLPRI) != 0) ready |= MYSQL_WAIT_EXCEPT;
+        return ready & wanted;
+    }
+
+    template <class Handler>
+    static void on_event(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op, int flag,
+                         const boost::system::error_code& ec) {
+        if (ec != boost::asio::error::operation_aborted) { // an error other than our own cancel: let Connector/C look
+            op->ready |= flag;
+            settle(*io, *op);
+        }
+        if (--op->pending == 0) complete(io, op);
+    }
+
+    // The first event cancels the other waits.
+    template <class Handler>
+    static void settle(Io& io, Op<Handler>& op) noexcept {
+        if (op.settled) return;
+        op.settled = true;
+        boost::system::error_code ignored;
+        if (io.descriptor) io.descriptor->cancel(ignored);
+        if (io.timer) io.timer->cancel(ignored);
+    }
+
+    template <class Handler>
+    static void complete(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op) {
+        int ready = op->ready;
+        // The socket wins over a timer that expired at the same moment: the data is there.
+        if ((ready & ~MYSQL_WAIT_TIMEOUT) != 0) ready &= ~MYSQL_WAIT_TIMEOUT;
+        auto executor = boost::asio::get_associated_executor(op->handler, io->strand);
+        boost::asio::dispatch(executor, [handler = std::move(op->handler), ready]() mutable {
+            std::move(handler)(ready);
+        });
+    }
+
+    std::shared_ptr<Io> io_;
+};
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_ASYNC_IO_HPP_INCLUDED
