@@ -4,7 +4,8 @@
 // ---- begin respool/mariadb.hpp ----
 #ifndef RESPOOL_MARIADB_HPP_INCLUDED
 #define RESPOOL_MARIADB_HPP_INCLUDED
-// respool::mariadb: a MariaDB connection pool over Connector/C (link respool::mariadb), plus the transaction helpers.
+// respool::mariadb: a MariaDB connection pool over Connector/C (link respool::mariadb), plus the transaction, row-lock
+// and named-lock helpers.
 
 // ---- begin respool/mariadb/connect_options.hpp ----
 #ifndef RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
@@ -1295,6 +1296,73 @@ private:
 } // namespace respool::mariadb
 #endif // RESPOOL_MARIADB_FACTORY_HPP_INCLUDED
 // ---- end respool/mariadb/factory.hpp ----
+// ---- begin respool/mariadb/identifier.hpp ----
+#ifndef RESPOOL_MARIADB_IDENTIFIER_HPP_INCLUDED
+#define RESPOOL_MARIADB_IDENTIFIER_HPP_INCLUDED
+// Validating and backtick-quoting the identifiers (tables, columns, savepoints) the helpers must put into SQL text,
+// where values would be bound instead.
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace respool::mariadb {
+
+// Whether `name` is accepted as one identifier part: 1 to 64 bytes of ASCII letters, digits, '_' and '$', or bytes of
+// a UTF-8 sequence (>= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
+// no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
+// Never blocks; never throws.
+constexpr bool is_valid_identifier(std::string_view name) noexcept {
+    if (name.empty() || name.size() > 64) return false;
+    for (const char ch : name) {
+        const auto b = static_cast<unsigned char>(ch);
+        const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||
+                        b == '$' || b >= 0x80;
+        if (!ok) return false;
+    }
+    return true;
+}
+
+// `name` between backticks, after checking it with is_valid_identifier. `what` names its role for the message
+// ("table", "column", "savepoint"). Never blocks. Throws std::invalid_argument naming the role and the value.
+inline std::string quote_identifier(std::string_view name, std::string_view what = "identifier") {
+    if (!is_valid_identifier(name))
+        throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" + std::string(name) +
+                                    "' (1-64 characters: letters, digits, '_', '$')");
+    std::string out;
+    out.reserve(name.size() + 2);
+    out += '`';
+    out += name;
+    out += '`';
+    return out;
+}
+
+// A possibly qualified name ("table" or "database.table"; "alias.column" for a column): each part checked and quoted,
+// joined by dots. Never blocks. Throws std::invalid_argument as quote_identifier does.
+inline std::string quote_qualified_identifier(std::string_view name, std::string_view what = "identifier") {
+    std::string out;
+    std::size_t start = 0;
+    int parts = 0;
+    for (;;) {
+        const std::size_t dot = name.find('.', start);
+        const std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+        if (++parts > 2)
+            throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
+                                        std::string(name) + "' (at most one dot: qualifier.name)");
+        if (!out.empty()) out += '.';
+        if (!is_valid_identifier(part))
+            throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
+                                        std::string(name) + "' (each part 1-64 characters: letters, digits, '_', '$')");
+        out += quote_identifier(part, what);
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    return out;
+}
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_IDENTIFIER_HPP_INCLUDED
+// ---- end respool/mariadb/identifier.hpp ----
 // ---- begin respool/mariadb/make_pool.hpp ----
 #ifndef RESPOOL_MARIADB_MAKE_POOL_HPP_INCLUDED
 #define RESPOOL_MARIADB_MAKE_POOL_HPP_INCLUDED
@@ -1559,13 +1627,315 @@ inline ConnectionPool make_pool(std::string_view url) {
 } // namespace respool::mariadb
 #endif // RESPOOL_MARIADB_MAKE_POOL_HPP_INCLUDED
 // ---- end respool/mariadb/make_pool.hpp ----
+// ---- begin respool/mariadb/named_lock.hpp ----
+#ifndef RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
+#define RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
+// NamedLock: RAII over a named (advisory) lock, GET_LOCK / RELEASE_LOCK, with a timeout.
+#include <chrono>
+#include <concepts>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace respool::mariadb {
+
+// A lock on a name, held by the session (not the transaction: COMMIT and ROLLBACK do not release it) until unlock()
+// or the guard's end. The session remembers it took named locks (Connection::may_hold_named_locks), so a pool's
+// Validator releases any left behind (RELEASE_ALL_LOCKS) when the lease comes back, even if the guard was detached
+// from the work, e.g. by a crash of the code between.
+//
+// The name is bound, never put into the SQL text; MariaDB allows up to 64 characters. The same session may take the
+// same name again (GET_LOCK nests since MariaDB 10.0.2; each guard releases once).
+//
+// Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
+class NamedLock {
+public:
+    // GET_LOCK(name, timeout): waits up to `timeout` (0: not at all) for the lock. One round trip, blocking up to
+    // `timeout` (millisecond precision). Throws std::invalid_argument (empty or too long name, negative timeout),
+    // Error: errc::lock_not_available when the timeout passed, or the server's error (a KILL, a deadlock between
+    // named locks: 1213).
+    NamedLock(Connection& connection, std::string_view name, std::chrono::milliseconds timeout)
+        : connection_(&connection), name_(checked(name)) {
+        if (timeout.count() < 0)
+            throw std::invalid_argument("respool::mariadb::NamedLock: the timeout must not be negative");
+        if (!acquire(timeout))
+            throw Error(errc::lock_not_available, "GET_LOCK('" + name_ + "'): not granted within " +
+                                                      std::to_string(timeout.count()) + " ms");
+    }
+
+    // The same, on a lease's connection; the lease must outlive the guard.
+    template <class Lease>
+        requires requires(Lease& lease) {
+            { *lease } -> std::same_as<Connection&>;
+        }
+    NamedLock(Lease& lease, std::string_view name, std::chrono::milliseconds timeout)
+        : NamedLock(*lease, name, timeout) {}
+
+    // GET_LOCK(name, 0): the lock if it is free now, else nothing. One round trip. Throws as the constructor does,
+    // except for errc::lock_not_available.
+    static std::optional<NamedLock> try_lock(Connection& connection, std::string_view name) {
+        NamedLock lock(connection, checked(name));
+        if (!lock.acquire(std::chrono::milliseconds(0))) return std::nullopt;
+        return std::optional<NamedLock>(std::move(lock));
+    }
+
+    NamedLock(NamedLock&& other) noexcept
+        : connection_(other.connection_), name_(std::move(other.name_)), held_(std::exchange(other.held_, false)) {}
+    NamedLock& operator=(NamedLock&&) = delete;
+    NamedLock(const NamedLock&) = delete;
+    NamedLock& operator=(const NamedLock&) = delete;
+
+    // RELEASE_LOCK when still held (one round trip). Never throws: a failure marks the connection broken, so a pool
+    // destroys the session (and with it the lock) instead of reusing it.
+    ~NamedLock() {
+        if (!held_) return;
+        try {
+            unlock();
+        } catch (...) {
+            connection_->mark_broken();
+        }
+    }
+
+    // RELEASE_LOCK(name): one round trip. Throws Error (errc::transaction_state when not held, or the server's
+    // error; errc::lock_not_available when the server says this session did not hold it, e.g. after a KILL).
+    void unlock() {
+        if (!held_) throw Error(errc::transaction_state, "NamedLock::unlock: '" + name_ + "' is not held");
+        held_ = false;
+        const auto released = connection_->query("SELECT RELEASE_LOCK(?)", name_)[0].get<std::optional<int>>(0);
+        if (released.value_or(0) != 1)
+            throw Error(errc::lock_not_available,
+                        "RELEASE_LOCK('" + name_ + "'): this session did not hold the lock");
+    }
+
+    // Whether the guard holds the lock.
+    bool owns_lock() const noexcept { return held_; }
+    explicit operator bool() const noexcept { return held_; }
+
+    // The lock's name.
+    const std::string& name() const noexcept { return name_; }
+
+private:
+    NamedLock(Connection& connection, std::string name) : connection_(&connection), name_(std::move(name)) {}
+
+    static std::string checked(std::string_view name) {
+        if (name.empty() || name.size() > 64)
+            throw std::invalid_argument("respool::mariadb::NamedLock: the name must have 1 to 64 characters");
+        return std::string(name);
+    }
+
+    bool acquire(std::chrono::milliseconds timeout) {
+        const double seconds = static_cast<double>(timeout.count()) / 1000.0;
+        // Mentions GET_LOCK: the connection records that it may hold named locks (the Validator releases them).
+        const auto got = connection_->query("SELECT GET_LOCK(?, ?)", name_, seconds)[0].get<std::optional<int>>(0);
+        if (!got.has_value())
+            throw Error(errc::lock_not_available, "GET_LOCK('" + name_ + "') returned NULL (an error or a KILL)");
+        held_ = *got == 1;
+        return held_;
+    }
+
+    Connection* connection_;
+    std::string name_;
+    bool held_ = false;
+};
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
+// ---- end respool/mariadb/named_lock.hpp ----
+// ---- begin respool/mariadb/retry_transaction.hpp ----
+#ifndef RESPOOL_MARIADB_RETRY_TRANSACTION_HPP_INCLUDED
+#define RESPOOL_MARIADB_RETRY_TRANSACTION_HPP_INCLUDED
+// retry_transaction: runs a whole transaction again after a deadlock or a lock wait timeout, with backoff.
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <type_traits>
+#include <utility>
+
 // ---- begin respool/mariadb/transaction.hpp ----
 #ifndef RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED
 #define RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED
 // Transaction: RAII over one connection's transaction; rolled back unless committed.
 #include <concepts>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
+// ---- begin respool/mariadb/savepoint.hpp ----
+#ifndef RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
+#define RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
+// Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
+#include <mysqld_error.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace respool::mariadb {
+
+class Transaction;
+
+// Made by Transaction::savepoint(name) (or on a connection inside a transaction). release() keeps the work done since
+// the savepoint; rollback_to() undoes it; ending the scope with neither (an exception included) undoes it too. Either
+// ends the guard. The enclosing transaction goes on in every case.
+//
+// Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. Reusing a
+// name moves the server's savepoint, as SQL does.
+//
+// Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
+class Savepoint {
+public:
+    // SAVEPOINT `name`: one round trip. Throws std::invalid_argument for a bad name, Error (errc::transaction_state
+    // when the connection's last reply said no transaction is open, or the server's error).
+    Savepoint(Connection& connection, std::string_view name) : Savepoint(connection, name, nullptr) {}
+
+    Savepoint(Savepoint&& other) noexcept
+        : connection_(other.connection_), quoted_(std::move(other.quoted_)), failed_(other.failed_),
+          active_(std::exchange(other.active_, false)) {}
+    Savepoint& operator=(Savepoint&&) = delete;
+    Savepoint(const Savepoint&) = delete;
+    Savepoint& operator=(const Savepoint&) = delete;
+
+    // Rolls back to the savepoint when still active (one round trip). Never throws. Does nothing when the
+    // transaction is already over (a deadlock, a rollback) or the savepoint is gone (an outer rollback_to() erased
+    // it). Any other failure marks the connection broken and dooms the enclosing Transaction, whose commit() then
+    // refuses: work meant to be undone must not be committed.
+    ~Savepoint() {
+        if (!active_ || !connection_->in_transaction()) return;
+        try {
+            connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
+        } catch (const Error& e) {
+            if (e.server_errno() == ER_SP_DOES_NOT_EXIST) return;
+            doom();
+        } catch (...) {
+            doom();
+        }
+    }
+
+    // RELEASE SAVEPOINT: keeps the work; one round trip. Throws Error (errc::transaction_state when already ended).
+    void release() {
+        require_active("release");
+        active_ = false;
+        connection_->execute("RELEASE SAVEPOINT " + quoted_);
+    }
+
+    // ROLLBACK TO SAVEPOINT: undoes the work done since the savepoint, keeps the transaction open; one round trip.
+    // Throws Error (errc::transaction_state when already ended, or the server's error).
+    void rollback_to() {
+        require_active("rollback_to");
+        active_ = false;
+        try {
+            connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
+        } catch (...) {
+            doom();
+            throw;
+        }
+    }
+
+    // Whether neither release() nor rollback_to() has ended it.
+    bool active() const noexcept { return active_; }
+
+    // The savepoint's name as it appears in SQL, backticks included.
+    const std::string& quoted_name() const noexcept { return quoted_; }
+
+private:
+    friend class Transaction;
+
+    // `failed` is the Transaction's flag, set when a rollback to this savepoint fails.
+    Savepoint(Connection& connection, std::string_view name, bool* failed)
+        : connection_(&connection), quoted_(quote_identifier(name, "savepoint")), failed_(failed) {
+        if (!connection_->in_transaction())
+            throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
+        connection_->execute("SAVEPOINT " + quoted_);
+        active_ = true;
+    }
+
+    void require_active(const char* what) const {
+        if (!active_)
+            throw Error(errc::transaction_state,
+                        std::string("Savepoint::") + what + ": savepoint " + quoted_ + " has already been ended");
+    }
+
+    void doom() noexcept {
+        if (failed_) *failed_ = true;
+        connection_->mark_broken();
+    }
+
+    Connection* connection_;
+    std::string quoted_;
+    bool* failed_ = nullptr;
+    bool active_ = false;
+};
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
+// ---- end respool/mariadb/savepoint.hpp ----
+// ---- begin respool/mariadb/transaction_options.hpp ----
+#ifndef RESPOOL_MARIADB_TRANSACTION_OPTIONS_HPP_INCLUDED
+#define RESPOOL_MARIADB_TRANSACTION_OPTIONS_HPP_INCLUDED
+// TransactionOptions: how a Transaction begins (isolation level, access mode, consistent snapshot).
+#include <string>
+#include <string_view>
+
+namespace respool::mariadb {
+
+// The isolation level of one transaction. server_default keeps the session's (@@tx_isolation, REPEATABLE READ unless
+// configured otherwise).
+enum class IsolationLevel { server_default, read_uncommitted, read_committed, repeatable_read, serializable };
+
+// READ ONLY or READ WRITE; server_default keeps the session's (@@tx_read_only).
+enum class AccessMode { server_default, read_write, read_only };
+
+// An aggregate: designated initializers work (`{.isolation = IsolationLevel::read_committed}`).
+struct TransactionOptions {
+    // Applied with SET TRANSACTION ISOLATION LEVEL just before START TRANSACTION: one more round trip, and only
+    // for this transaction (the session's level is unchanged).
+    IsolationLevel isolation = IsolationLevel::server_default;
+    AccessMode access = AccessMode::server_default;
+    // START TRANSACTION WITH CONSISTENT SNAPSHOT: the read view is taken at the start rather than at the first read.
+    bool consistent_snapshot = false;
+};
+
+namespace detail {
+inline std::string_view isolation_sql(IsolationLevel level) noexcept {
+    switch (level) {
+    case IsolationLevel::read_uncommitted: return "READ UNCOMMITTED";
+    case IsolationLevel::read_committed: return "READ COMMITTED";
+    case IsolationLevel::repeatable_read: return "REPEATABLE READ";
+    case IsolationLevel::serializable: return "SERIALIZABLE";
+    case IsolationLevel::server_default: break;
+    }
+    return {};
+}
+
+// "START TRANSACTION[ READ ONLY| READ WRITE][, WITH CONSISTENT SNAPSHOT]"
+inline std::string start_transaction_sql(const TransactionOptions& o) {
+    std::string sql = "START TRANSACTION";
+    bool first = true;
+    auto add = [&](std::string_view part) {
+        sql += first ? " " : ", ";
+        sql += part;
+        first = false;
+    };
+    if (o.access == AccessMode::read_only) add("READ ONLY");
+    if (o.access == AccessMode::read_write) add("READ WRITE");
+    if (o.consistent_snapshot) add("WITH CONSISTENT SNAPSHOT");
+    return sql;
+}
+} // namespace detail
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_TRANSACTION_OPTIONS_HPP_INCLUDED
+// ---- end respool/mariadb/transaction_options.hpp ----
 
 namespace respool::mariadb {
 
@@ -1573,16 +1943,34 @@ namespace respool::mariadb {
 // it back. A COMMIT that loses the connection throws errc::commit_outcome_unknown: it may or may not have been
 // applied, and must not be blindly retried.
 //
+// Statements may run on the connection directly or through execute() / query() here; the latter also remember a
+// deadlock (after which InnoDB has already rolled the whole transaction back), so that a later commit() refuses
+// instead of committing the statements that ran after it in autocommit mode.
+//
 // Thread safety: as the Connection: one thread at a time. Not copyable or movable; it refers to the connection,
 // which must outlive it.
 class Transaction {
 public:
-    // START TRANSACTION on `connection`: one round trip. Throws Error (errc::transaction_state when a transaction is
-    // already open on it).
-    explicit Transaction(Connection& connection) : connection_(connection) {
+    // [SET TRANSACTION ISOLATION LEVEL …;] START TRANSACTION [READ ONLY | READ WRITE][, WITH CONSISTENT SNAPSHOT] on
+    // `connection`: one round trip, two with an isolation level. Throws Error (errc::transaction_state when a
+    // transaction is already open on it, or the server's error).
+    explicit Transaction(Connection& connection, TransactionOptions options = {})
+        : connection_(connection), options_(options) {
         if (connection_.in_transaction())
             throw Error(errc::transaction_state, "a transaction is already open on this connection");
-        connection_.execute("START TRANSACTION");
+        if (options_.isolation != IsolationLevel::server_default) {
+            connection_.execute("SET TRANSACTION ISOLATION LEVEL " +
+                                std::string(detail::isolation_sql(options_.isolation)));
+            try {
+                connection_.execute(detail::start_transaction_sql(options_));
+            } catch (...) {
+                // The level set above would apply to whatever transaction comes next on this session.
+                connection_.mark_broken();
+                throw;
+            }
+        } else {
+            connection_.execute(detail::start_transaction_sql(options_));
+        }
         active_ = true;
     }
 
@@ -1591,7 +1979,7 @@ public:
         requires requires(Lease& lease) {
             { *lease } -> std::same_as<Connection&>;
         }
-    explicit Transaction(Lease& lease) : Transaction(*lease) {}
+    explicit Transaction(Lease& lease, TransactionOptions options = {}) : Transaction(*lease, options) {}
 
     Transaction(const Transaction&) = delete;
     Transaction& operator=(const Transaction&) = delete;
@@ -1608,10 +1996,32 @@ public:
     }
 
     // COMMIT: one round trip. Throws Error: errc::commit_outcome_unknown (with the server errno) when the connection
-    // was lost, errc::transaction_state when not active, or the server's error (the transaction is then rolled back
-    // by the destructor).
+    // was lost; errc::transaction_state when not active, when the server already ended the transaction (a deadlock
+    // seen through execute()/query(), a ROLLBACK or a statement that commits implicitly: the server's status flags
+    // say no transaction is open) or when a Savepoint could not be rolled back (the transaction is then rolled
+    // back); or the server's error (the transaction is then rolled back by the destructor).
     void commit() {
         require_active("commit");
+        if (doomed_ || rolled_back_by_server_) {
+            const bool deadlock = rolled_back_by_server_;
+            active_ = false;
+            try {
+                connection_.rollback();
+            } catch (...) {
+                connection_.mark_broken();
+            }
+            throw Error(errc::transaction_state,
+                        deadlock ? "commit: the server rolled this transaction back after a deadlock; nothing was "
+                                   "committed (run the whole transaction again, e.g. with retry_transaction)"
+                                 : "commit: a savepoint could not be rolled back; the transaction was rolled back");
+        }
+        if (!connection_.in_transaction()) {
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the server has no open transaction on this connection: it was ended by a ROLLBACK, "
+                        "a deadlock or a statement that commits implicitly (DDL), and what ran after that ran in "
+                        "autocommit mode");
+        }
         try {
             connection_.execute("COMMIT");
         } catch (const Error& e) {
@@ -1632,8 +2042,52 @@ public:
         connection_.rollback();
     }
 
+    // SAVEPOINT `name` (checked and quoted; see is_valid_identifier), as an RAII guard: release() keeps the work
+    // since, rollback_to() or the end of its scope undoes it. It must not outlive the transaction. One round trip.
+    // Throws std::invalid_argument for a bad name, Error (errc::transaction_state when not active).
+    Savepoint savepoint(std::string_view name) {
+        require_active("savepoint");
+        return Savepoint(connection_, name, &doomed_);
+    }
+
+    // Connection::execute() inside this transaction, remembering a deadlock (see the class comment). Throws as
+    // Connection::execute does, and errc::transaction_state when not active.
+    template <class... Args>
+    std::uint64_t execute(std::string_view sql, const Args&... args) {
+        require_active("execute");
+        try {
+            return connection_.execute(sql, args...);
+        } catch (const Error& e) {
+            note_failure(e);
+            throw;
+        }
+    }
+
+    // Connection::query() inside this transaction, remembering a deadlock. Throws as Connection::query does, and
+    // errc::transaction_state when not active.
+    template <class... Args>
+    Result query(std::string_view sql, const Args&... args) {
+        require_active("query");
+        try {
+            return connection_.query(sql, args...);
+        } catch (const Error& e) {
+            note_failure(e);
+            throw;
+        }
+    }
+
+    // Records a failure of a statement run in this transaction: after a deadlock the server has rolled it back, so
+    // commit() will refuse. The helpers that run statements for a transaction call it; so may user code that runs
+    // them on the connection directly. Never throws.
+    void note_failure(const Error& e) noexcept {
+        if (e.is_deadlock()) rolled_back_by_server_ = true;
+    }
+
     // Whether neither commit() nor rollback() has ended it.
     bool active() const noexcept { return active_; }
+
+    // The options it began with.
+    const TransactionOptions& options() const noexcept { return options_; }
 
     // The connection the transaction runs on.
     Connection& connection() const noexcept { return connection_; }
@@ -1645,11 +2099,402 @@ private:
     }
 
     Connection& connection_;
+    TransactionOptions options_;
     bool active_ = false;
+    bool rolled_back_by_server_ = false; // a deadlock was seen: InnoDB rolled the whole transaction back
+    bool doomed_ = false;                // a Savepoint failed to roll back: work meant to be undone may remain
 };
 
 } // namespace respool::mariadb
 #endif // RESPOOL_MARIADB_TRANSACTION_HPP_INCLUDED
 // ---- end respool/mariadb/transaction.hpp ----
+
+namespace respool::mariadb {
+
+// When and how retry_transaction runs a transaction again. An aggregate: designated initializers work.
+struct RetryPolicy {
+    // Attempts in all, the first included (1: never retry). At least 1.
+    std::size_t max_attempts = 5;
+    // The pause before the second attempt; each later one doubles it (times `multiplier`), up to max_backoff. The
+    // pause actually taken is drawn uniformly from [half of it, all of it] (jitter), so that transactions that
+    // collided do not collide again in step.
+    std::chrono::milliseconds initial_backoff{10};
+    std::chrono::milliseconds max_backoff{1'000};
+    double multiplier = 2.0;
+    // Also retry a NOWAIT read that found a row locked (errc::lock_not_available). Off: the caller asked not to wait.
+    bool retry_lock_not_available = false;
+    // Also retry when the connection was lost before COMMIT was sent (the server then rolls the transaction back).
+    // Off by default: a lost connection often means a server in trouble. Never applies to a lost COMMIT
+    // (errc::commit_outcome_unknown), which is never retried.
+    bool retry_disconnects = false;
+    // How each attempt's transaction begins.
+    TransactionOptions transaction{};
+};
+
+namespace detail {
+
+// Whether `e`, thrown by an attempt, allows another one under `policy`.
+inline bool is_retryable(const Error& e, const RetryPolicy& policy) noexcept {
+    if (e.code() == errc::commit_outcome_unknown) return false;
+    if (e.code() == errc::lock_not_available) return policy.retry_lock_not_available;
+    if (e.code() == errc::transaction_state) return false; // a programming error, or a rollback already reported
+    if (e.code().category() != server_category()) return false;
+    if (e.is_deadlock() || e.is_lock_wait_timeout()) return true;
+    return policy.retry_disconnects && e.is_disconnect();
+}
+
+// The pause before attempt `attempt` (2, 3, ...): capped exponential backoff with "equal jitter".
+inline std::chrono::milliseconds backoff(const RetryPolicy& policy, std::size_t attempt) {
+    double ms = static_cast<double>(policy.initial_backoff.count());
+    for (std::size_t i = 2; i < attempt && ms < static_cast<double>(policy.max_backoff.count()); ++i)
+        ms *= policy.multiplier;
+    ms = std::min(ms, static_cast<double>(policy.max_backoff.count()));
+    if (ms <= 0) return std::chrono::milliseconds(0);
+    thread_local std::minstd_rand random(std::random_device{}());
+    std::uniform_real_distribution<double> draw(ms / 2, ms);
+    return std::chrono::milliseconds(static_cast<long long>(draw(random)));
+}
+
+inline void check_policy(const RetryPolicy& p) {
+    if (p.max_attempts == 0) throw std::invalid_argument("respool::mariadb::RetryPolicy::max_attempts must be >= 1");
+    if (p.initial_backoff.count() < 0) throw std::invalid_argument("respool::mariadb::RetryPolicy::initial_backoff < 0");
+    if (p.max_backoff.count() < 0) throw std::invalid_argument("respool::mariadb::RetryPolicy::max_backoff < 0");
+    if (!(p.multiplier >= 1.0)) throw std::invalid_argument("respool::mariadb::RetryPolicy::multiplier must be >= 1");
+}
+
+// Calls fn with the Transaction, or with its Connection when fn takes that.
+template <class Fn>
+decltype(auto) invoke_attempt(Fn& fn, Transaction& tx) {
+    if constexpr (std::invocable<Fn&, Transaction&>)
+        return std::invoke(fn, tx);
+    else
+        return std::invoke(fn, tx.connection());
+}
+
+template <class Fn>
+concept TransactionBody = std::invocable<Fn&, Transaction&> || std::invocable<Fn&, Connection&>;
+
+template <class Fn>
+using TransactionBodyResult = decltype(invoke_attempt(std::declval<Fn&>(), std::declval<Transaction&>()));
+
+} // namespace detail
+
+// Runs `fn` in a transaction on a connection leased from `pool` and commits it (unless fn committed or rolled back
+// itself), returning fn's result. `fn` takes a Transaction& (or a Connection&) and must do the whole transaction's
+// work, since a retry runs it again from the start. When an attempt fails with a deadlock (1213) or a lock wait
+// timeout (1205), that attempt is rolled back first (a 1205 undoes only the statement while
+// innodb_rollback_on_timeout is off, the default), then, after a backoff, fn runs again in a new transaction, on a
+// fresh lease if the connection broke. Never retries after errc::commit_outcome_unknown, nor after any other
+// exception; those reach the caller, as does the last failure once policy.max_attempts are used.
+//
+// Blocks: for fn, the round trips, the backoff pauses (at most policy.max_backoff each) and the pool's acquire (up to
+// its timeout). Thread-safe as the pool is. Throws what fn or the pool throw, Error as above, std::invalid_argument
+// for a bad policy.
+template <class PoolType, detail::TransactionBody Fn>
+    requires requires(PoolType& pool) {
+        { *pool.acquire() } -> std::same_as<Connection&>;
+    }
+detail::TransactionBodyResult<Fn> retry_transaction(PoolType& pool, Fn&& fn, const RetryPolicy& policy = {}) {
+    using Out = detail::TransactionBodyResult<Fn>;
+    detail::check_policy(policy);
+    std::optional<decltype(pool.acquire())> lease;
+    for (std::size_t attempt = 1;; ++attempt) {
+        if (!lease || (*lease)->is_broken()) {
+            lease.reset(); // a broken connection is destroyed by the pool, not reused
+            lease.emplace(pool.acquire());
+        }
+        try {
+            Transaction tx(**lease, policy.transaction);
+            if constexpr (std::is_void_v<Out>) {
+                detail::invoke_attempt(fn, tx);
+                if (tx.active()) tx.commit();
+                return;
+            } else {
+                Out result = detail::invoke_attempt(fn, tx);
+                if (tx.active()) tx.commit();
+                return result;
+            }
+        } catch (const Error& e) {
+            // The attempt's Transaction has been rolled back by now: its destructor ran during the unwinding.
+            if (attempt >= policy.max_attempts || !detail::is_retryable(e, policy)) throw;
+        }
+        const auto pause = detail::backoff(policy, attempt + 1);
+        if (pause.count() > 0) std::this_thread::sleep_for(pause);
+    }
+}
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_RETRY_TRANSACTION_HPP_INCLUDED
+// ---- end respool/mariadb/retry_transaction.hpp ----
+// ---- begin respool/mariadb/row_lock.hpp ----
+#ifndef RESPOOL_MARIADB_ROW_LOCK_HPP_INCLUDED
+#define RESPOOL_MARIADB_ROW_LOCK_HPP_INCLUDED
+// LockingRead: builds and runs SELECT … FOR UPDATE / LOCK IN SHARE MODE [NOWAIT | WAIT n | SKIP LOCKED] inside a
+// transaction, refusing to run where InnoDB would silently take no lock.
+#include <mysql.h>
+
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+
+namespace respool::mariadb {
+
+// Which row lock a locking read takes.
+enum class LockMode {
+    update, // FOR UPDATE: exclusive; blocks other locking reads and writes of the rows
+    share,  // LOCK IN SHARE MODE: shared; blocks writers, not other shared readers
+};
+
+// What a locking read does when a row is locked by another transaction.
+enum class LockWait {
+    wait,        // waits up to innodb_lock_wait_timeout (50 s by default), then fails with 1205 (retryable)
+    nowait,      // NOWAIT: fails at once with errc::lock_not_available (MariaDB >= 10.3)
+    wait_for,    // WAIT n: waits up to n seconds, then fails with 1205 (retryable) (MariaDB >= 10.3)
+    skip_locked, // SKIP LOCKED: leaves the locked rows out of the result (MariaDB >= 10.6)
+};
+
+// A locking read, built step by step and run inside a transaction with bound arguments:
+//
+//   auto rows = LockingRead::from("users").columns({"id", "age"}).where("name = ?").for_update().nowait()
+//                   .run(tx, "John");
+//
+// Table, column and ORDER BY names go into the SQL text: they are checked (see is_valid_identifier; "db.table" and
+// "alias.column" are accepted) and backtick-quoted. A where() condition is SQL the program writes (as the text given
+// to Connection::query), never data: values go in as `?` placeholders bound to run()'s arguments.
+//
+// run() refuses (errc::transaction_state) when the connection's server status says no transaction is open while
+// autocommit is on: InnoDB would take the locks and drop them at the end of the statement, so the read would
+// protect nothing. A NOWAIT read that finds a row locked throws errc::lock_not_available (server_errno() 1205, which
+// MariaDB also uses for a lock wait timeout); retry_transaction does not retry it unless asked.
+//
+// A LockingRead is a value: build it once, run it from any thread (run() itself is as thread-safe as the connection
+// it uses).
+class LockingRead {
+public:
+    // SELECT … FROM `table`. Throws std::invalid_argument for an invalid table name.
+    static LockingRead from(std::string_view table) {
+        LockingRead read;
+        read.table_ = quote_qualified_identifier(table, "table");
+        return read;
+    }
+
+    // A SELECT the program wrote (joins, subqueries, expressions), to which the lock clause is appended. Values go in
+    // as `?` placeholders. columns(), where(), order_by() and limit() are not available on it. Throws
+    // std::invalid_argument when it does not start with SELECT or ends with ';'.
+    static LockingRead from_select(std::string select_sql) {
+        std::size_t i = 0;
+        while (i < select_sql.size() && (select_sql[i] == ' ' || select_sql[i] == '\n' || select_sql[i] == '\t')) ++i;
+        std::string head = select_sql.substr(i, 6);
+        for (char& ch : head)
+            if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
+        if (head != "SELECT")
+            throw std::invalid_argument("respool::mariadb::LockingRead::from_select: the statement must be a SELECT");
+        while (!select_sql.empty() && (select_sql.back() == ' ' || select_sql.back() == '\n')) select_sql.pop_back();
+        if (!select_sql.empty() && select_sql.back() == ';')
+            throw std::invalid_argument("respool::mariadb::LockingRead::from_select: one statement, without ';'");
+        LockingRead read;
+        read.custom_select_ = std::move(select_sql);
+        return read;
+    }
+
+    // The columns read (default: *). Each is checked and quoted. Throws std::invalid_argument.
+    LockingRead& columns(std::initializer_list<std::string_view> names) {
+        require_built("columns");
+        columns_.clear();
+        for (const std::string_view name : names) {
+            if (!columns_.empty()) columns_ += ", ";
+            columns_ += quote_qualified_identifier(name, "column");
+        }
+        return *this;
+    }
+
+    // Adds a condition (ANDed with earlier ones), e.g. "status = ? AND due < NOW()". See the class comment.
+    LockingRead& where(std::string_view condition) {
+        require_built("where");
+        where_ += where_.empty() ? " WHERE (" : " AND (";
+        where_ += condition;
+        where_ += ')';
+        return *this;
+    }
+
+    // Adds the condition `column` = ? (ANDed with earlier ones). Throws std::invalid_argument.
+    LockingRead& where_equal(std::string_view column) {
+        const std::string quoted = quote_qualified_identifier(column, "column");
+        return where(quoted + " = ?");
+    }
+
+    // Appends `column` [DESC] to the ORDER BY list. Throws std::invalid_argument.
+    LockingRead& order_by(std::string_view column, bool descending = false) {
+        require_built("order_by");
+        order_ += order_.empty() ? " ORDER BY " : ", ";
+        order_ += quote_qualified_identifier(column, "column");
+        if (descending) order_ += " DESC";
+        return *this;
+    }
+
+    // LIMIT n.
+    LockingRead& limit(std::uint64_t n) {
+        require_built("limit");
+        limit_ = " LIMIT " + std::to_string(n);
+        return *this;
+    }
+
+    // FOR UPDATE (the default).
+    LockingRead& for_update() noexcept {
+        mode_ = LockMode::update;
+        return *this;
+    }
+    // LOCK IN SHARE MODE.
+    LockingRead& for_share() noexcept {
+        mode_ = LockMode::share;
+        return *this;
+    }
+    // Waits up to innodb_lock_wait_timeout (the default).
+    LockingRead& wait() noexcept {
+        wait_ = LockWait::wait;
+        return *this;
+    }
+    // NOWAIT.
+    LockingRead& nowait() noexcept {
+        wait_ = LockWait::nowait;
+        return *this;
+    }
+    // WAIT n (whole seconds; 0 is NOWAIT). Throws std::invalid_argument for a negative or huge limit.
+    LockingRead& wait_for(std::chrono::seconds limit) {
+        if (limit.count() < 0 || limit.count() > 1'073'741'824)
+            throw std::invalid_argument("respool::mariadb::LockingRead::wait_for: the limit must be 0 to 1073741824 s");
+        if (limit.count() == 0) return nowait();
+        wait_ = LockWait::wait_for;
+        wait_seconds_ = limit;
+        return *this;
+    }
+    // SKIP LOCKED.
+    LockingRead& skip_locked() noexcept {
+        wait_ = LockWait::skip_locked;
+        return *this;
+    }
+
+    LockMode mode() const noexcept { return mode_; }
+    LockWait wait_policy() const noexcept { return wait_; }
+
+    // The statement run() sends.
+    std::string sql() const {
+        std::string out;
+        if (!custom_select_.empty()) {
+            out = custom_select_;
+        } else {
+            out = "SELECT " + (columns_.empty() ? std::string("*") : columns_) + " FROM " + table_ + where_ + order_ +
+                  limit_;
+        }
+        out += mode_ == LockMode::update ? " FOR UPDATE" : " LOCK IN SHARE MODE";
+        switch (wait_) {
+        case LockWait::wait: break;
+        case LockWait::nowait: out += " NOWAIT"; break;
+        case LockWait::wait_for: out += " WAIT " + std::to_string(wait_seconds_.count()); break;
+        case LockWait::skip_locked: out += " SKIP LOCKED"; break;
+        }
+        return out;
+    }
+
+    // Runs the locking read in `tx` with `args` bound to its placeholders and returns the locked rows; the locks
+    // last until the transaction ends. Blocks while waiting for locks as the LockWait says (bounded by
+    // innodb_lock_wait_timeout or WAIT n), plus the round trip. Throws Error: errc::transaction_state (tx not active,
+    // or the server has no open transaction), errc::lock_not_available (NOWAIT), 1205 (lock wait timeout), 1213
+    // (deadlock: tx remembers it), 1235 (a clause the server's version lacks), or another server error.
+    template <class... Args>
+    Result run(Transaction& tx, const Args&... args) const {
+        if (!tx.active())
+            throw Error(errc::transaction_state, "LockingRead: the transaction has already ended; no lock would be held");
+        try {
+            return run(tx.connection(), args...);
+        } catch (const Error& e) {
+            tx.note_failure(e);
+            throw;
+        }
+    }
+
+    // The same on a connection whose transaction the caller manages (START TRANSACTION, or autocommit off).
+    template <class... Args>
+    Result run(Connection& connection, const Args&... args) const {
+        require_transaction(connection, "refusing to run");
+        check_server_supports(connection);
+        const std::string statement = sql();
+        Result rows;
+        try {
+            rows = connection.query(statement, args...);
+        } catch (const Error& e) {
+            if (wait_ == LockWait::nowait && e.code().category() == server_category() &&
+                (e.is_lock_wait_timeout() || e.server_errno() == mysql_lock_nowait))
+                throw Error(errc::lock_not_available,
+                            "NOWAIT: a row is locked by another transaction (" + std::string(e.what()) + ")",
+                            e.server_errno(), e.sqlstate());
+            throw;
+        }
+        // The reply's status is fresh: if it says no transaction, the locks are already gone (the status checked
+        // above was stale, e.g. after a deadlock that ended the transaction).
+        require_transaction(connection, "the read ran, but");
+        return rows;
+    }
+
+private:
+    // MySQL 8's ER_LOCK_NOWAIT, for servers other than MariaDB (MariaDB reports 1205).
+    static constexpr unsigned mysql_lock_nowait = 3572;
+
+    LockingRead() = default;
+
+    void require_built(const char* what) const {
+        if (!custom_select_.empty())
+            throw std::invalid_argument(std::string("respool::mariadb::LockingRead::") + what +
+                                        ": not available on a read made with from_select()");
+    }
+
+    void require_transaction(const Connection& c, std::string_view what) const {
+        const unsigned status = c.server_status();
+        if ((status & SERVER_STATUS_IN_TRANS) == 0 && (status & SERVER_STATUS_AUTOCOMMIT) != 0)
+            throw Error(errc::transaction_state,
+                        "LockingRead: " + std::string(what) +
+                            ": no transaction is open on this connection and autocommit is on, so InnoDB would "
+                            "release the row locks as soon as the statement ends; run it inside a Transaction");
+    }
+
+    void check_server_supports(Connection& c) const {
+        MYSQL* handle = c.native_handle();
+        if (wait_ == LockWait::wait || !handle || !mariadb_connection(handle)) return;
+        const unsigned long version = mysql_get_server_version(handle); // 10.11.19 -> 101119
+        const unsigned long needed = wait_ == LockWait::skip_locked ? 100600 : 100300;
+        if (version < needed)
+            throw Error(ER_NOT_SUPPORTED_YET, "42000",
+                        std::string(wait_ == LockWait::skip_locked ? "SKIP LOCKED needs MariaDB 10.6"
+                                                                   : "NOWAIT and WAIT n need MariaDB 10.3") +
+                            " or newer; the server is " + std::to_string(version / 10000) + "." +
+                            std::to_string(version / 100 % 100) + "." + std::to_string(version % 100),
+                        "LockingRead");
+    }
+
+    std::string table_;
+    std::string custom_select_;
+    std::string columns_;
+    std::string where_;
+    std::string order_;
+    std::string limit_;
+    LockMode mode_ = LockMode::update;
+    LockWait wait_ = LockWait::wait;
+    std::chrono::seconds wait_seconds_{0};
+};
+
+// lock_rows(tx, read, args...): read.run(tx, args...), for those who prefer a function.
+template <class... Args>
+Result lock_rows(Transaction& tx, const LockingRead& read, const Args&... args) {
+    return read.run(tx, args...);
+}
+
+} // namespace respool::mariadb
+#endif // RESPOOL_MARIADB_ROW_LOCK_HPP_INCLUDED
+// ---- end respool/mariadb/row_lock.hpp ----
 #endif // RESPOOL_MARIADB_HPP_INCLUDED
 // ---- end respool/mariadb.hpp ----
