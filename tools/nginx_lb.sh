@@ -3,16 +3,16 @@
 # respool's tests and demos. Everything lives in DIR; nothing outside it is written (no root-owned default paths).
 #
 #   tools/nginx_lb.sh start DIR [--proxy-timeout 5s] [--shutdown-timeout 1s] [--fail-timeout 2s]
-#                               [--proxy-protocol] [--backends URLFILE1 URLFILE2]
+#                               [--backends URLFILE1 URLFILE2]
 #       Starts two mariadbd (tools/mariadb_server.sh into DIR/b1 and DIR/b2, server_id 1 and 2) unless --backends
 #       names the URL files of servers that run already, then nginx on 127.0.0.1:<free port> balancing TCP
 #       connections over them round robin (one worker, so the order is strict). Writes DIR/url (the URL through
-#       nginx), DIR/backend1_url, DIR/backend2_url, and prints DIR/url.
+#       nginx), DIR/backend1_url, DIR/backend2_url, and prints DIR/url. With backends it started, a second listener
+#       sends the PROXY protocol header (nginx `proxy_protocol on;`, the backends' proxy_protocol_networks include
+#       127.0.0.1), so the servers see the client's own address and port: its URL is in DIR/proxy_protocol_url.
 #         --proxy-timeout     nginx closes a connection with no traffic either way for this long (nginx default 10m)
 #         --shutdown-timeout  worker_shutdown_timeout: after a reload, old workers cut their connections this late
 #         --fail-timeout      a backend that refused a connection gets none for this long (nginx default 10s)
-#         --proxy-protocol    nginx sends a PROXY protocol v1 header; the backends accept it from 127.0.0.1
-#                             (proxy_protocol_networks), so they see the client's address
 #   tools/nginx_lb.sh reload DIR              nginx -s reload: new workers; old ones cut connections after
 #                                             the shutdown timeout. Returns once the new configuration is live.
 #   tools/nginx_lb.sh kill-backend DIR 1|2    SIGKILL to that mariadbd (a crash: its connections die at once)
@@ -67,21 +67,28 @@ nginx_pid() {
   local dir=$1 pid
   [ -f "$dir/nginx.pid" ] || return 1
   pid=$(cat "$dir/nginx.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [ -n "$pid" ] && alive "$pid" && echo "$pid"
 }
 
 backend_pid() {
   local bdir=$1 pid
   [ -f "$bdir/mysqld.pid" ] || return 1
   pid=$(cat "$bdir/mysqld.pid" 2>/dev/null) || return 1
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  [ -n "$pid" ] && alive "$pid" && echo "$pid"
+}
+
+alive() { # pid: runs, and is not a zombie (whoever adopted it may reap it late)
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state=$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+  [ "$state" != Z ]
 }
 
 wait_gone() { # pid seconds
   local i
-  for i in $(seq 1 $(($2 * 20))); do
-    kill -0 "$1" 2>/dev/null || return 0
-    sleep 0.05
+  for i in $(seq 1 $(($2 * 50))); do
+    alive "$1" || return 0
+    sleep 0.02
   done
   return 1
 }
@@ -92,17 +99,16 @@ admin_sql() { # bdir sql: as root over the backend's socket
   "$client" --no-defaults --socket="$1/mysqld.sock" -uroot -e "$2"
 }
 
-# What every backend needs beyond mariadb_server.sh's defaults: a distinct server_id (a marker tests read), and the
-# PROXY protocol networks when nginx sends the header. Re-applied after start-backend (they are not persisted).
+# What every backend needs beyond mariadb_server.sh's defaults: a distinct server_id (a marker tests read), and
+# PROXY protocol headers accepted from nginx (connections from 127.0.0.1 without one still work). Re-applied after
+# start-backend: SET GLOBAL does not persist.
 configure_backend() {
-  local dir=$1 n=$2 sql
-  sql="SET GLOBAL server_id = $n;"
-  if [ -e "$dir/proxy_protocol" ]; then sql="$sql SET GLOBAL proxy_protocol_networks = '127.0.0.1/32,::1/128';"; fi
-  admin_sql "$dir/b$n" "$sql" || die "configuring backend $n failed"
+  admin_sql "$1/b$2" "SET GLOBAL server_id = $2; SET GLOBAL proxy_protocol_networks = '127.0.0.1/32,::1/128';" ||
+    die "configuring backend $2 failed"
 }
 
 write_config() {
-  local dir=$1 port=$2 p1=$3 p2=$4 proxy_timeout=$5 shutdown_timeout=$6 fail_timeout=$7 proxy_protocol=$8 module
+  local dir=$1 port=$2 p1=$3 p2=$4 proxy_timeout=$5 shutdown_timeout=$6 fail_timeout=$7 pp_port=$8 module
   module=$(find_stream_module) || die "ngx_stream_module.so not found (apt-get install libnginx-mod-stream)"
   cat >"$dir/nginx.conf" <<EOF
 # Written by tools/nginx_lb.sh: a TCP (layer 4) load balancer in front of two MariaDB servers.
@@ -124,10 +130,20 @@ stream {
         proxy_pass respool_backends;
         proxy_timeout $proxy_timeout;
         proxy_connect_timeout 1s;
-        proxy_protocol $proxy_protocol;
     }
-}
 EOF
+  if [ -n "$pp_port" ]; then
+    cat >>"$dir/nginx.conf" <<EOF
+    server { # the same, telling each server the client's address in a PROXY protocol header
+        listen 127.0.0.1:$pp_port;
+        proxy_pass respool_backends;
+        proxy_timeout $proxy_timeout;
+        proxy_connect_timeout 1s;
+        proxy_protocol on;
+    }
+EOF
+  fi
+  echo "}" >>"$dir/nginx.conf"
 }
 
 run_nginx() { # dir args...
@@ -141,13 +157,12 @@ run_nginx() { # dir args...
 cmd_start() {
   local dir=$1
   shift
-  local proxy_timeout=5s shutdown_timeout=1s fail_timeout=2s proxy_protocol=off backends=()
+  local proxy_timeout=5s shutdown_timeout=1s fail_timeout=2s backends=()
   while [ $# -gt 0 ]; do
     case $1 in
       --proxy-timeout) proxy_timeout=${2:?}; shift 2 ;;
       --shutdown-timeout) shutdown_timeout=${2:?}; shift 2 ;;
       --fail-timeout) fail_timeout=${2:?}; shift 2 ;;
-      --proxy-protocol) proxy_protocol=on; shift ;;
       --backends) backends=("${2:?}" "${3:?}"); shift 3 ;;
       *) die "unknown option $1" ;;
     esac
@@ -162,12 +177,10 @@ cmd_start() {
     die "$dir exists, is not empty and was not made by this script"
   fi
   touch "$dir/$MARKER"
-  [ "$proxy_protocol" = on ] && touch "$dir/proxy_protocol"
 
   if [ ${#backends[@]} -eq 2 ]; then
     cp "${backends[0]}" "$dir/backend1_url"
     cp "${backends[1]}" "$dir/backend2_url"
-    [ "$proxy_protocol" = off ] || die "--proxy-protocol needs backends this script starts"
   else
     # Both at once: most of the time goes into mariadb-install-db.
     local pids=() n rc=0
@@ -185,16 +198,20 @@ cmd_start() {
     done
   fi
 
-  local p1 p2 port attempt i ready=0
+  local p1 p2 port pp_port="" attempt i ready=0
   p1=$(url_port "$dir/backend1_url")
   p2=$(url_port "$dir/backend2_url")
   for attempt in 1 2 3 4 5; do
     port=$(pick_port)
-    write_config "$dir" "$port" "$p1" "$p2" "$proxy_timeout" "$shutdown_timeout" "$fail_timeout" "$proxy_protocol"
+    if [ ${#backends[@]} -ne 2 ]; then
+      pp_port=$(pick_port)
+      [ "$pp_port" != "$port" ] || continue
+    fi
+    write_config "$dir" "$port" "$p1" "$p2" "$proxy_timeout" "$shutdown_timeout" "$fail_timeout" "$pp_port"
     rm -f "$dir/nginx.pid"
     if run_nginx "$dir" >>"$dir/nginx.out" 2>&1; then
       for i in $(seq 1 $((WAIT_SECONDS * 20))); do
-        if port_in_use "$port"; then ready=1; break; fi
+        if port_in_use "$port" && { [ -z "$pp_port" ] || port_in_use "$pp_port"; }; then ready=1; break; fi
         sleep 0.05
       done
       [ $ready = 1 ] && break
@@ -204,6 +221,9 @@ cmd_start() {
   done
   [ $ready = 1 ] || die "nginx could not bind a free port"
   sed -E "s#@127\.0\.0\.1:[0-9]+/#@127.0.0.1:$port/#" "$dir/backend1_url" >"$dir/url"
+  if [ -n "$pp_port" ]; then
+    sed -E "s#@127\.0\.0\.1:[0-9]+/#@127.0.0.1:$pp_port/#" "$dir/backend1_url" >"$dir/proxy_protocol_url"
+  fi
   cat "$dir/url"
 }
 
@@ -246,7 +266,7 @@ cmd_start_backend() {
   setsid "${cmd[@]}" </dev/null >/dev/null 2>&1 &
   pid=$!
   for i in $(seq 1 $((WAIT_SECONDS * 20))); do
-    kill -0 "$pid" 2>/dev/null || die "mariadbd exited during start (see $bdir/error.log)"
+    alive "$pid" || die "mariadbd exited during start (see $bdir/error.log)"
     if "$admin" --no-defaults --socket="$bdir/mysqld.sock" -uroot --connect-timeout=1 ping >/dev/null 2>&1; then
       configure_backend "$dir" "$n"
       return 0
@@ -266,7 +286,9 @@ cmd_stop() {
     wait_gone "$pid" "$WAIT_SECONDS" || kill -KILL "$pid" 2>/dev/null || true
   fi
   for n in 1 2; do
-    if [ -d "$dir/b$n" ]; then "$mariadb_server" stop "$dir/b$n" || true; fi
+    [ -d "$dir/b$n" ] || continue
+    backend_pid "$dir/b$n" >/dev/null || rm -f "$dir/b$n/mysqld.pid" # killed: nothing to wait for
+    "$mariadb_server" stop "$dir/b$n" || true
   done
   rm -rf "$dir"
 }

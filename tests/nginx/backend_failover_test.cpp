@@ -63,14 +63,16 @@ BOOST_AUTO_TEST_CASE(a_killed_backend_fails_only_operations_in_flight_and_recycl
         if (!op.ok) {
             ++failed;
             last_failure_ms = std::max(last_failure_ms, ms_between(kill_start, op.end));
-            // In flight on backend 1: begun before the kill had completed, on a connection to it (or connecting).
-            const bool in_flight = op.start < kill_done && (op.conn_port == port1 || op.acquire_failed);
+            // In flight on backend 1: on a connection to it (or connecting), begun before the kill had completed
+            // plus the moment nginx takes to pass the close on (until then a checkout cannot see it).
+            const bool in_flight = op.start < kill_done + 100ms && (op.conn_port == port1 || op.acquire_failed);
             if (!in_flight) {
                 ++failed_not_in_flight;
                 BOOST_TEST_MESSAGE("unexpected failure " << ms_between(kill_start, op.start) << " ms after the kill on port "
                                                          << op.conn_port << ": " << op.error);
             } else {
-                BOOST_TEST_MESSAGE("in flight on the killed backend: " << op.error);
+                BOOST_TEST_MESSAGE("in flight on the killed backend, begun " << ms_between(kill_start, op.start)
+                                                                            << " ms after the kill began: " << op.error);
             }
         }
         if (op.start >= kill_done + 1s && op.start < back_start) {

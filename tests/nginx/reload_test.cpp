@@ -20,7 +20,8 @@ namespace {
 struct Outcome {
     int failed = 0;
     int max_in_flight = 0;
-    double recovered_ms = 0; // from the first failure to the last one
+    double failing_ms = 0;   // from the first failure to the last one
+    double recovered_ms = 0; // from the first failure until every connection had been replaced (20 ms polls)
     std::uint64_t created = 0;
     bool replaced_all = false;
     int ok_in_last_second = 0, failed_in_last_second = 0;
@@ -51,6 +52,7 @@ Outcome reload_under_load(std::size_t max_connecting) {
             return now.size() == 8 && std::none_of(now.begin(), now.end(), [&](const SessionId& s) { return old.count(s) > 0; });
         },
         15s);
+    const auto replaced_at = Clock::now();
     std::this_thread::sleep_for(1s);
     const auto end = Clock::now();
     load.stop();
@@ -70,7 +72,10 @@ Outcome reload_under_load(std::size_t max_connecting) {
         }
         if (op.start >= end - 1s) (op.ok ? out.ok_in_last_second : out.failed_in_last_second)++;
     }
-    if (out.failed > 0) out.recovered_ms = ms_between(first, last);
+    if (out.failed > 0) {
+        out.failing_ms = ms_between(first, last);
+        out.recovered_ms = ms_between(first, replaced_at);
+    }
     return out;
 }
 
@@ -78,7 +83,8 @@ Outcome reload_under_load(std::size_t max_connecting) {
 
 BOOST_AUTO_TEST_CASE(after_a_reload_cuts_every_connection_reconnects_stay_within_max_connecting) {
     const Outcome o = reload_under_load(2);
-    BOOST_TEST_MESSAGE("max_connecting 2: " << o.failed << " operations cut, failures over within " << o.recovered_ms
+    BOOST_TEST_MESSAGE("max_connecting 2: " << o.failed << " operations cut, failures over within " << o.failing_ms
+                                            << " ms, all 8 connections replaced within " << o.recovered_ms
                                             << " ms, most create() at once " << o.max_in_flight << ", created "
                                             << o.created << " in all; last second " << o.ok_in_last_second << " ok, "
                                             << o.failed_in_last_second << " failed");
@@ -94,8 +100,8 @@ BOOST_AUTO_TEST_CASE(after_a_reload_cuts_every_connection_reconnects_stay_within
 BOOST_AUTO_TEST_CASE(without_max_connecting_the_same_cut_reconnects_all_at_once) {
     // The contrast, measured rather than asserted tightly: how many attempts a mass disconnect starts at once.
     const Outcome o = reload_under_load(0);
-    BOOST_TEST_MESSAGE("no max_connecting: " << o.failed << " operations cut, most create() at once "
-                                             << o.max_in_flight << ", created " << o.created);
+    BOOST_TEST_MESSAGE("no max_connecting: " << o.failed << " operations cut, all 8 connections replaced within "
+                                             << o.recovered_ms << " ms, most create() at once " << o.max_in_flight << ", created " << o.created);
     BOOST_TEST(o.replaced_all);
     BOOST_TEST(o.failed_in_last_second == 0);
 }
