@@ -171,6 +171,24 @@ BOOST_AUTO_TEST_CASE(commit_reports_outcome_unknown_when_the_connection_dies_bef
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(commit_after_a_statement_lost_the_connection_knows_nothing_was_committed) {
+    mdb::Connection admin(bounded_options());
+    ScratchTable t(admin, "tx_lost", "id INT PRIMARY KEY");
+    mdb::Connection c(bounded_options());
+    mdb::Transaction tx(c);
+    tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+    kill_session(admin, c.thread_id());
+    BOOST_CHECK_THROW(tx.execute("INSERT INTO " + t.name() + " VALUES (?)", 2), mdb::Error);
+    BOOST_REQUIRE(c.is_broken());
+    try {
+        tx.commit(); // COMMIT is not sent: the outcome is known
+        BOOST_ERROR("commit on a lost connection succeeded");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::transaction_state));
+    }
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(commit_refuses_when_the_server_has_no_open_transaction) {
     mdb::Connection c(bounded_options());
     ScratchTable t(c, "tx_gone", "id INT PRIMARY KEY");

@@ -74,8 +74,9 @@ public:
     // COMMIT: one round trip. Throws Error: errc::commit_outcome_unknown (with the server errno) when the connection
     // was lost; errc::transaction_state when not active, when the server already ended the transaction (a deadlock
     // seen through execute()/query(), a ROLLBACK or a statement that commits implicitly: the server's status flags
-    // say no transaction is open) or when a Savepoint could not be rolled back (the transaction is then rolled
-    // back); or the server's error (the transaction is then rolled back by the destructor).
+    // say no transaction is open), when an earlier statement lost the connection (so COMMIT is not sent), or when a
+    // Savepoint could not be rolled back (the transaction is then rolled back); or the server's error (the
+    // transaction is then rolled back by the destructor).
     void commit() {
         require_active("commit");
         if (doomed_ || rolled_back_by_server_) {
@@ -90,6 +91,12 @@ public:
                         deadlock ? "commit: the server rolled this transaction back after a deadlock; nothing was "
                                    "committed (run the whole transaction again, e.g. with retry_transaction)"
                                  : "commit: a savepoint could not be rolled back; the transaction was rolled back");
+        }
+        if (connection_.is_broken()) {
+            // COMMIT was never sent: the server rolls back a transaction whose session is gone.
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the connection was lost before COMMIT; the server rolled the transaction back");
         }
         if (!connection_.in_transaction()) {
             active_ = false;
