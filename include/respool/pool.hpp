@@ -7,15 +7,18 @@
 #include <exception>
 #include <stop_token>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include "acquire_awaitable.hpp"
 #include "concepts.hpp"
 #include "detail/pool_core.hpp"
 #include "errors.hpp"
+#include "events.hpp"
 #include "lease.hpp"
 #include "policies/always_valid.hpp"
 #include "policies/clocks.hpp"
+#include "source_location.hpp"
 #include "pool_options.hpp"
 #include "pool_stats.hpp"
 #include "task.hpp"
@@ -29,21 +32,22 @@ namespace respool {
 // move, which need exclusive access to the Pool object. Leases may outlive the Pool: their resources are destroyed
 // when they end.
 template <class Resource, ResourceFactory<Resource> Factory, ResourceValidator<Resource> Validator = AlwaysValid,
-          PoolClock Clock = policies::SteadyClock>
+          PoolClock Clock = policies::SteadyClock, PoolEvents Events = NoEvents>
 class Pool {
-    using Core = detail::PoolCore<Resource, Factory, Validator, Clock>;
+    using Core = detail::PoolCore<Resource, Factory, Validator, Clock, Events>;
 
 public:
     using resource_type = Resource;
     using factory_type = Factory;
     using validator_type = Validator;
     using clock_type = Clock;
+    using events_type = Events;
     using Lease = respool::Lease<Core>;
 
     // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
     explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
-                  Clock clock = Clock{})
-        : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock))) {}
+                  Clock clock = Clock{}, Events events = Events{})
+        : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock), std::move(events))) {}
 
     Pool(Pool&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
     Pool& operator=(Pool&& other) noexcept {
@@ -62,51 +66,66 @@ public:
     // A resource, waiting up to options().timeout for one when all are leased and the pool is full.
     // Blocks while waiting and while the factory creates or the validator checks. Throws TimeoutError,
     // PoolClosedError, or the factory's exception unchanged.
-    Lease acquire() { return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, nullptr); }
-    Lease acquire(std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, &ec);
+    // `where` (the caller's location, filled in by default) is kept only for leak reports.
+    Lease acquire(SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, nullptr, where);
+    }
+    Lease acquire(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, &ec, where);
     }
     // As acquire(), also stopped by `stop` (CancelledError / errc::cancelled).
-    Lease acquire(std::stop_token stop) {
-        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, nullptr);
+    Lease acquire(std::stop_token stop, SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, nullptr, where);
     }
-    Lease acquire(std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, &ec);
+    Lease acquire(std::stop_token stop, std::error_code& ec,
+                  SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, &ec, where);
     }
 
     // As acquire(), waiting at most `wait` (0: not at all; milliseconds::max(): forever).
-    Lease acquire_for(std::chrono::milliseconds wait) {
-        return core().acquire(detail::WaitLimit::for_(wait), nullptr, nullptr);
+    Lease acquire_for(std::chrono::milliseconds wait, SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), nullptr, nullptr, where);
     }
-    Lease acquire_for(std::chrono::milliseconds wait, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(wait), nullptr, &ec);
+    Lease acquire_for(std::chrono::milliseconds wait, std::error_code& ec,
+                      SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), nullptr, &ec, where);
     }
-    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop) {
-        return core().acquire(detail::WaitLimit::for_(wait), &stop, nullptr);
+    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop,
+                      SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), &stop, nullptr, where);
     }
-    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(wait), &stop, &ec);
+    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop, std::error_code& ec,
+                      SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), &stop, &ec, where);
     }
 
     // As acquire(), waiting until `deadline` (real time).
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline) {
-        return core().acquire(detail::WaitLimit::until(deadline), nullptr, nullptr);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), nullptr, nullptr, where);
     }
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::until(deadline), nullptr, &ec);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::error_code& ec,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), nullptr, &ec, where);
     }
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
-        return core().acquire(detail::WaitLimit::until(deadline), &stop, nullptr);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), &stop, nullptr, where);
     }
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::until(deadline), &stop, &ec);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, std::error_code& ec,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), &stop, &ec, where);
     }
 
     // A free resource, or a new one when there is room; an empty Lease when all are leased and the pool is full.
     // Never waits for a holder (but may block in create() or validate()). Throws PoolClosedError or the factory's
     // exception.
-    Lease try_acquire() { return core().try_acquire(nullptr); }
-    Lease try_acquire(std::error_code& ec) { return core().try_acquire(&ec); }
+    Lease try_acquire(SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire(nullptr, where);
+    }
+    Lease try_acquire(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire(&ec, where);
+    }
 
     // ---- asynchronous acquire ------------------------------------------------------------------------------------
     // Never blocks the calling thread. The result goes to `handler(std::exception_ptr error, Lease lease)`, called
@@ -187,23 +206,44 @@ public:
     const PoolOptions& options() const noexcept { return core().options(); }
 
 private:
-    static Core* make_core(PoolOptions& options, Factory&& factory, Validator&& validator, Clock&& clock) {
+    static Core* make_core(PoolOptions& options, Factory&& factory, Validator&& validator, Clock&& clock,
+                           Events&& events) {
         options.validate();
-        return new Core(options, std::move(factory), std::move(validator), std::move(clock));
+        return new Core(options, std::move(factory), std::move(validator), std::move(clock), std::move(events));
     }
 
+    // The core, or in a child process after fork() a fresh one: the child never uses, nor closes, the resources it
+    // inherited (closing a connection would end the parent's session). The inherited core is left untouched. The
+    // check is one load; the child's first call must not race another child thread's.
     Core& core() const noexcept {
         assert(core_ && "precondition: the pool was not moved from");
+        if (core_->inherited_through_fork()) [[unlikely]]
+            start_afresh_after_fork();
         return *core_;
+    }
+
+    void start_afresh_after_fork() const noexcept {
+        if constexpr (std::is_copy_constructible_v<Factory> && std::is_copy_constructible_v<Validator> &&
+                      std::is_copy_constructible_v<Events>) {
+            try {
+                core_ = core_->clone_for_child(); // the inherited one is abandoned, never freed
+            } catch (...) {
+                // out of memory in the child: keep the inherited core (its resources stay unusable)
+            }
+        }
     }
 
     void release() noexcept {
         if (!core_) return;
+        if (core_->inherited_through_fork()) { // the parent's: never close or free it here
+            core_ = nullptr;
+            return;
+        }
         core_->close();
         std::exchange(core_, nullptr)->release_owner();
     }
 
-    Core* core_;
+    mutable Core* core_;
 };
 
 } // namespace respool

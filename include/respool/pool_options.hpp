@@ -39,9 +39,15 @@ struct PoolOptions {
                                                     // are idle (never beyond pool_size)
     std::size_t max_connecting = 0;                 // at most this many create() calls at once, so a mass disconnect
                                                     // does not become a reconnect storm; 0 = no limit
+    std::chrono::milliseconds leak_threshold{0};    // background: a lease held longer is reported once (with where it
+                                                    // was acquired) through the on_leak event, or to stderr; 0 = off
+    bool maintenance_thread = true;                 // run the background work above on a thread of the pool's own;
+                                                    // false: the application calls Pool::maintain() itself
 
-    // true when a background thread has work: keepalive, idle timeout or min_idle.
-    bool needs_maintenance() const noexcept { return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0; }
+    // true when a background thread has work: keepalive, idle timeout, min_idle or leak detection.
+    bool needs_maintenance() const noexcept {
+        return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0 || leak_threshold.count() > 0;
+    }
 
     // Throws std::invalid_argument naming the first invalid field.
     void validate() const {
@@ -62,6 +68,7 @@ struct PoolOptions {
         if (idle_timeout.count() < 0) fail("idle_timeout", "must not be negative (0 means never)");
         if (min_idle > pool_size) fail("min_idle", "must not exceed pool_size");
         if (max_connecting > max_resources) fail("max_connecting", "too large");
+        if (leak_threshold.count() < 0) fail("leak_threshold", "must not be negative (0 means off)");
     }
 
     static constexpr std::size_t max_resources = 0xFF'FFFEu;

@@ -5,11 +5,13 @@
 #include "acquire_awaitable.hpp"
 #include "concepts.hpp"
 #include "errors.hpp"
+#include "events.hpp"
 #include "lease.hpp"
 #include "policies/always_valid.hpp"
 #include "policies/clocks.hpp"
 #include "pool.hpp"
 #include "pool_options.hpp"
 #include "pool_stats.hpp"
+#include "source_location.hpp"
 #include "task.hpp"
 #endif // RESPOOL_RESPOOL_HPP_INCLUDED

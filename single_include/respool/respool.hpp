@@ -265,6 +265,97 @@ template <>
 struct std::is_error_code_enum<respool::errc> : std::true_type {};
 #endif // RESPOOL_ERRORS_HPP_INCLUDED
 // ---- end respool/errors.hpp ----
+// ---- begin respool/events.hpp ----
+#ifndef RESPOOL_EVENTS_HPP_INCLUDED
+#define RESPOOL_EVENTS_HPP_INCLUDED
+// Pool events: what a PoolEvents policy is told, and the do-nothing default that costs nothing.
+#include <chrono>
+#include <cstdint>
+#include <exception>
+
+namespace respool {
+
+// Why the pool let a resource go.
+enum class DestroyReason : std::uint8_t {
+    invalidated,       // Lease::invalidate()
+    validation_failed, // validate() said false or threw (pre_ping at checkout, or keepalive)
+    reset_failed,      // reset() said false or threw on return: broken (a disconnect) or not cleanable
+    recycled,          // older than PoolOptions::recycle
+    idle_timeout,      // idle longer than PoolOptions::idle_timeout
+    pool_invalidated,  // created before Pool::invalidate_all()
+    overflow,          // returned while more than pool_size existed and nobody waited
+    closed,            // the pool was closed
+};
+
+inline const char* to_string(DestroyReason reason) noexcept {
+    switch (reason) {
+    case DestroyReason::invalidated: return "invalidated";
+    case DestroyReason::validation_failed: return "validation_failed";
+    case DestroyReason::reset_failed: return "reset_failed";
+    case DestroyReason::recycled: return "recycled";
+    case DestroyReason::idle_timeout: return "idle_timeout";
+    case DestroyReason::pool_invalidated: return "pool_invalidated";
+    case DestroyReason::overflow: return "overflow";
+    case DestroyReason::closed: return "closed";
+    }
+    return "unknown";
+}
+
+struct CreateEvent {
+    std::chrono::nanoseconds duration{}; // time spent in create()
+    std::exception_ptr error;            // what create() threw; null on success
+};
+struct CheckoutEvent {
+    std::chrono::nanoseconds waited{}; // 0 when a resource was free at once
+};
+struct CheckinEvent {
+    std::chrono::nanoseconds held{}; // from checkout to return
+};
+struct DestroyEvent {
+    DestroyReason reason{};
+};
+struct TimeoutEvent {
+    std::chrono::nanoseconds waited{};
+};
+struct LeakEvent {
+    std::chrono::nanoseconds held{}; // how long the lease has been out (when returned: in all)
+    const char* file = "";           // where the acquire that took it was called (std::source_location)
+    const char* function = "";
+    std::uint_least32_t line = 0;
+    bool returned = false; // false: first report, past the threshold; true: it finally came back
+};
+
+// PoolEvents: optional hooks, each detected on its own; a policy may have any subset. The pool calls them on the
+// thread where the event happens (acquire, return, the background maintenance thread, close()), never while it holds a
+// lock, and swallows anything they throw. With hooks for checkin or leaks, each checkout also reads the clock.
+//   void on_create(const CreateEvent&)     after each create(), successful or not
+//   void on_checkout(const CheckoutEvent&) a lease is handed out
+//   void on_checkin(const CheckinEvent&)   a lease comes back (before the resource is kept, handed on or destroyed)
+//   void on_destroy(const DestroyEvent&)   a resource is destroyed, with the reason
+//   void on_timeout(const TimeoutEvent&)   an acquire timed out
+//   void on_leak(const LeakEvent&)         a lease held past PoolOptions::leak_threshold, and when it comes back
+template <class E>
+concept HasCreateHook = requires(E& e, const CreateEvent& ev) { e.on_create(ev); };
+template <class E>
+concept HasCheckoutHook = requires(E& e, const CheckoutEvent& ev) { e.on_checkout(ev); };
+template <class E>
+concept HasCheckinHook = requires(E& e, const CheckinEvent& ev) { e.on_checkin(ev); };
+template <class E>
+concept HasDestroyHook = requires(E& e, const DestroyEvent& ev) { e.on_destroy(ev); };
+template <class E>
+concept HasTimeoutHook = requires(E& e, const TimeoutEvent& ev) { e.on_timeout(ev); };
+template <class E>
+concept HasLeakHook = requires(E& e, const LeakEvent& ev) { e.on_leak(ev); };
+
+template <class E>
+concept PoolEvents = std::move_constructible<E>;
+
+// The default: no hooks, so no event code is compiled into the pool at all.
+struct NoEvents {};
+
+} // namespace respool
+#endif // RESPOOL_EVENTS_HPP_INCLUDED
+// ---- end respool/events.hpp ----
 // ---- begin respool/lease.hpp ----
 #ifndef RESPOOL_LEASE_HPP_INCLUDED
 #define RESPOOL_LEASE_HPP_INCLUDED
@@ -410,6 +501,7 @@ private:
 #include <exception>
 #include <stop_token>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 // ---- begin respool/detail/pool_core.hpp ----
@@ -444,6 +536,7 @@ private:
 #include <mutex>
 #include <semaphore>
 #include <optional>
+#include <cstdio>
 #include <stop_token>
 #include <system_error>
 #include <thread>
@@ -492,9 +585,15 @@ struct PoolOptions {
                                                     // are idle (never beyond pool_size)
     std::size_t max_connecting = 0;                 // at most this many create() calls at once, so a mass disconnect
                                                     // does not become a reconnect storm; 0 = no limit
+    std::chrono::milliseconds leak_threshold{0};    // background: a lease held longer is reported once (with where it
+                                                    // was acquired) through the on_leak event, or to stderr; 0 = off
+    bool maintenance_thread = true;                 // run the background work above on a thread of the pool's own;
+                                                    // false: the application calls Pool::maintain() itself
 
-    // true when a background thread has work: keepalive, idle timeout or min_idle.
-    bool needs_maintenance() const noexcept { return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0; }
+    // true when a background thread has work: keepalive, idle timeout, min_idle or leak detection.
+    bool needs_maintenance() const noexcept {
+        return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0 || leak_threshold.count() > 0;
+    }
 
     // Throws std::invalid_argument naming the first invalid field.
     void validate() const {
@@ -515,6 +614,7 @@ struct PoolOptions {
         if (idle_timeout.count() < 0) fail("idle_timeout", "must not be negative (0 means never)");
         if (min_idle > pool_size) fail("min_idle", "must not exceed pool_size");
         if (max_connecting > max_resources) fail("max_connecting", "too large");
+        if (leak_threshold.count() < 0) fail("leak_threshold", "must not be negative (0 means off)");
     }
 
     static constexpr std::size_t max_resources = 0xFF'FFFEu;
@@ -552,6 +652,31 @@ struct PoolStats {
 } // namespace respool
 #endif // RESPOOL_POOL_STATS_HPP_INCLUDED
 // ---- end respool/pool_stats.hpp ----
+// ---- begin respool/source_location.hpp ----
+#ifndef RESPOOL_SOURCE_LOCATION_HPP_INCLUDED
+#define RESPOOL_SOURCE_LOCATION_HPP_INCLUDED
+// SourceLocation: where an acquire was called, for leak reports. std::source_location is not available with Clang 14
+// and libstdc++ 12, so this is built on the compiler builtins both have.
+#include <cstdint>
+
+namespace respool {
+
+struct SourceLocation {
+    const char* file = "";
+    const char* function = "";
+    std::uint_least32_t line = 0;
+
+    // The caller's location, when used as a default argument.
+    static constexpr SourceLocation current(const char* file = __builtin_FILE(),
+                                            const char* function = __builtin_FUNCTION(),
+                                            std::uint_least32_t line = __builtin_LINE()) noexcept {
+        return SourceLocation{file, function, line};
+    }
+};
+
+} // namespace respool
+#endif // RESPOOL_SOURCE_LOCATION_HPP_INCLUDED
+// ---- end respool/source_location.hpp ----
 // ---- begin respool/task.hpp ----
 #ifndef RESPOOL_TASK_HPP_INCLUDED
 #define RESPOOL_TASK_HPP_INCLUDED
@@ -632,6 +757,41 @@ inline std::uint64_t next_pool_id() noexcept {
 } // namespace respool::detail
 #endif // RESPOOL_DETAIL_AFFINITY_CACHE_HPP_INCLUDED
 // ---- end respool/detail/affinity_cache.hpp ----
+// ---- begin respool/detail/fork_generation.hpp ----
+#ifndef RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
+#define RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
+// Counts the fork()s this process has been the child of, so that a pool can tell, with one load, that it now runs in
+// a child that must not use (or close) what it inherited from its parent.
+#include <atomic>
+#include <cstdint>
+
+#include <pthread.h>
+
+namespace respool::detail {
+
+// Constant-initialised: reading it costs one load, with no initialisation guard.
+inline std::atomic<std::uint64_t> fork_generation_counter{0};
+
+inline std::uint64_t fork_generation() noexcept {
+    // relaxed: the child's only thread bumped it before fork() returned there; nothing else is published through it.
+    return fork_generation_counter.load(std::memory_order_relaxed);
+}
+
+// Registers the child-side fork handler once per process; returns the current generation.
+inline std::uint64_t watch_forks() noexcept {
+    static const bool registered = [] {
+        ::pthread_atfork(nullptr, nullptr, [] {
+            fork_generation_counter.fetch_add(1, std::memory_order_relaxed); // relaxed: see fork_generation()
+        });
+        return true;
+    }();
+    (void)registered;
+    return fork_generation();
+}
+
+} // namespace respool::detail
+#endif // RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
+// ---- end respool/detail/fork_generation.hpp ----
 // ---- begin respool/detail/idle_set.hpp ----
 #ifndef RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 #define RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
@@ -1117,6 +1277,15 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     TimePoint expires_at = TimePoint::max(); // created_at + recycle - jitter
     std::uint64_t generation = 0;            // invalidate_all() count when created
     std::chrono::nanoseconds keepalive_jitter{}; // this resource's keepalive comes this much early
+    // Checkout bookkeeping, written only when events or leak detection need it. relaxed: read racily by the leak
+    // scan, which trusts them only if leak_word did not change meanwhile (see report_leaks()).
+    std::atomic<std::int64_t> checked_out_at{0};
+    std::atomic<const char*> where_file{""};
+    std::atomic<const char*> where_function{""};
+    std::atomic<std::uint_least32_t> where_line{0};
+    // Leak detection: 0 while not leased; else (checkout number << 1) | reported.
+    std::atomic<std::uint64_t> leak_word{0};
+    std::uint64_t checkouts = 0; // owner only
     // Clock ticks when last returned (or created); written only when idle time matters (keepalive, idle_timeout).
     // relaxed: written by the holder before the push that publishes the slot; also read racily by the maintenance
     // scan, which only uses it to decide whether to look closer.
@@ -1124,6 +1293,12 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     // Mostly relaxed: stats() reads a snapshot, and the slot's data is published by idle_/room_. The parked and
     // returning transitions are the exception: they transfer ownership (see SlotState).
     std::atomic<SlotState> state{SlotState::room};
+};
+
+// What a checkout brings along for its events and leak detection.
+struct CheckoutContext {
+    SourceLocation where;
+    std::optional<TimePoint> wait_started; // the pool's clock when it first found nothing free
 };
 
 // What a checkout found.
@@ -1159,21 +1334,22 @@ struct AsyncOp final : Waiter {
     std::optional<std::stop_callback<UniqueFunction<void()>>> on_stop;
 };
 
-template <class Resource, class Factory, class Validator, class Clock>
+template <class Resource, class Factory, class Validator, class Clock, class Events = NoEvents>
 class PoolCore {
 public:
     using resource_type = Resource;
     using LeaseType = Lease<PoolCore>;
     using Op = AsyncOp<PoolCore>;
 
-    PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock)
+    PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
         : options_(options), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
           factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
+          events_(std::move(events)),
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
         for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
         if (options_.max_connecting > 0)
             connect_gate_ = std::make_unique<std::counting_semaphore<>>(std::ptrdiff_t(options_.max_connecting));
-        if (options_.needs_maintenance()) {
+        if (options_.needs_maintenance() && options_.maintenance_thread) {
             std::lock_guard lock(mutex_);
             wake_housekeeper();
         }
@@ -1190,16 +1366,21 @@ public:
     // A lease, or an empty one with `ec` set (when ec is given) or an exception (when not).
     // The deadline is real time; TimePoint::max() waits forever, one already past does not wait. The clock is read
     // only once nothing is free.
-    LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec) {
+    LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec,
+                      const SourceLocation& where = SourceLocation::current()) {
         if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
+        CheckoutContext context{where, std::nullopt};
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
-            return LeaseType(this, slot); // the fast path ends here
+            return hand_out(slot, context); // the fast path ends here
         std::optional<TimePoint> deadline;
         for (int attempt = 0;; ++attempt) {
             Take take = try_take(closed_flag | starving_flag);
             if (take.kind == Take::Kind::nothing) {
-                if (!deadline) deadline = limit.resolve();
-                if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec); // does not wait
+                if (!deadline) {
+                    deadline = limit.resolve();
+                    if constexpr (HasCheckoutHook<Events> || HasTimeoutHook<Events>) context.wait_started = clock_.now();
+                }
+                if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec, &context);
                 if (attempt < spin_attempts) {
                     std::this_thread::yield(); // a short bounded spin: a holder elsewhere may be about to return
                     continue;
@@ -1208,30 +1389,31 @@ public:
             }
             switch (take.kind) {
             case Take::Kind::idle:
-                if (check_out(take.slot)) return LeaseType(this, take.slot);
+                if (check_out(take.slot)) return hand_out(take.slot, context);
                 continue; // that one was stale and is gone; its room is free now
-            case Take::Kind::room: return create_in(take.slot, ec, deadline ? *deadline : limit.resolve());
+            case Take::Kind::room: return create_in(take.slot, ec, deadline ? *deadline : limit.resolve(), &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             case Take::Kind::cancelled: return fail(errc::cancelled, ec);
             case Take::Kind::nothing:
-            case Take::Kind::timed_out: return fail(errc::timeout, ec);
+            case Take::Kind::timed_out: return fail(errc::timeout, ec, &context);
             }
         }
     }
 
     // Never waits for a holder; may create.
-    LeaseType try_acquire(std::error_code* ec) {
+    LeaseType try_acquire(std::error_code* ec, const SourceLocation& where = SourceLocation::current()) {
+        const CheckoutContext context{where, std::nullopt};
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot)) {
             if (ec) ec->clear();
-            return LeaseType(this, slot);
+            return hand_out(slot, context);
         }
         for (;;) {
             const Take take = try_take(closed_flag | starving_flag);
             switch (take.kind) {
             case Take::Kind::idle:
-                if (check_out(take.slot)) return LeaseType(this, take.slot);
+                if (check_out(take.slot)) return hand_out(take.slot, context);
                 continue;
-            case Take::Kind::room: return create_in(take.slot, ec);
+            case Take::Kind::room: return create_in(take.slot, ec, TimePoint::max(), &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             default:
                 if (ec) ec->clear();
@@ -1263,9 +1445,15 @@ public:
 
     // A lease ends. Never throws; the resource is kept, handed to a waiter or destroyed.
     void check_in(std::uint32_t slot, bool invalidated) noexcept {
+        // In a child process after fork(): the resource belongs to the parent's session. Neither use nor close it.
+        if (fork_generation_ != fork_generation()) return;
         Slot<Resource>& s = slots_[slot];
-        if (invalidated || !reset(s) || is_stale(s)) return destroy(slot, /*counted=*/true);
-        if (options_.max_overflow > 0 && above_pool_size() && claim_shrink()) return destroy(slot, false);
+        if (times_checkouts_) report_checkin(s);
+        if (invalidated) return destroy(slot, true, DestroyReason::invalidated);
+        if (!reset(s)) return destroy(slot, true, DestroyReason::reset_failed);
+        if (const auto why = staleness(s)) return destroy(slot, true, *why);
+        if (options_.max_overflow > 0 && above_pool_size() && claim_shrink())
+            return destroy(slot, false, DestroyReason::overflow);
         if (tracks_idle_time_) s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // see Slot
         if (affinity_ && park(slot)) return; // the fast path ends here
         put_idle(slot);
@@ -1299,6 +1487,7 @@ public:
         std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
         if (!pass || (idle_.flags() & closed_flag)) return;
         if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
+        if (leak_detection_) report_leaks();
         top_up_idle();
     }
 
@@ -1331,9 +1520,10 @@ public:
         stop_housekeeping();
         for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
-        idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true); });
+        idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true, DestroyReason::closed); });
         // Parked ones: every return that parks after this sees closed_flag and keeps its slot out (see park()).
-        for (std::uint32_t slot; (slot = steal_parked(/*settle=*/true)) != AffinityCache::none;) destroy(slot, true);
+        for (std::uint32_t slot; (slot = steal_parked(/*settle=*/true)) != AffinityCache::none;)
+            destroy(slot, true, DestroyReason::closed);
     }
 
     // Waits until every resource is destroyed or the deadline passes; the pool must be closed.
@@ -1345,6 +1535,14 @@ public:
             return true;
         }
         return drained_.wait_until(lock, deadline, drained);
+    }
+
+    // true in a child process forked after this was made: nothing here may be used there (see Pool::core()).
+    bool inherited_through_fork() const noexcept { return fork_generation_ != fork_generation(); }
+
+    // A fresh core with the same options and policies, for a child process to start afresh with.
+    PoolCore* clone_for_child() const {
+        return new PoolCore(options_, factory_, validator_, clock_, events_);
     }
 
     // The Pool object or an asynchronous op lets go; the last of them and the resources frees this.
@@ -1558,14 +1756,14 @@ private:
     // Checks an idle resource for handing out; destroys it and returns false when it may not be.
     bool check_out(std::uint32_t slot) noexcept {
         Slot<Resource>& s = slots_[slot];
-        if (is_stale(s)) {
-            destroy(slot, true);
+        if (const auto why = staleness(s)) {
+            destroy(slot, true, *why);
             return false;
         }
         if (options_.pre_ping) {
             if (!validate(s)) {
                 validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                destroy(slot, true);
+                destroy(slot, true, DestroyReason::validation_failed);
                 return false;
             }
         }
@@ -1573,15 +1771,92 @@ private:
         return true;
     }
 
-    // Invalidated by invalidate_all() or past its age. Reads the clock only when recycling is on.
-    bool is_stale(Slot<Resource>& s) noexcept {
+    // Why the resource may not be used any more: invalidated by invalidate_all(), or past its age; nothing when it
+    // may. Reads the clock only when recycling is on.
+    std::optional<DestroyReason> staleness(Slot<Resource>& s) noexcept {
         // relaxed: see invalidate_all().
-        if (s.generation != generation_.load(std::memory_order_relaxed)) return true;
+        if (s.generation != generation_.load(std::memory_order_relaxed)) return DestroyReason::pool_invalidated;
         if (options_.recycle.count() > 0 && clock_.now() >= s.expires_at) {
             recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-            return true;
+            return DestroyReason::recycled;
         }
-        return false;
+        return std::nullopt;
+    }
+
+    // ---- events ----------------------------------------------------------------------------------------------------
+
+    // Calls one hook; whatever it throws stays here.
+    template <class Fn>
+    static void emit(Fn&& fn) noexcept {
+        try {
+            fn();
+        } catch (...) {
+        }
+    }
+
+    // A checkout is complete: book it for events and leak detection, then the lease.
+    LeaseType hand_out(std::uint32_t slot, const CheckoutContext& context) noexcept {
+        if (times_checkouts_) {
+            Slot<Resource>& s = slots_[slot];
+            s.checked_out_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: see Slot
+            if (leak_detection_) {
+                s.where_file.store(context.where.file, std::memory_order_relaxed);
+                s.where_function.store(context.where.function, std::memory_order_relaxed);
+                s.where_line.store(context.where.line, std::memory_order_relaxed);
+                // release: the leak scan that reads this word sees the fields above; pairs with report_leaks().
+                s.leak_word.store(++s.checkouts << 1, std::memory_order_release);
+            }
+        }
+        if constexpr (HasCheckoutHook<Events>) {
+            const auto waited = context.wait_started ? clock_.now() - *context.wait_started : TimePoint::duration{};
+            emit([&] { events_.on_checkout(CheckoutEvent{waited}); });
+        }
+        return LeaseType(this, slot);
+    }
+
+    // A lease comes back: its checkin event, and the end of a reported leak.
+    void report_checkin(Slot<Resource>& s) noexcept {
+        const auto held = clock_.now() - TimePoint(TimePoint::duration(s.checked_out_at.load(std::memory_order_relaxed)));
+        if constexpr (HasCheckinHook<Events>) emit([&] { events_.on_checkin(CheckinEvent{held}); });
+        if (leak_detection_) {
+            // acq_rel: closes the window in which the leak scan may report this checkout; pairs with report_leaks().
+            if (s.leak_word.exchange(0, std::memory_order_acq_rel) & 1u)
+                report_leak(LeakEvent{held, s.where_file.load(std::memory_order_relaxed),
+                                      s.where_function.load(std::memory_order_relaxed),
+                                      s.where_line.load(std::memory_order_relaxed), true});
+        }
+    }
+
+    // Every lease held past leak_threshold is reported once. From maintain().
+    void report_leaks() noexcept {
+        const std::int64_t now = ticks(clock_.now());
+        for (std::uint32_t i = 0; i < capacity_; ++i) {
+            Slot<Resource>& s = slots_[i];
+            // acquire: sees the checkout's fields; pairs with the release store in hand_out().
+            std::uint64_t word = s.leak_word.load(std::memory_order_acquire);
+            if (word == 0 || (word & 1u)) continue;
+            const auto held = TimePoint::duration(now - s.checked_out_at.load(std::memory_order_relaxed));
+            if (held < options_.leak_threshold) continue;
+            LeakEvent event{held, s.where_file.load(std::memory_order_relaxed),
+                            s.where_function.load(std::memory_order_relaxed),
+                            s.where_line.load(std::memory_order_relaxed), false};
+            // acq_rel: succeeds only if the lease did not come back (and go out again) since the load above, so the
+            // fields read belong to this checkout; pairs with the exchange in report_checkin().
+            if (s.leak_word.compare_exchange_strong(word, word | 1u, std::memory_order_acq_rel,
+                                                    std::memory_order_relaxed))
+                report_leak(event);
+        }
+    }
+
+    void report_leak(const LeakEvent& event) noexcept {
+        if constexpr (HasLeakHook<Events>) {
+            emit([&] { events_.on_leak(event); });
+        } else {
+            std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired at %s:%u in %s\n",
+                         event.returned ? "came back" : "is still held",
+                         static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(event.held).count()),
+                         event.file, static_cast<unsigned>(event.line), event.function);
+        }
     }
 
     bool reset(Slot<Resource>& s) noexcept {
@@ -1597,13 +1872,14 @@ private:
         }
     }
 
-    LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max()) {
+    LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max(),
+                        const CheckoutContext* context = nullptr) {
         Slot<Resource>& s = slots_[slot];
         // max_connecting: wait for a turn to connect (within the caller's deadline); creation stays outside any lock.
         if (connect_gate_ && !(deadline == TimePoint::max() ? (connect_gate_->acquire(), true)
                                                             : connect_gate_->try_acquire_until(deadline))) {
             return_room(slot);
-            return fail(errc::timeout, ec);
+            return fail(errc::timeout, ec, context);
         }
         struct GateTurn {
             std::counting_semaphore<>* gate;
@@ -1615,6 +1891,8 @@ private:
         alive_.fetch_add(1, std::memory_order_relaxed);
         refs_.fetch_add(1, std::memory_order_relaxed);
         s.state.store(SlotState::creating, std::memory_order_relaxed); // relaxed: see Slot::state
+        [[maybe_unused]] TimePoint create_started{};
+        if constexpr (HasCreateHook<Events>) create_started = clock_.now();
         try {
             s.resource.emplace(factory_.create());
         } catch (...) {
@@ -1622,6 +1900,8 @@ private:
             alive_.fetch_sub(1, std::memory_order_relaxed);
             s.state.store(SlotState::room, std::memory_order_relaxed);
             release_room(slot); // wakes a waiter so it can try to create in turn
+            if constexpr (HasCreateHook<Events>)
+                emit([&] { events_.on_create(CreateEvent{clock_.now() - create_started, std::current_exception()}); });
             if (!ec) throw;
             *ec = make_error_code(errc::create_failed);
             return LeaseType();
@@ -1634,8 +1914,9 @@ private:
         s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
         s.state.store(SlotState::leased, std::memory_order_relaxed);
+        if constexpr (HasCreateHook<Events>) emit([&] { events_.on_create(CreateEvent{s.created_at - create_started, {}}); });
         if (ec) ec->clear();
-        return LeaseType(this, slot);
+        return hand_out(slot, context ? *context : CheckoutContext{});
     }
 
     // A random duration in [0, up_to].
@@ -1678,13 +1959,13 @@ private:
         const std::uint32_t flags = idle_.flags();
         if (flags & closed_flag) {
             lock.unlock();
-            return destroy(slot, true);
+            return destroy(slot, true, DestroyReason::closed);
         }
         if (waiters_.empty()) {
             update_waiter_flags(TimePoint{});
             if (options_.max_overflow > 0 && claim_shrink()) { // the waiters that kept it are gone
                 lock.unlock();
-                return destroy(slot, false);
+                return destroy(slot, false, DestroyReason::overflow);
             }
             idle_.push(slot, closed_flag);
             return;
@@ -1721,14 +2002,20 @@ private:
     // Destroys the slot's resource on this thread, frees its room and drops its reference. `counted`: its alive_
     // count is still to be taken off (false when claim_shrink took it already). The caller must not touch this
     // object afterwards unless it holds another reference (the Pool's, in acquire and close).
-    void destroy(std::uint32_t slot, bool counted) noexcept {
+    void destroy(std::uint32_t slot, bool counted, [[maybe_unused]] DestroyReason reason) noexcept {
         Slot<Resource>& s = slots_[slot];
         if constexpr (HasDestroy<Factory, Resource>) factory_.destroy(*s.resource);
         s.resource.reset();
         if (counted) alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count
         destroyed_.fetch_add(1, std::memory_order_relaxed);          // relaxed: a statistic
         s.state.store(SlotState::room, std::memory_order_relaxed);
-        release_room(slot);
+        if constexpr (HasDestroyHook<Events>) {
+            release_room(slot, /*drop_ref=*/false); // the room goes to whoever needs it before the hook runs
+            emit([&] { events_.on_destroy(DestroyEvent{reason}); });
+            release_ref();
+        } else {
+            release_room(slot);
+        }
     }
 
     // Puts a slot back as room to create in and wakes a waiter that could use it; with `drop_ref`, also drops the
@@ -1856,7 +2143,7 @@ private:
         }
         switch (take.kind) {
         case Take::Kind::idle:
-            if (check_out(take.slot)) return complete(*op, nullptr, LeaseType(this, take.slot));
+            if (check_out(take.slot)) return complete(*op, nullptr, hand_out(take.slot, CheckoutContext{}));
             {
                 std::lock_guard lock(mutex_);
                 op->scheduled = false; // stale resource destroyed: look again
@@ -1865,7 +2152,7 @@ private:
         case Take::Kind::room: {
             LeaseType lease;
             try {
-                lease = create_in(take.slot, nullptr, op->deadline);
+                lease = create_in(take.slot, nullptr, op->deadline, nullptr);
             } catch (...) {
                 return complete(*op, std::current_exception(), LeaseType());
             }
@@ -1913,12 +2200,15 @@ private:
         milliseconds shortest = milliseconds(1000) * 4;
         if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
         if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
+        if (options_.leak_threshold.count() > 0) shortest = std::min(shortest, options_.leak_threshold);
         return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
     }
 
     void housekeeping_loop() noexcept {
         std::unique_lock lock(mutex_);
-        TimePoint next_maintenance = options_.needs_maintenance() ? std::chrono::steady_clock::now() : TimePoint::max();
+        TimePoint next_maintenance = options_.needs_maintenance() && options_.maintenance_thread
+                                         ? std::chrono::steady_clock::now()
+                                         : TimePoint::max();
         while (!housekeeping_stop_) {
             const TimePoint now = std::chrono::steady_clock::now();
             if (now >= next_maintenance) {
@@ -2014,11 +2304,16 @@ private:
             Slot<Resource>& s = slots_[slot];
             const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
             if (idle_expired(idle) && claim_shrink_to(options_.min_idle)) {
-                destroy(slot, /*counted=*/false);
+                destroy(slot, /*counted=*/false, DestroyReason::idle_timeout);
                 continue;
             }
-            if (is_stale(s) || !validate(s)) {
-                destroy(slot, true);
+            if (const auto why = staleness(s)) {
+                destroy(slot, true, *why);
+                continue;
+            }
+            if (!validate(s)) {
+                validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+                destroy(slot, true, DestroyReason::validation_failed);
                 continue;
             }
             s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
@@ -2056,8 +2351,15 @@ private:
         }
     }
 
-    LeaseType fail(errc e, std::error_code* ec) {
-        if (e == errc::timeout) timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+    LeaseType fail(errc e, std::error_code* ec, [[maybe_unused]] const CheckoutContext* context = nullptr) {
+        if (e == errc::timeout) {
+            timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+            if constexpr (HasTimeoutHook<Events>) {
+                const auto waited = context && context->wait_started ? clock_.now() - *context->wait_started
+                                                                     : TimePoint::duration{};
+                emit([&] { events_.on_timeout(TimeoutEvent{waited}); });
+            }
+        }
         if (ec) {
             *ec = make_error_code(e);
             return LeaseType();
@@ -2075,10 +2377,14 @@ private:
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
+    const bool leak_detection_ = options_.leak_threshold.count() > 0;
+    const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;
+    const std::uint64_t fork_generation_ = watch_forks();
     const std::uint64_t id_ = next_pool_id();
     Factory factory_;
     Validator validator_;
     Clock clock_;
+    [[no_unique_address]] Events events_;
     std::unique_ptr<Slot<Resource>[]> slots_;
     IdleSet idle_;
     IndexStack room_;
@@ -2124,21 +2430,22 @@ namespace respool {
 // move, which need exclusive access to the Pool object. Leases may outlive the Pool: their resources are destroyed
 // when they end.
 template <class Resource, ResourceFactory<Resource> Factory, ResourceValidator<Resource> Validator = AlwaysValid,
-          PoolClock Clock = policies::SteadyClock>
+          PoolClock Clock = policies::SteadyClock, PoolEvents Events = NoEvents>
 class Pool {
-    using Core = detail::PoolCore<Resource, Factory, Validator, Clock>;
+    using Core = detail::PoolCore<Resource, Factory, Validator, Clock, Events>;
 
 public:
     using resource_type = Resource;
     using factory_type = Factory;
     using validator_type = Validator;
     using clock_type = Clock;
+    using events_type = Events;
     using Lease = respool::Lease<Core>;
 
     // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
     explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
-                  Clock clock = Clock{})
-        : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock))) {}
+                  Clock clock = Clock{}, Events events = Events{})
+        : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock), std::move(events))) {}
 
     Pool(Pool&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
     Pool& operator=(Pool&& other) noexcept {
@@ -2157,51 +2464,66 @@ public:
     // A resource, waiting up to options().timeout for one when all are leased and the pool is full.
     // Blocks while waiting and while the factory creates or the validator checks. Throws TimeoutError,
     // PoolClosedError, or the factory's exception unchanged.
-    Lease acquire() { return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, nullptr); }
-    Lease acquire(std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, &ec);
+    // `where` (the caller's location, filled in by default) is kept only for leak reports.
+    Lease acquire(SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, nullptr, where);
+    }
+    Lease acquire(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, &ec, where);
     }
     // As acquire(), also stopped by `stop` (CancelledError / errc::cancelled).
-    Lease acquire(std::stop_token stop) {
-        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, nullptr);
+    Lease acquire(std::stop_token stop, SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, nullptr, where);
     }
-    Lease acquire(std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, &ec);
+    Lease acquire(std::stop_token stop, std::error_code& ec,
+                  SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(core().options().timeout), &stop, &ec, where);
     }
 
     // As acquire(), waiting at most `wait` (0: not at all; milliseconds::max(): forever).
-    Lease acquire_for(std::chrono::milliseconds wait) {
-        return core().acquire(detail::WaitLimit::for_(wait), nullptr, nullptr);
+    Lease acquire_for(std::chrono::milliseconds wait, SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), nullptr, nullptr, where);
     }
-    Lease acquire_for(std::chrono::milliseconds wait, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(wait), nullptr, &ec);
+    Lease acquire_for(std::chrono::milliseconds wait, std::error_code& ec,
+                      SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), nullptr, &ec, where);
     }
-    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop) {
-        return core().acquire(detail::WaitLimit::for_(wait), &stop, nullptr);
+    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop,
+                      SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), &stop, nullptr, where);
     }
-    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::for_(wait), &stop, &ec);
+    Lease acquire_for(std::chrono::milliseconds wait, std::stop_token stop, std::error_code& ec,
+                      SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::for_(wait), &stop, &ec, where);
     }
 
     // As acquire(), waiting until `deadline` (real time).
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline) {
-        return core().acquire(detail::WaitLimit::until(deadline), nullptr, nullptr);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), nullptr, nullptr, where);
     }
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::until(deadline), nullptr, &ec);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::error_code& ec,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), nullptr, &ec, where);
     }
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop) {
-        return core().acquire(detail::WaitLimit::until(deadline), &stop, nullptr);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), &stop, nullptr, where);
     }
-    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, std::error_code& ec) {
-        return core().acquire(detail::WaitLimit::until(deadline), &stop, &ec);
+    Lease acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, std::error_code& ec,
+                        SourceLocation where = SourceLocation::current()) {
+        return core().acquire(detail::WaitLimit::until(deadline), &stop, &ec, where);
     }
 
     // A free resource, or a new one when there is room; an empty Lease when all are leased and the pool is full.
     // Never waits for a holder (but may block in create() or validate()). Throws PoolClosedError or the factory's
     // exception.
-    Lease try_acquire() { return core().try_acquire(nullptr); }
-    Lease try_acquire(std::error_code& ec) { return core().try_acquire(&ec); }
+    Lease try_acquire(SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire(nullptr, where);
+    }
+    Lease try_acquire(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire(&ec, where);
+    }
 
     // ---- asynchronous acquire ------------------------------------------------------------------------------------
     // Never blocks the calling thread. The result goes to `handler(std::exception_ptr error, Lease lease)`, called
@@ -2282,23 +2604,44 @@ public:
     const PoolOptions& options() const noexcept { return core().options(); }
 
 private:
-    static Core* make_core(PoolOptions& options, Factory&& factory, Validator&& validator, Clock&& clock) {
+    static Core* make_core(PoolOptions& options, Factory&& factory, Validator&& validator, Clock&& clock,
+                           Events&& events) {
         options.validate();
-        return new Core(options, std::move(factory), std::move(validator), std::move(clock));
+        return new Core(options, std::move(factory), std::move(validator), std::move(clock), std::move(events));
     }
 
+    // The core, or in a child process after fork() a fresh one: the child never uses, nor closes, the resources it
+    // inherited (closing a connection would end the parent's session). The inherited core is left untouched. The
+    // check is one load; the child's first call must not race another child thread's.
     Core& core() const noexcept {
         assert(core_ && "precondition: the pool was not moved from");
+        if (core_->inherited_through_fork()) [[unlikely]]
+            start_afresh_after_fork();
         return *core_;
+    }
+
+    void start_afresh_after_fork() const noexcept {
+        if constexpr (std::is_copy_constructible_v<Factory> && std::is_copy_constructible_v<Validator> &&
+                      std::is_copy_constructible_v<Events>) {
+            try {
+                core_ = core_->clone_for_child(); // the inherited one is abandoned, never freed
+            } catch (...) {
+                // out of memory in the child: keep the inherited core (its resources stay unusable)
+            }
+        }
     }
 
     void release() noexcept {
         if (!core_) return;
+        if (core_->inherited_through_fork()) { // the parent's: never close or free it here
+            core_ = nullptr;
+            return;
+        }
         core_->close();
         std::exchange(core_, nullptr)->release_owner();
     }
 
-    Core* core_;
+    mutable Core* core_;
 };
 
 } // namespace respool

@@ -28,6 +28,7 @@ struct Fixture {
     Clock clock;
 
     TestPool make(respool::PoolOptions options) {
+        options.maintenance_thread = false; // the tests call maintain() when their clock says so
         return TestPool(options, factory, FakeValidator{factory.script}, clock);
     }
     respool_test::Script& script() { return *factory.script; }

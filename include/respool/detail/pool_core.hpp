@@ -30,6 +30,7 @@
 #include <mutex>
 #include <semaphore>
 #include <optional>
+#include <cstdio>
 #include <stop_token>
 #include <system_error>
 #include <thread>
@@ -39,11 +40,14 @@
 
 #include "../concepts.hpp"
 #include "../errors.hpp"
+#include "../events.hpp"
 #include "../lease.hpp"
 #include "../pool_options.hpp"
 #include "../pool_stats.hpp"
+#include "../source_location.hpp"
 #include "../task.hpp"
 #include "affinity_cache.hpp"
+#include "fork_generation.hpp"
 #include "idle_set.hpp"
 #include "index_stack.hpp"
 #include "unique_function.hpp"
@@ -87,6 +91,15 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     TimePoint expires_at = TimePoint::max(); // created_at + recycle - jitter
     std::uint64_t generation = 0;            // invalidate_all() count when created
     std::chrono::nanoseconds keepalive_jitter{}; // this resource's keepalive comes this much early
+    // Checkout bookkeeping, written only when events or leak detection need it. relaxed: read racily by the leak
+    // scan, which trusts them only if leak_word did not change meanwhile (see report_leaks()).
+    std::atomic<std::int64_t> checked_out_at{0};
+    std::atomic<const char*> where_file{""};
+    std::atomic<const char*> where_function{""};
+    std::atomic<std::uint_least32_t> where_line{0};
+    // Leak detection: 0 while not leased; else (checkout number << 1) | reported.
+    std::atomic<std::uint64_t> leak_word{0};
+    std::uint64_t checkouts = 0; // owner only
     // Clock ticks when last returned (or created); written only when idle time matters (keepalive, idle_timeout).
     // relaxed: written by the holder before the push that publishes the slot; also read racily by the maintenance
     // scan, which only uses it to decide whether to look closer.
@@ -94,6 +107,12 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     // Mostly relaxed: stats() reads a snapshot, and the slot's data is published by idle_/room_. The parked and
     // returning transitions are the exception: they transfer ownership (see SlotState).
     std::atomic<SlotState> state{SlotState::room};
+};
+
+// What a checkout brings along for its events and leak detection.
+struct CheckoutContext {
+    SourceLocation where;
+    std::optional<TimePoint> wait_started; // the pool's clock when it first found nothing free
 };
 
 // What a checkout found.
@@ -129,21 +148,22 @@ struct AsyncOp final : Waiter {
     std::optional<std::stop_callback<UniqueFunction<void()>>> on_stop;
 };
 
-template <class Resource, class Factory, class Validator, class Clock>
+template <class Resource, class Factory, class Validator, class Clock, class Events = NoEvents>
 class PoolCore {
 public:
     using resource_type = Resource;
     using LeaseType = Lease<PoolCore>;
     using Op = AsyncOp<PoolCore>;
 
-    PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock)
+    PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
         : options_(options), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
           factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
+          events_(std::move(events)),
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
         for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
         if (options_.max_connecting > 0)
             connect_gate_ = std::make_unique<std::counting_semaphore<>>(std::ptrdiff_t(options_.max_connecting));
-        if (options_.needs_maintenance()) {
+        if (options_.needs_maintenance() && options_.maintenance_thread) {
             std::lock_guard lock(mutex_);
             wake_housekeeper();
         }
@@ -160,16 +180,21 @@ public:
     // A lease, or an empty one with `ec` set (when ec is given) or an exception (when not).
     // The deadline is real time; TimePoint::max() waits forever, one already past does not wait. The clock is read
     // only once nothing is free.
-    LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec) {
+    LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec,
+                      const SourceLocation& where = SourceLocation::current()) {
         if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
+        CheckoutContext context{where, std::nullopt};
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
-            return LeaseType(this, slot); // the fast path ends here
+            return hand_out(slot, context); // the fast path ends here
         std::optional<TimePoint> deadline;
         for (int attempt = 0;; ++attempt) {
             Take take = try_take(closed_flag | starving_flag);
             if (take.kind == Take::Kind::nothing) {
-                if (!deadline) deadline = limit.resolve();
-                if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec); // does not wait
+                if (!deadline) {
+                    deadline = limit.resolve();
+                    if constexpr (HasCheckoutHook<Events> || HasTimeoutHook<Events>) context.wait_started = clock_.now();
+                }
+                if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec, &context);
                 if (attempt < spin_attempts) {
                     std::this_thread::yield(); // a short bounded spin: a holder elsewhere may be about to return
                     continue;
@@ -178,30 +203,31 @@ public:
             }
             switch (take.kind) {
             case Take::Kind::idle:
-                if (check_out(take.slot)) return LeaseType(this, take.slot);
+                if (check_out(take.slot)) return hand_out(take.slot, context);
                 continue; // that one was stale and is gone; its room is free now
-            case Take::Kind::room: return create_in(take.slot, ec, deadline ? *deadline : limit.resolve());
+            case Take::Kind::room: return create_in(take.slot, ec, deadline ? *deadline : limit.resolve(), &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             case Take::Kind::cancelled: return fail(errc::cancelled, ec);
             case Take::Kind::nothing:
-            case Take::Kind::timed_out: return fail(errc::timeout, ec);
+            case Take::Kind::timed_out: return fail(errc::timeout, ec, &context);
             }
         }
     }
 
     // Never waits for a holder; may create.
-    LeaseType try_acquire(std::error_code* ec) {
+    LeaseType try_acquire(std::error_code* ec, const SourceLocation& where = SourceLocation::current()) {
+        const CheckoutContext context{where, std::nullopt};
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot)) {
             if (ec) ec->clear();
-            return LeaseType(this, slot);
+            return hand_out(slot, context);
         }
         for (;;) {
             const Take take = try_take(closed_flag | starving_flag);
             switch (take.kind) {
             case Take::Kind::idle:
-                if (check_out(take.slot)) return LeaseType(this, take.slot);
+                if (check_out(take.slot)) return hand_out(take.slot, context);
                 continue;
-            case Take::Kind::room: return create_in(take.slot, ec);
+            case Take::Kind::room: return create_in(take.slot, ec, TimePoint::max(), &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             default:
                 if (ec) ec->clear();
@@ -233,9 +259,15 @@ public:
 
     // A lease ends. Never throws; the resource is kept, handed to a waiter or destroyed.
     void check_in(std::uint32_t slot, bool invalidated) noexcept {
+        // In a child process after fork(): the resource belongs to the parent's session. Neither use nor close it.
+        if (fork_generation_ != fork_generation()) return;
         Slot<Resource>& s = slots_[slot];
-        if (invalidated || !reset(s) || is_stale(s)) return destroy(slot, /*counted=*/true);
-        if (options_.max_overflow > 0 && above_pool_size() && claim_shrink()) return destroy(slot, false);
+        if (times_checkouts_) report_checkin(s);
+        if (invalidated) return destroy(slot, true, DestroyReason::invalidated);
+        if (!reset(s)) return destroy(slot, true, DestroyReason::reset_failed);
+        if (const auto why = staleness(s)) return destroy(slot, true, *why);
+        if (options_.max_overflow > 0 && above_pool_size() && claim_shrink())
+            return destroy(slot, false, DestroyReason::overflow);
         if (tracks_idle_time_) s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // see Slot
         if (affinity_ && park(slot)) return; // the fast path ends here
         put_idle(slot);
@@ -269,6 +301,7 @@ public:
         std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
         if (!pass || (idle_.flags() & closed_flag)) return;
         if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
+        if (leak_detection_) report_leaks();
         top_up_idle();
     }
 
@@ -301,9 +334,10 @@ public:
         stop_housekeeping();
         for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
-        idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true); });
+        idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true, DestroyReason::closed); });
         // Parked ones: every return that parks after this sees closed_flag and keeps its slot out (see park()).
-        for (std::uint32_t slot; (slot = steal_parked(/*settle=*/true)) != AffinityCache::none;) destroy(slot, true);
+        for (std::uint32_t slot; (slot = steal_parked(/*settle=*/true)) != AffinityCache::none;)
+            destroy(slot, true, DestroyReason::closed);
     }
 
     // Waits until every resource is destroyed or the deadline passes; the pool must be closed.
@@ -315,6 +349,14 @@ public:
             return true;
         }
         return drained_.wait_until(lock, deadline, drained);
+    }
+
+    // true in a child process forked after this was made: nothing here may be used there (see Pool::core()).
+    bool inherited_through_fork() const noexcept { return fork_generation_ != fork_generation(); }
+
+    // A fresh core with the same options and policies, for a child process to start afresh with.
+    PoolCore* clone_for_child() const {
+        return new PoolCore(options_, factory_, validator_, clock_, events_);
     }
 
     // The Pool object or an asynchronous op lets go; the last of them and the resources frees this.
@@ -528,14 +570,14 @@ private:
     // Checks an idle resource for handing out; destroys it and returns false when it may not be.
     bool check_out(std::uint32_t slot) noexcept {
         Slot<Resource>& s = slots_[slot];
-        if (is_stale(s)) {
-            destroy(slot, true);
+        if (const auto why = staleness(s)) {
+            destroy(slot, true, *why);
             return false;
         }
         if (options_.pre_ping) {
             if (!validate(s)) {
                 validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                destroy(slot, true);
+                destroy(slot, true, DestroyReason::validation_failed);
                 return false;
             }
         }
@@ -543,15 +585,92 @@ private:
         return true;
     }
 
-    // Invalidated by invalidate_all() or past its age. Reads the clock only when recycling is on.
-    bool is_stale(Slot<Resource>& s) noexcept {
+    // Why the resource may not be used any more: invalidated by invalidate_all(), or past its age; nothing when it
+    // may. Reads the clock only when recycling is on.
+    std::optional<DestroyReason> staleness(Slot<Resource>& s) noexcept {
         // relaxed: see invalidate_all().
-        if (s.generation != generation_.load(std::memory_order_relaxed)) return true;
+        if (s.generation != generation_.load(std::memory_order_relaxed)) return DestroyReason::pool_invalidated;
         if (options_.recycle.count() > 0 && clock_.now() >= s.expires_at) {
             recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-            return true;
+            return DestroyReason::recycled;
         }
-        return false;
+        return std::nullopt;
+    }
+
+    // ---- events ----------------------------------------------------------------------------------------------------
+
+    // Calls one hook; whatever it throws stays here.
+    template <class Fn>
+    static void emit(Fn&& fn) noexcept {
+        try {
+            fn();
+        } catch (...) {
+        }
+    }
+
+    // A checkout is complete: book it for events and leak detection, then the lease.
+    LeaseType hand_out(std::uint32_t slot, const CheckoutContext& context) noexcept {
+        if (times_checkouts_) {
+            Slot<Resource>& s = slots_[slot];
+            s.checked_out_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: see Slot
+            if (leak_detection_) {
+                s.where_file.store(context.where.file, std::memory_order_relaxed);
+                s.where_function.store(context.where.function, std::memory_order_relaxed);
+                s.where_line.store(context.where.line, std::memory_order_relaxed);
+                // release: the leak scan that reads this word sees the fields above; pairs with report_leaks().
+                s.leak_word.store(++s.checkouts << 1, std::memory_order_release);
+            }
+        }
+        if constexpr (HasCheckoutHook<Events>) {
+            const auto waited = context.wait_started ? clock_.now() - *context.wait_started : TimePoint::duration{};
+            emit([&] { events_.on_checkout(CheckoutEvent{waited}); });
+        }
+        return LeaseType(this, slot);
+    }
+
+    // A lease comes back: its checkin event, and the end of a reported leak.
+    void report_checkin(Slot<Resource>& s) noexcept {
+        const auto held = clock_.now() - TimePoint(TimePoint::duration(s.checked_out_at.load(std::memory_order_relaxed)));
+        if constexpr (HasCheckinHook<Events>) emit([&] { events_.on_checkin(CheckinEvent{held}); });
+        if (leak_detection_) {
+            // acq_rel: closes the window in which the leak scan may report this checkout; pairs with report_leaks().
+            if (s.leak_word.exchange(0, std::memory_order_acq_rel) & 1u)
+                report_leak(LeakEvent{held, s.where_file.load(std::memory_order_relaxed),
+                                      s.where_function.load(std::memory_order_relaxed),
+                                      s.where_line.load(std::memory_order_relaxed), true});
+        }
+    }
+
+    // Every lease held past leak_threshold is reported once. From maintain().
+    void report_leaks() noexcept {
+        const std::int64_t now = ticks(clock_.now());
+        for (std::uint32_t i = 0; i < capacity_; ++i) {
+            Slot<Resource>& s = slots_[i];
+            // acquire: sees the checkout's fields; pairs with the release store in hand_out().
+            std::uint64_t word = s.leak_word.load(std::memory_order_acquire);
+            if (word == 0 || (word & 1u)) continue;
+            const auto held = TimePoint::duration(now - s.checked_out_at.load(std::memory_order_relaxed));
+            if (held < options_.leak_threshold) continue;
+            LeakEvent event{held, s.where_file.load(std::memory_order_relaxed),
+                            s.where_function.load(std::memory_order_relaxed),
+                            s.where_line.load(std::memory_order_relaxed), false};
+            // acq_rel: succeeds only if the lease did not come back (and go out again) since the load above, so the
+            // fields read belong to this checkout; pairs with the exchange in report_checkin().
+            if (s.leak_word.compare_exchange_strong(word, word | 1u, std::memory_order_acq_rel,
+                                                    std::memory_order_relaxed))
+                report_leak(event);
+        }
+    }
+
+    void report_leak(const LeakEvent& event) noexcept {
+        if constexpr (HasLeakHook<Events>) {
+            emit([&] { events_.on_leak(event); });
+        } else {
+            std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired at %s:%u in %s\n",
+                         event.returned ? "came back" : "is still held",
+                         static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(event.held).count()),
+                         event.file, static_cast<unsigned>(event.line), event.function);
+        }
     }
 
     bool reset(Slot<Resource>& s) noexcept {
@@ -567,13 +686,14 @@ private:
         }
     }
 
-    LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max()) {
+    LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max(),
+                        const CheckoutContext* context = nullptr) {
         Slot<Resource>& s = slots_[slot];
         // max_connecting: wait for a turn to connect (within the caller's deadline); creation stays outside any lock.
         if (connect_gate_ && !(deadline == TimePoint::max() ? (connect_gate_->acquire(), true)
                                                             : connect_gate_->try_acquire_until(deadline))) {
             return_room(slot);
-            return fail(errc::timeout, ec);
+            return fail(errc::timeout, ec, context);
         }
         struct GateTurn {
             std::counting_semaphore<>* gate;
@@ -585,6 +705,8 @@ private:
         alive_.fetch_add(1, std::memory_order_relaxed);
         refs_.fetch_add(1, std::memory_order_relaxed);
         s.state.store(SlotState::creating, std::memory_order_relaxed); // relaxed: see Slot::state
+        [[maybe_unused]] TimePoint create_started{};
+        if constexpr (HasCreateHook<Events>) create_started = clock_.now();
         try {
             s.resource.emplace(factory_.create());
         } catch (...) {
@@ -592,6 +714,8 @@ private:
             alive_.fetch_sub(1, std::memory_order_relaxed);
             s.state.store(SlotState::room, std::memory_order_relaxed);
             release_room(slot); // wakes a waiter so it can try to create in turn
+            if constexpr (HasCreateHook<Events>)
+                emit([&] { events_.on_create(CreateEvent{clock_.now() - create_started, std::current_exception()}); });
             if (!ec) throw;
             *ec = make_error_code(errc::create_failed);
             return LeaseType();
@@ -604,8 +728,9 @@ private:
         s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
         s.state.store(SlotState::leased, std::memory_order_relaxed);
+        if constexpr (HasCreateHook<Events>) emit([&] { events_.on_create(CreateEvent{s.created_at - create_started, {}}); });
         if (ec) ec->clear();
-        return LeaseType(this, slot);
+        return hand_out(slot, context ? *context : CheckoutContext{});
     }
 
     // A random duration in [0, up_to].
@@ -648,13 +773,13 @@ private:
         const std::uint32_t flags = idle_.flags();
         if (flags & closed_flag) {
             lock.unlock();
-            return destroy(slot, true);
+            return destroy(slot, true, DestroyReason::closed);
         }
         if (waiters_.empty()) {
             update_waiter_flags(TimePoint{});
             if (options_.max_overflow > 0 && claim_shrink()) { // the waiters that kept it are gone
                 lock.unlock();
-                return destroy(slot, false);
+                return destroy(slot, false, DestroyReason::overflow);
             }
             idle_.push(slot, closed_flag);
             return;
@@ -691,14 +816,20 @@ private:
     // Destroys the slot's resource on this thread, frees its room and drops its reference. `counted`: its alive_
     // count is still to be taken off (false when claim_shrink took it already). The caller must not touch this
     // object afterwards unless it holds another reference (the Pool's, in acquire and close).
-    void destroy(std::uint32_t slot, bool counted) noexcept {
+    void destroy(std::uint32_t slot, bool counted, [[maybe_unused]] DestroyReason reason) noexcept {
         Slot<Resource>& s = slots_[slot];
         if constexpr (HasDestroy<Factory, Resource>) factory_.destroy(*s.resource);
         s.resource.reset();
         if (counted) alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count
         destroyed_.fetch_add(1, std::memory_order_relaxed);          // relaxed: a statistic
         s.state.store(SlotState::room, std::memory_order_relaxed);
-        release_room(slot);
+        if constexpr (HasDestroyHook<Events>) {
+            release_room(slot, /*drop_ref=*/false); // the room goes to whoever needs it before the hook runs
+            emit([&] { events_.on_destroy(DestroyEvent{reason}); });
+            release_ref();
+        } else {
+            release_room(slot);
+        }
     }
 
     // Puts a slot back as room to create in and wakes a waiter that could use it; with `drop_ref`, also drops the
@@ -826,7 +957,7 @@ private:
         }
         switch (take.kind) {
         case Take::Kind::idle:
-            if (check_out(take.slot)) return complete(*op, nullptr, LeaseType(this, take.slot));
+            if (check_out(take.slot)) return complete(*op, nullptr, hand_out(take.slot, CheckoutContext{}));
             {
                 std::lock_guard lock(mutex_);
                 op->scheduled = false; // stale resource destroyed: look again
@@ -835,7 +966,7 @@ private:
         case Take::Kind::room: {
             LeaseType lease;
             try {
-                lease = create_in(take.slot, nullptr, op->deadline);
+                lease = create_in(take.slot, nullptr, op->deadline, nullptr);
             } catch (...) {
                 return complete(*op, std::current_exception(), LeaseType());
             }
@@ -883,12 +1014,15 @@ private:
         milliseconds shortest = milliseconds(1000) * 4;
         if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
         if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
+        if (options_.leak_threshold.count() > 0) shortest = std::min(shortest, options_.leak_threshold);
         return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
     }
 
     void housekeeping_loop() noexcept {
         std::unique_lock lock(mutex_);
-        TimePoint next_maintenance = options_.needs_maintenance() ? std::chrono::steady_clock::now() : TimePoint::max();
+        TimePoint next_maintenance = options_.needs_maintenance() && options_.maintenance_thread
+                                         ? std::chrono::steady_clock::now()
+                                         : TimePoint::max();
         while (!housekeeping_stop_) {
             const TimePoint now = std::chrono::steady_clock::now();
             if (now >= next_maintenance) {
@@ -984,11 +1118,16 @@ private:
             Slot<Resource>& s = slots_[slot];
             const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
             if (idle_expired(idle) && claim_shrink_to(options_.min_idle)) {
-                destroy(slot, /*counted=*/false);
+                destroy(slot, /*counted=*/false, DestroyReason::idle_timeout);
                 continue;
             }
-            if (is_stale(s) || !validate(s)) {
-                destroy(slot, true);
+            if (const auto why = staleness(s)) {
+                destroy(slot, true, *why);
+                continue;
+            }
+            if (!validate(s)) {
+                validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+                destroy(slot, true, DestroyReason::validation_failed);
                 continue;
             }
             s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
@@ -1026,8 +1165,15 @@ private:
         }
     }
 
-    LeaseType fail(errc e, std::error_code* ec) {
-        if (e == errc::timeout) timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+    LeaseType fail(errc e, std::error_code* ec, [[maybe_unused]] const CheckoutContext* context = nullptr) {
+        if (e == errc::timeout) {
+            timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+            if constexpr (HasTimeoutHook<Events>) {
+                const auto waited = context && context->wait_started ? clock_.now() - *context->wait_started
+                                                                     : TimePoint::duration{};
+                emit([&] { events_.on_timeout(TimeoutEvent{waited}); });
+            }
+        }
         if (ec) {
             *ec = make_error_code(e);
             return LeaseType();
@@ -1045,10 +1191,14 @@ private:
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
+    const bool leak_detection_ = options_.leak_threshold.count() > 0;
+    const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;
+    const std::uint64_t fork_generation_ = watch_forks();
     const std::uint64_t id_ = next_pool_id();
     Factory factory_;
     Validator validator_;
     Clock clock_;
+    [[no_unique_address]] Events events_;
     std::unique_ptr<Slot<Resource>[]> slots_;
     IdleSet idle_;
     IndexStack room_;

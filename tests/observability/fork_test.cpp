@@ -1,0 +1,53 @@
+// fork(): a child process never uses nor destroys what it inherited from its parent's pool; it starts afresh.
+#define BOOST_TEST_MODULE fork
+#include <boost/test/unit_test.hpp>
+
+#include <respool/respool.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fake_resource.hpp"
+
+using respool_test::Fake;
+using respool_test::FakeFactory;
+using respool_test::FakeValidator;
+using ForkPool = respool::Pool<Fake, FakeFactory, FakeValidator>;
+
+namespace {
+// Runs `child` in a forked process; its exit code (0 for success) comes back.
+template <class Fn>
+int in_child(Fn child) {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(child());
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 100;
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_child_gets_resources_of_its_own_and_never_destroys_the_parents) {
+    FakeFactory factory;
+    ForkPool pool({.pool_size = 2, .max_overflow = 0}, factory, FakeValidator{factory.script});
+    auto held = pool.acquire(); // leased across the fork
+    const int held_id = held->id;
+    const int idle_id = pool.acquire()->id; // idle across the fork
+    const int code = in_child([&] {
+        int failures = 0;
+        const int destroyed_before = factory.script->destroyed;
+        {
+            auto mine = pool.acquire();
+            if (mine->id == held_id || mine->id == idle_id) ++failures; // must be new
+            if (pool.stats().size != 1) ++failures;                     // the child's pool starts empty
+        }
+        held.reset();   // the inherited lease ends in the child: its resource must not be destroyed here
+        pool.close();   // closes the child's own pool only
+        if (factory.script->destroyed != destroyed_before + 1) ++failures; // only the child's own one
+        return failures;
+    });
+    BOOST_TEST(code == 0);
+    // The parent's pool is untouched: the same resources, none destroyed.
+    BOOST_TEST(held->id == held_id);
+    BOOST_TEST(pool.acquire()->id == idle_id);
+    BOOST_TEST(factory.script->destroyed == 0);
+}
