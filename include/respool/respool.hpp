@@ -9,6 +9,7 @@
 #include "lease.hpp"
 #include "policies/always_valid.hpp"
 #include "policies/clocks.hpp"
+#include "policies/metrics.hpp"
 #include "pool.hpp"
 #include "pool_options.hpp"
 #include "pool_stats.hpp"

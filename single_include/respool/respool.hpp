@@ -492,57 +492,21 @@ private:
 } // namespace respool::policies
 #endif // RESPOOL_POLICIES_CLOCKS_HPP_INCLUDED
 // ---- end respool/policies/clocks.hpp ----
-// ---- begin respool/pool.hpp ----
-#ifndef RESPOOL_POOL_HPP_INCLUDED
-#define RESPOOL_POOL_HPP_INCLUDED
-// Pool: a thread-safe pool of resources made by a Factory, checked by a Validator, with a lock-free checkout path.
-#include <chrono>
-#include <concepts>
-#include <exception>
-#include <stop_token>
-#include <system_error>
-#include <type_traits>
-#include <utility>
-
-// ---- begin respool/detail/pool_core.hpp ----
-#ifndef RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED
-#define RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED
-// The shared state behind a Pool and its leases. It outlives the Pool object while leases are out: it is freed by
-// whichever of the Pool and the last resource lets go of it last.
-//
-// How a resource moves
-//   - Every resource lives in one slot of a fixed array of pool_size + max_overflow slots. A slot with no resource is
-//     "room": it sits on room_ until a checkout pops it and creates a resource in it. Owning a slot is the only way
-//     to create, so at most that many resources exist, counted from create() to the end of destroy().
-//   - Checkout pops a slot from idle_ (lock-free); return pushes it back. The push and pop CAS the same word that
-//     holds the waiters / starving / closed flags, so a return learns in the same step whether it must take the
-//     slow path; a waiter raises the flag, then looks again, so no return can slip past it unseen.
-//   - Waiters sleep on their own condition variable in a FIFO under mutex_. While nobody has waited longer than
-//     handoff_after, a return only wakes the first waiter and newcomers may take the resource first (throughput);
-//     after that, returns hand resources to waiters directly in order and newcomers queue (no starvation).
-// Lifetime
-//   - refs_ counts the Pool object plus every resource that exists. A lease's return touches this object only
-//     while its resource still counts, or under mutex_: so the last release can free it safely.
+// ---- begin respool/policies/metrics.hpp ----
+#ifndef RESPOOL_POLICIES_METRICS_HPP_INCLUDED
+#define RESPOOL_POLICIES_METRICS_HPP_INCLUDED
+// PoolMetrics: an events policy that keeps OpenTelemetry-shaped connection-pool metrics (db.client.connection.*):
+// create, wait and use time histograms, timeouts, the peak number in use, destroys by reason; and writes them, with a
+// pool's stats(), in Prometheus' text format. Costs two atomic increments per checkout and return, plus a clock read.
+#include <algorithm>
+#include <array>
 #include <atomic>
-#include <cassert>
 #include <chrono>
 #include <cstdint>
-#include <algorithm>
-#include <condition_variable>
-#include <exception>
-#include <functional>
-#include <limits>
 #include <memory>
-#include <mutex>
-#include <semaphore>
-#include <optional>
-#include <cstdio>
-#include <stop_token>
-#include <system_error>
-#include <thread>
-#include <type_traits>
-#include <utility>
-#include <vector>
+#include <ostream>
+#include <string>
+#include <string_view>
 
 // ---- begin respool/pool_options.hpp ----
 #ifndef RESPOOL_POOL_OPTIONS_HPP_INCLUDED
@@ -652,6 +616,180 @@ struct PoolStats {
 } // namespace respool
 #endif // RESPOOL_POOL_STATS_HPP_INCLUDED
 // ---- end respool/pool_stats.hpp ----
+
+namespace respool::policies {
+
+// A histogram of durations with fixed bucket bounds (seconds), safe to record into from any thread.
+class DurationHistogram {
+public:
+    static constexpr std::array<double, 14> bounds{0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01,
+                                                   0.05,    0.1,     0.5,    1,      5,     10,    30};
+
+    void record(std::chrono::nanoseconds d) noexcept {
+        const double seconds = std::chrono::duration<double>(d).count();
+        const auto bucket = std::size_t(std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
+        // relaxed: independent counters, read as a snapshot.
+        counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+        sum_ns_.fetch_add(static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)), std::memory_order_relaxed);
+    }
+
+    // Prometheus histogram lines: cumulative buckets, sum and count.
+    void write(std::ostream& out, std::string_view name, std::string_view labels) const {
+        std::uint64_t cumulative = 0;
+        for (std::size_t i = 0; i <= bounds.size(); ++i) {
+            cumulative += counts_[i].load(std::memory_order_relaxed); // relaxed: a snapshot
+            out << name << "_bucket{" << labels << ",le=\"";
+            if (i < bounds.size())
+                out << bounds[i];
+            else
+                out << "+Inf";
+            out << "\"} " << cumulative << '\n';
+        }
+        out << name << "_sum{" << labels << "} " << double(sum_ns_.load(std::memory_order_relaxed)) / 1e9 << '\n';
+        out << name << "_count{" << labels << "} " << cumulative << '\n';
+    }
+
+    std::uint64_t count() const noexcept {
+        std::uint64_t n = 0;
+        for (const auto& c : counts_) n += c.load(std::memory_order_relaxed); // relaxed: a snapshot
+        return n;
+    }
+
+private:
+    std::array<std::atomic<std::uint64_t>, bounds.size() + 1> counts_{};
+    std::atomic<std::uint64_t> sum_ns_{0};
+};
+
+// Copies share one set of metrics: keep a copy to read them, give one to the pool.
+class PoolMetrics {
+public:
+    struct Data {
+        DurationHistogram create_time, wait_time, use_time;
+        std::atomic<std::uint64_t> create_errors{0}, timeouts{0};
+        std::atomic<std::int64_t> used{0};
+        std::atomic<std::int64_t> peak_used{0};
+        std::array<std::atomic<std::uint64_t>, 8> destroyed_by_reason{};
+    };
+
+    void on_create(const CreateEvent& e) noexcept {
+        data_->create_time.record(e.duration);
+        if (e.error) data_->create_errors.fetch_add(1, std::memory_order_relaxed); // relaxed: a counter
+    }
+    void on_checkout(const CheckoutEvent& e) noexcept {
+        data_->wait_time.record(e.waited);
+        // relaxed: counters; the peak is a running maximum, not an ordering.
+        const std::int64_t used = data_->used.fetch_add(1, std::memory_order_relaxed) + 1;
+        std::int64_t peak = data_->peak_used.load(std::memory_order_relaxed);
+        while (used > peak && !data_->peak_used.compare_exchange_weak(peak, used, std::memory_order_relaxed)) {
+        }
+    }
+    void on_checkin(const CheckinEvent& e) noexcept {
+        data_->use_time.record(e.held);
+        data_->used.fetch_sub(1, std::memory_order_relaxed); // relaxed: a counter
+    }
+    void on_timeout(const TimeoutEvent&) noexcept {
+        data_->timeouts.fetch_add(1, std::memory_order_relaxed); // relaxed: a counter
+    }
+    void on_destroy(const DestroyEvent& e) noexcept {
+        data_->destroyed_by_reason[std::size_t(e.reason)].fetch_add(1, std::memory_order_relaxed); // relaxed: a counter
+    }
+
+    const Data& data() const noexcept { return *data_; }
+
+    // Writes the OpenTelemetry connection-pool metrics (names in Prometheus form) for one pool.
+    void write_prometheus(std::ostream& out, const PoolStats& stats, const PoolOptions& options,
+                          std::string_view pool_name) const {
+        const std::string pool = "pool_name=\"" + std::string(pool_name) + "\"";
+        out << "# TYPE db_client_connection_count gauge\n"
+            << "db_client_connection_count{" << pool << ",state=\"idle\"} " << stats.idle << '\n'
+            << "db_client_connection_count{" << pool << ",state=\"used\"} " << stats.in_use << '\n'
+            << "# TYPE db_client_connection_idle_min gauge\n"
+            << "db_client_connection_idle_min{" << pool << "} " << options.min_idle << '\n'
+            << "# TYPE db_client_connection_max gauge\n"
+            << "db_client_connection_max{" << pool << "} " << options.pool_size + options.max_overflow << '\n'
+            << "# TYPE db_client_connection_pending_requests gauge\n"
+            << "db_client_connection_pending_requests{" << pool << "} " << stats.waiting << '\n'
+            << "# TYPE db_client_connection_timeouts_total counter\n"
+            << "db_client_connection_timeouts_total{" << pool << "} " << stats.timeouts << '\n'
+            << "# TYPE db_client_connection_used_peak gauge\n"
+            << "db_client_connection_used_peak{" << pool << "} "
+            << data_->peak_used.load(std::memory_order_relaxed) << '\n' // relaxed: a snapshot
+            << "# TYPE db_client_connection_created_total counter\n"
+            << "db_client_connection_created_total{" << pool << "} " << stats.created << '\n'
+            << "# TYPE db_client_connection_create_errors_total counter\n"
+            << "db_client_connection_create_errors_total{" << pool << "} " << stats.create_failures << '\n'
+            << "# TYPE db_client_connection_destroyed_total counter\n";
+        for (std::size_t r = 0; r < data_->destroyed_by_reason.size(); ++r)
+            out << "db_client_connection_destroyed_total{" << pool << ",reason=\""
+                << to_string(static_cast<DestroyReason>(r)) << "\"} "
+                << data_->destroyed_by_reason[r].load(std::memory_order_relaxed) << '\n'; // relaxed: a snapshot
+        out << "# TYPE db_client_connection_create_time_seconds histogram\n";
+        data_->create_time.write(out, "db_client_connection_create_time_seconds", pool);
+        out << "# TYPE db_client_connection_wait_time_seconds histogram\n";
+        data_->wait_time.write(out, "db_client_connection_wait_time_seconds", pool);
+        out << "# TYPE db_client_connection_use_time_seconds histogram\n";
+        data_->use_time.write(out, "db_client_connection_use_time_seconds", pool);
+    }
+
+private:
+    std::shared_ptr<Data> data_ = std::make_shared<Data>();
+};
+
+} // namespace respool::policies
+#endif // RESPOOL_POLICIES_METRICS_HPP_INCLUDED
+// ---- end respool/policies/metrics.hpp ----
+// ---- begin respool/pool.hpp ----
+#ifndef RESPOOL_POOL_HPP_INCLUDED
+#define RESPOOL_POOL_HPP_INCLUDED
+// Pool: a thread-safe pool of resources made by a Factory, checked by a Validator, with a lock-free checkout path.
+#include <chrono>
+#include <concepts>
+#include <exception>
+#include <stop_token>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+// ---- begin respool/detail/pool_core.hpp ----
+#ifndef RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED
+#define RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED
+// The shared state behind a Pool and its leases. It outlives the Pool object while leases are out: it is freed by
+// whichever of the Pool and the last resource lets go of it last.
+//
+// How a resource moves
+//   - Every resource lives in one slot of a fixed array of pool_size + max_overflow slots. A slot with no resource is
+//     "room": it sits on room_ until a checkout pops it and creates a resource in it. Owning a slot is the only way
+//     to create, so at most that many resources exist, counted from create() to the end of destroy().
+//   - Checkout pops a slot from idle_ (lock-free); return pushes it back. The push and pop CAS the same word that
+//     holds the waiters / starving / closed flags, so a return learns in the same step whether it must take the
+//     slow path; a waiter raises the flag, then looks again, so no return can slip past it unseen.
+//   - Waiters sleep on their own condition variable in a FIFO under mutex_. While nobody has waited longer than
+//     handoff_after, a return only wakes the first waiter and newcomers may take the resource first (throughput);
+//     after that, returns hand resources to waiters directly in order and newcomers queue (no starvation).
+// Lifetime
+//   - refs_ counts the Pool object plus every resource that exists. A lease's return touches this object only
+//     while its resource still counts, or under mutex_: so the last release can free it safely.
+#include <atomic>
+#include <cassert>
+#include <chrono>
+#include <cstdint>
+#include <algorithm>
+#include <condition_variable>
+#include <exception>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <semaphore>
+#include <optional>
+#include <cstdio>
+#include <stop_token>
+#include <system_error>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
 // ---- begin respool/source_location.hpp ----
 #ifndef RESPOOL_SOURCE_LOCATION_HPP_INCLUDED
 #define RESPOOL_SOURCE_LOCATION_HPP_INCLUDED
