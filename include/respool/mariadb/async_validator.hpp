@@ -58,7 +58,7 @@ public:
     // true: keep the connection. Never blocks; never throws.
     bool reset(AsyncConnection& c) noexcept {
         if (c.is_broken()) {
-            on_disconnect();
+            if (c.is_connected()) on_disconnect(); // a failed connect says nothing about the other connections
             return false;
         }
         if (!c.is_connected() || is_invalidated(c) || needs_cleaning(c)) return false;
