@@ -182,13 +182,21 @@ cmd_start() {
     cp "${backends[0]}" "$dir/backend1_url"
     cp "${backends[1]}" "$dir/backend2_url"
   else
-    # Both at once: most of the time goes into mariadb-install-db.
+    # Both at once (most of the time goes into mariadb-install-db), each with its own TMPDIR so that their
+    # temporary files cannot meet; a backend that fails to start gets one more try.
     local pids=() n rc=0
     for n in 1 2; do
-      "$mariadb_server" start "$dir/b$n" >"$dir/b$n.start.log" 2>&1 &
+      mkdir -p "$dir/tmp$n"
+      TMPDIR="$dir/tmp$n" "$mariadb_server" start "$dir/b$n" >"$dir/b$n.start.log" 2>&1 &
       pids+=($!)
     done
-    for n in 0 1; do wait "${pids[$n]}" || rc=1; done
+    for n in 1 2; do
+      if ! wait "${pids[$((n - 1))]}"; then
+        echo "nginx_lb.sh: backend $n failed to start; trying again" >&2
+        cat "$dir/b$n.start.log" >&2
+        TMPDIR="$dir/tmp$n" "$mariadb_server" start "$dir/b$n" >"$dir/b$n.start.log" 2>&1 || rc=1
+      fi
+    done
     if [ $rc != 0 ]; then cat "$dir"/b?.start.log >&2; die "starting the backends failed"; fi
     for n in 1 2; do
       cp "$dir/b$n/url" "$dir/backend${n}_url"
@@ -263,7 +271,7 @@ cmd_start_backend() {
   admin=$(find_tool mariadb-admin mysqladmin) || die "mariadb-admin not found"
   local -a cmd
   mapfile -t cmd <"$dir/b$n.cmdline"
-  setsid "${cmd[@]}" </dev/null >/dev/null 2>&1 &
+  TMPDIR="$dir/tmp$n" setsid "${cmd[@]}" </dev/null >/dev/null 2>&1 &
   pid=$!
   for i in $(seq 1 $((WAIT_SECONDS * 20))); do
     alive "$pid" || die "mariadbd exited during start (see $bdir/error.log)"
