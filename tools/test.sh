@@ -2,7 +2,7 @@
 # The whole test suite, as CI runs it: installs dependencies, then builds and runs
 #   1. every test (unit, concurrency, single header, packaging, MariaDB, nginx) with GCC under ASan + UBSan,
 #   2. the unit and concurrency tests with Clang under ThreadSanitizer,
-#   3. the benchmarks and examples with GCC in Release (built, and the benchmarks smoke-run briefly).
+#   3. the benchmarks with GCC in Release (built, and smoke-run briefly); the examples are built and run in step 1.
 # Throwaway MariaDB servers and nginx are started by the tests themselves (CTest fixtures) on 127.0.0.1, unless
 # RESPOOL_MARIADB_URL points at a server to use instead. RESPOOL_TEST_SEED repeats a concurrency run.
 set -euo pipefail
@@ -22,13 +22,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 section "Clang, ThreadSanitizer: unit and concurrency tests"
 cmake -S "$root" -B "$build/tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-      -DRESPOOL_SANITIZE=thread -DRESPOOL_BUILD_BENCHMARKS=OFF -DRESPOOL_BUILD_EXAMPLES=OFF >/dev/null
+      -DRESPOOL_SANITIZE=thread -DRESPOOL_BUILD_BENCHMARKS=OFF -DRESPOOL_BUILD_EXAMPLES=OFF \
+      -DRESPOOL_TEST_SERVICES=OFF >/dev/null
 cmake --build "$build/tsan" -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   ctest --test-dir "$build/tsan" --output-on-failure -j "$jobs" -L 'unit|concurrency|async' --timeout 900
 
-section "GCC, Release: benchmarks and examples build, benchmarks smoke-run"
+section "GCC, Release: benchmarks build and smoke-run"
 cmake -S "$root" -B "$build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
-      -DRESPOOL_BUILD_TESTS=OFF >/dev/null
+      -DRESPOOL_BUILD_TESTS=OFF -DRESPOOL_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build "$build/release" -j "$jobs"
 "$root/tools/run_benchmarks.sh" --smoke "$build/release"
