@@ -44,6 +44,14 @@ concept HasReset = requires(V& v, R& r) {
     { v.reset(r) } -> std::convertible_to<bool>;
 };
 
+// Optional: the background keepalive check (PoolOptions::keepalive) of an idle resource; false (or a throw) destroys
+// it. Without it, keepalive calls validate(). A validator whose validate() skips work for a recently used resource
+// (as the MariaDB one skips its ping) provides this to always do the round trip that keeps a connection alive.
+template <class V, class R>
+concept HasKeepalive = requires(V& v, R& r) {
+    { v.keepalive(r) } -> std::convertible_to<bool>;
+};
+
 // ResourceValidator: validate() is the checkout check ("pre-ping"), called on the acquiring thread for every checkout
 // of an existing resource when PoolOptions::pre_ping is on (never for one just created). false or a throw destroys
 // the resource and the pool tries another. It may block (a network round trip) and runs outside any pool lock; several

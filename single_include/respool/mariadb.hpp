@@ -1459,6 +1459,14 @@ public:
         return ping(c);
     }
 
+    // The background keepalive (PoolOptions::keepalive): the checks of validate(), then always a COM_PING, whatever
+    // ping_after says: the round trip is what keeps an idle session alive through a proxy's idle timeout. One round
+    // trip; never throws.
+    bool keepalive(Connection& c) noexcept {
+        if (!validate(c)) return false;
+        return Clock::now() - c.last_used() < std::chrono::milliseconds(1) || ping(c);
+    }
+
     // true: keep the connection, with a clean session. Blocks for a ROLLBACK / RELEASE_ALL_LOCKS() only when needed
     // (or for the full reset). Never throws.
     bool reset(Connection& c) noexcept {

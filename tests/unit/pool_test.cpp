@@ -649,6 +649,24 @@ BOOST_AUTO_TEST_CASE(max_connecting_bounds_concurrent_creates) {
     BOOST_TEST(script().max_creating == 2);
 }
 
+struct KeepaliveValidator {
+    std::shared_ptr<int> validations = std::make_shared<int>(0);
+    std::shared_ptr<int> keepalives = std::make_shared<int>(0);
+    bool validate(Fake&) { return ++*validations, true; }
+    bool keepalive(Fake&) { return ++*keepalives, true; }
+};
+
+BOOST_AUTO_TEST_CASE(keepalive_uses_the_validators_keepalive_hook_when_it_has_one) {
+    KeepaliveValidator validator;
+    respool::Pool<Fake, FakeFactory, KeepaliveValidator, Clock> pool(
+        {.pool_size = 1, .max_overflow = 0, .keepalive = 100ms, .maintenance_thread = false}, factory, validator, clock);
+    pool.acquire().reset();
+    clock.advance(200ms);
+    pool.maintain();
+    BOOST_TEST(*validator.keepalives == 1);
+    BOOST_TEST(*validator.validations == 0);
+}
+
 BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
     BOOST_TEST(invalid_argument_message({.pool_size = 2, .min_idle = 3}).find("min_idle") != std::string::npos);
     BOOST_TEST(invalid_argument_message({.keepalive = -1ms}).find("keepalive") != std::string::npos);

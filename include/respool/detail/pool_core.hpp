@@ -328,6 +328,7 @@ public:
                 }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
+            notified_ = 0;
             housekeeping_stop_ = true;
             housekeeping_wakeup_.notify_all();
         }
@@ -501,10 +502,19 @@ private:
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
             }
             if (self.status == Waiter::Status::closed) return {Take::Kind::closed, 0};
+            const bool was_woken = self.status == Waiter::Status::notified;
+            if (was_woken) {
+                --notified_;
+                self.status = Waiter::Status::waiting;
+            }
             Take take = try_take_queued();
             if (take.kind != Take::Kind::nothing || self.cancel_requested ||
                 std::chrono::steady_clock::now() >= deadline) {
                 leave(self);
+                // Only one waiter is woken at a time; one that got its resource passes the wake-up on while more
+                // idle ones may be there.
+                if (take.kind != Take::Kind::nothing && was_woken && idle_.maybe_nonempty())
+                    wake_next_sleeper(waiters_.front());
                 if (take.kind != Take::Kind::nothing) return take;
                 return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
             }
@@ -530,6 +540,10 @@ private:
     // Removes a waiter that gives up or took a slot itself. Holds mutex_.
     void leave(Waiter& w) noexcept {
         if (!w.enqueued) return;
+        if (w.status == Waiter::Status::notified) {
+            --notified_;
+            w.status = Waiter::Status::waiting;
+        }
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         update_waiter_flags(clock_.now());
@@ -551,7 +565,11 @@ private:
         Waiter& w = *waiters_.front();
         // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
         // still asleep, or the resource it was for could sit idle while that one sleeps.
-        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next);
+        if (w.status == Waiter::Status::notified) {
+            --notified_;
+            w.status = Waiter::Status::waiting;
+            wake_next_sleeper(w.next);
+        }
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
@@ -798,8 +816,11 @@ private:
         wake_next_sleeper(&first);
     }
 
-    // Wakes the first waiter from `from` on that is asleep, to look at the idle set. Holds mutex_.
+    // Wakes the first waiter from `from` on that is asleep, to look at the idle set, unless one woken earlier has not
+    // looked yet: waking more would mostly make them find nothing and sleep again, two context switches each (the
+    // woken one passes the wake-up on when it finds more than it needs). Holds mutex_.
     void wake_next_sleeper(Waiter* from) noexcept {
+        if (notified_ > 0) return;
         for (Waiter* w = from; w; w = w->next) {
             if (w->status != Waiter::Status::waiting) continue;
             if (w->is_async) {
@@ -808,6 +829,7 @@ private:
                 return;
             }
             w->status = Waiter::Status::notified;
+            ++notified_;
             w->wakeup.notify_one();
             return;
         }
@@ -1125,7 +1147,7 @@ private:
                 destroy(slot, true, *why);
                 continue;
             }
-            if (!validate(s)) {
+            if (!keep_alive(s)) {
                 validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
                 destroy(slot, true, DestroyReason::validation_failed);
                 continue;
@@ -1156,7 +1178,20 @@ private:
         }
     }
 
-    // Validation on checkout or keepalive; false or a throw means "not usable".
+    // The keepalive check: the validator's keepalive hook, or validate(); false or a throw means "not usable".
+    bool keep_alive(Slot<Resource>& s) noexcept {
+        if constexpr (HasKeepalive<Validator, Resource>) {
+            try {
+                return static_cast<bool>(validator_.keepalive(*s.resource));
+            } catch (...) {
+                return false;
+            }
+        } else {
+            return validate(s);
+        }
+    }
+
+    // Validation on checkout; false or a throw means "not usable".
     bool validate(Slot<Resource>& s) noexcept {
         try {
             return static_cast<bool>(validator_.validate(*s.resource));
@@ -1222,6 +1257,7 @@ private:
 
     alignas(64) std::mutex mutex_; // guards waiters_, the async ops' state and the flag changes that follow them
     WaiterList waiters_;
+    std::size_t notified_ = 0; // waiters woken to look at the idle set that have not looked yet
     std::condition_variable drained_;
     std::condition_variable housekeeping_wakeup_;
     bool housekeeping_stop_ = false;
