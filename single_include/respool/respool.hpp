@@ -1064,11 +1064,6 @@ public:
         for (std::uint32_t i = pop_settled(); i != nil; i = pop_settled()) on_each(i);
     }
 
-    // relaxed: a hint for deciding whether to wake another waiter, who looks for itself under the waiter lock.
-    bool maybe_nonempty() const noexcept {
-        return dequeue_.load(std::memory_order_relaxed) < position_of(enqueue_.load(std::memory_order_relaxed));
-    }
-
     void set_flags(std::uint32_t flags) noexcept { change_flags(flags, 0); }
     void clear_flags(std::uint32_t flags) noexcept { change_flags(0, flags); }
     // seq_cst: see IndexStack::flags().
@@ -1301,9 +1296,6 @@ public:
         else
             queue_->take_all_and_set(flags, on_each);
     }
-
-    // Whether an idle slot may be there: a hint for waking another waiter.
-    bool maybe_nonempty() const noexcept { return stack_ ? !stack_->empty() : queue_->maybe_nonempty(); }
 
     void set_flags(std::uint32_t flags) noexcept { stack_ ? stack_->set_flags(flags) : queue_->set_flags(flags); }
     void clear_flags(std::uint32_t flags) noexcept {
@@ -1668,7 +1660,6 @@ public:
                 }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
-            notified_ = 0;
             housekeeping_stop_ = true;
             housekeeping_wakeup_.notify_all();
         }
@@ -1842,19 +1833,11 @@ private:
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
             }
             if (self.status == Waiter::Status::closed) return {Take::Kind::closed, 0};
-            const bool was_woken = self.status == Waiter::Status::notified;
-            if (was_woken) {
-                --notified_;
-                self.status = Waiter::Status::waiting;
-            }
+            self.status = Waiter::Status::waiting; // woken or not, it looks now
             Take take = try_take_queued();
             if (take.kind != Take::Kind::nothing || self.cancel_requested ||
                 std::chrono::steady_clock::now() >= deadline) {
                 leave(self);
-                // Only one waiter is woken at a time; one that got its resource passes the wake-up on while more
-                // idle ones may be there.
-                if (take.kind != Take::Kind::nothing && was_woken && idle_.maybe_nonempty())
-                    wake_next_sleeper(waiters_.front());
                 if (take.kind != Take::Kind::nothing) return take;
                 return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
             }
@@ -1880,10 +1863,6 @@ private:
     // Removes a waiter that gives up or took a slot itself. Holds mutex_.
     void leave(Waiter& w) noexcept {
         if (!w.enqueued) return;
-        if (w.status == Waiter::Status::notified) {
-            --notified_;
-            w.status = Waiter::Status::waiting;
-        }
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         update_waiter_flags(clock_.now());
@@ -1905,11 +1884,7 @@ private:
         Waiter& w = *waiters_.front();
         // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
         // still asleep, or the resource it was for could sit idle while that one sleeps.
-        if (w.status == Waiter::Status::notified) {
-            --notified_;
-            w.status = Waiter::Status::waiting;
-            wake_next_sleeper(w.next);
-        }
+        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next);
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
@@ -2156,11 +2131,10 @@ private:
         wake_next_sleeper(&first);
     }
 
-    // Wakes the first waiter from `from` on that is asleep, to look at the idle set, unless one woken earlier has not
-    // looked yet: waking more would mostly make them find nothing and sleep again, two context switches each (the
-    // woken one passes the wake-up on when it finds more than it needs). Holds mutex_.
+    // Wakes the first waiter from `from` on that is asleep, to look at the idle set: one per resource returned. (Waking
+    // one at a time, Go-mutex style, leaves resources idle while the one woken waits for a CPU when threads outnumber
+    // cores.) Holds mutex_.
     void wake_next_sleeper(Waiter* from) noexcept {
-        if (notified_ > 0) return;
         for (Waiter* w = from; w; w = w->next) {
             if (w->status != Waiter::Status::waiting) continue;
             if (w->is_async) {
@@ -2169,7 +2143,6 @@ private:
                 return;
             }
             w->status = Waiter::Status::notified;
-            ++notified_;
             w->wakeup.notify_one();
             return;
         }
@@ -2597,7 +2570,6 @@ private:
 
     alignas(64) std::mutex mutex_; // guards waiters_, the async ops' state and the flag changes that follow them
     WaiterList waiters_;
-    std::size_t notified_ = 0; // waiters woken to look at the idle set that have not looked yet
     std::condition_variable drained_;
     std::condition_variable housekeeping_wakeup_;
     bool housekeeping_stop_ = false;

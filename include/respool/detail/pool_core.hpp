@@ -328,7 +328,6 @@ public:
                 }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
-            notified_ = 0;
             housekeeping_stop_ = true;
             housekeeping_wakeup_.notify_all();
         }
@@ -502,19 +501,11 @@ private:
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
             }
             if (self.status == Waiter::Status::closed) return {Take::Kind::closed, 0};
-            const bool was_woken = self.status == Waiter::Status::notified;
-            if (was_woken) {
-                --notified_;
-                self.status = Waiter::Status::waiting;
-            }
+            self.status = Waiter::Status::waiting; // woken or not, it looks now
             Take take = try_take_queued();
             if (take.kind != Take::Kind::nothing || self.cancel_requested ||
                 std::chrono::steady_clock::now() >= deadline) {
                 leave(self);
-                // Only one waiter is woken at a time; one that got its resource passes the wake-up on while more
-                // idle ones may be there.
-                if (take.kind != Take::Kind::nothing && was_woken && idle_.maybe_nonempty())
-                    wake_next_sleeper(waiters_.front());
                 if (take.kind != Take::Kind::nothing) return take;
                 return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
             }
@@ -540,10 +531,6 @@ private:
     // Removes a waiter that gives up or took a slot itself. Holds mutex_.
     void leave(Waiter& w) noexcept {
         if (!w.enqueued) return;
-        if (w.status == Waiter::Status::notified) {
-            --notified_;
-            w.status = Waiter::Status::waiting;
-        }
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         update_waiter_flags(clock_.now());
@@ -565,11 +552,7 @@ private:
         Waiter& w = *waiters_.front();
         // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
         // still asleep, or the resource it was for could sit idle while that one sleeps.
-        if (w.status == Waiter::Status::notified) {
-            --notified_;
-            w.status = Waiter::Status::waiting;
-            wake_next_sleeper(w.next);
-        }
+        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next);
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
@@ -816,11 +799,10 @@ private:
         wake_next_sleeper(&first);
     }
 
-    // Wakes the first waiter from `from` on that is asleep, to look at the idle set, unless one woken earlier has not
-    // looked yet: waking more would mostly make them find nothing and sleep again, two context switches each (the
-    // woken one passes the wake-up on when it finds more than it needs). Holds mutex_.
+    // Wakes the first waiter from `from` on that is asleep, to look at the idle set: one per resource returned. (Waking
+    // one at a time, Go-mutex style, leaves resources idle while the one woken waits for a CPU when threads outnumber
+    // cores.) Holds mutex_.
     void wake_next_sleeper(Waiter* from) noexcept {
-        if (notified_ > 0) return;
         for (Waiter* w = from; w; w = w->next) {
             if (w->status != Waiter::Status::waiting) continue;
             if (w->is_async) {
@@ -829,7 +811,6 @@ private:
                 return;
             }
             w->status = Waiter::Status::notified;
-            ++notified_;
             w->wakeup.notify_one();
             return;
         }
@@ -1257,7 +1238,6 @@ private:
 
     alignas(64) std::mutex mutex_; // guards waiters_, the async ops' state and the flag changes that follow them
     WaiterList waiters_;
-    std::size_t notified_ = 0; // waiters woken to look at the idle set that have not looked yet
     std::condition_variable drained_;
     std::condition_variable housekeeping_wakeup_;
     bool housekeeping_stop_ = false;
