@@ -76,6 +76,10 @@ cmd_start() {
   client=$(find_tool mariadb mysql) || die "the mariadb client not found"
   run_as=$(id -un)
 
+  # A temporary directory of its own: servers bootstrapped at the same moment (parallel test fixtures) must not
+  # share temporary table files.
+  mkdir -p "$dir/tmp"
+  export TMPDIR="$dir/tmp"
   "$install_db" --no-defaults --datadir="$dir/data" --user="$run_as" --auth-root-authentication-method=normal \
     --skip-test-db >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; die "mariadb-install-db failed"; }
 
@@ -86,6 +90,7 @@ cmd_start() {
     # setsid: the server outlives this script and the test process group that ran it.
     setsid "$mariadbd" --no-defaults --user="$run_as" --datadir="$dir/data" --socket="$dir/mysqld.sock" \
       --pid-file="$dir/mysqld.pid" --log-error="$dir/error.log" --port="$port" --bind-address=127.0.0.1 \
+      --tmpdir="$dir/tmp" \
       --skip-name-resolve --max-connections=1000 --innodb-buffer-pool-size=64M --innodb-log-file-size=16M \
       --innodb-doublewrite=0 --innodb-flush-log-at-trx-commit=2 --skip-log-bin \
       </dev/null >/dev/null 2>&1 &
