@@ -7,6 +7,8 @@
 #                                   SOCI's connection_pool and libzdb's ConnectionPool next to respool. Optional:
 #                                   built only with whichever of those libraries is installed (Debian 12:
 #                                   libpoco-dev, libsoci-dev, libzdb-dev); the main build never needs them.
+#   bench_async_mariadb             SELECT 1 from one thread running an io_context over an async pool of 8, against
+#                                   8 and 1 threads over blocking pools. Needs Boost (respool::asio).
 
 function(respool_mariadb_benchmark name)
   add_executable(bench_${name} ${name}.cpp)
@@ -19,6 +21,10 @@ function(respool_mariadb_benchmark name)
 endfunction()
 
 respool_mariadb_benchmark(mariadb_select1)
+if(RESPOOL_HAS_ASIO)
+  respool_mariadb_benchmark(async_mariadb)
+  target_link_libraries(bench_async_mariadb PRIVATE respool::asio)
+endif()
 
 # ---- bench_mariadb_vs_other_pools: optional, with whichever of POCO, SOCI and libzdb is installed --------------------
 set(respool_other_pools_libs "")
