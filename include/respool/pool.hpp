@@ -137,24 +137,25 @@ public:
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire(Executor executor, Handler handler) {
-        async_acquire_until(detail::deadline_after(core().options().timeout), std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, std::move(executor),
+                             std::move(handler));
     }
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire_for(std::chrono::milliseconds wait, Executor executor, Handler handler) {
-        async_acquire_until(detail::deadline_after(wait), std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::for_(wait), nullptr, std::move(executor), std::move(handler));
     }
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor, Handler handler) {
-        core().async_acquire(deadline, nullptr, std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::until(deadline), nullptr, std::move(executor), std::move(handler));
     }
     // As above, also stopped by `stop` (the handler gets CancelledError).
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, Executor executor,
                              Handler handler) {
-        core().async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::until(deadline), &stop, std::move(executor), std::move(handler));
     }
 
     // For C++20 coroutines: `Lease lease = co_await pool.async_acquire(executor);` resumes on `executor` with the
@@ -175,7 +176,7 @@ public:
         return AcquireAwaitable<Lease>(
             [core = core_, deadline, executor = std::move(executor)](
                 std::stop_token stop, typename AcquireAwaitable<Lease>::Handler handler) mutable {
-                core->async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+                core->async_acquire(detail::WaitLimit::until(deadline), &stop, std::move(executor), std::move(handler));
             });
     }
 

@@ -41,16 +41,19 @@ void start_acquire(Pool& pool, std::chrono::steady_clock::time_point deadline, c
     auto post = [work = boost::asio::make_work_guard(executor)](Task task) {
         boost::asio::post(work.get_executor(), std::move(task));
     };
-    std::stop_source stop;
-#if BOOST_VERSION >= 107700
-    auto slot = boost::asio::get_associated_cancellation_slot(handler);
-    if (slot.is_connected()) slot.assign([stop](boost::asio::cancellation_type) mutable { stop.request_stop(); });
-#endif
     // The completion already runs on `executor` (it was posted there), so the handler is invoked directly.
-    pool.async_acquire_until(deadline, stop.get_token(), std::move(post),
-                             [h = std::move(handler)](std::exception_ptr error, Lease lease) mutable {
-                                 std::move(h)(std::move(error), std::move(lease));
-                             });
+    auto complete = [h = std::move(handler)](std::exception_ptr error, Lease lease) mutable {
+        std::move(h)(std::move(error), std::move(lease));
+    };
+#if BOOST_VERSION >= 107700
+    // Per-operation cancellation: Asio's cancellation slot stops the wait like a std::stop_token does.
+    if (auto slot = boost::asio::get_associated_cancellation_slot(complete.h); slot.is_connected()) {
+        std::stop_source stop;
+        slot.assign([stop](boost::asio::cancellation_type) mutable { stop.request_stop(); });
+        return pool.async_acquire_until(deadline, stop.get_token(), std::move(post), std::move(complete));
+    }
+#endif
+    pool.async_acquire_until(deadline, std::move(post), std::move(complete));
 }
 
 } // namespace detail

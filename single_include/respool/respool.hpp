@@ -1461,8 +1461,8 @@ struct AsyncOp final : Waiter {
 
     // Takes one reference on `owner`, dropped when the last holder of the op lets go.
     AsyncOp(Core* owner, UniqueFunction<void(Task)> post_to,
-            UniqueFunction<void(std::exception_ptr, LeaseType)> complete, TimePoint until)
-        : core(owner), post(std::move(post_to)), handler(std::move(complete)), deadline(until) {
+            UniqueFunction<void(std::exception_ptr, LeaseType)> complete, WaitLimit wait)
+        : core(owner), post(std::move(post_to)), handler(std::move(complete)), limit(wait) {
         is_async = true;
         core->add_ref();
     }
@@ -1473,7 +1473,8 @@ struct AsyncOp final : Waiter {
     Core* core;
     UniqueFunction<void(Task)> post;
     UniqueFunction<void(std::exception_ptr, LeaseType)> handler;
-    TimePoint deadline;
+    WaitLimit limit;                     // resolved into `deadline` only when the op has to wait
+    TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
     std::optional<errc> cancel_reason;  // cancelled after its delivery was scheduled: the delivery gives back
@@ -1573,9 +1574,9 @@ public:
     // Starts an acquire that never blocks this thread. `handler(error, lease)` is called exactly once, always from a
     // task given to `post` (never inline here, nor inside another thread's return or close()). That task also runs
     // the blocking parts, validate() and create(). A task that is destroyed unrun gives its resource back.
-    void async_acquire(TimePoint deadline, const std::stop_token* stop, UniqueFunction<void(Task)> post,
+    void async_acquire(WaitLimit limit, const std::stop_token* stop, UniqueFunction<void(Task)> post,
                        UniqueFunction<void(std::exception_ptr, LeaseType)> handler) {
-        auto op = std::make_shared<Op>(this, std::move(post), std::move(handler), deadline);
+        auto op = std::make_shared<Op>(this, std::move(post), std::move(handler), limit);
         if (stop) {
             if (stop->stop_requested()) {
                 op->scheduled = true;
@@ -2196,6 +2197,14 @@ private:
     }
 
     void release_ref() noexcept {
+        // Without the lock while two or more would remain: that drop can neither be the one drain() waits for (to 1)
+        // nor the last (to 0), so nobody needs to hear of it.
+        std::size_t refs = refs_.load(std::memory_order_relaxed); // relaxed: the CAS below re-reads
+        while (refs > 2) {
+            // release: the last releaser's acq_rel fetch_sub (under the lock) sees what this holder did; pairs with it.
+            if (refs_.compare_exchange_weak(refs, refs - 1, std::memory_order_release, std::memory_order_relaxed))
+                return;
+        }
         std::unique_lock lock(mutex_);
         const bool last = release_ref_locked();
         lock.unlock();
@@ -2206,21 +2215,32 @@ private:
 
     // Takes a slot for `op` now, or queues it. Called by async_acquire and by a delivery whose resource was stale.
     void start(std::shared_ptr<Op> op) {
-        Take take = try_take(closed_flag | starving_flag);
+        Take take{};
+        if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none)
+            take = {Take::Kind::idle, slot};
+        else
+            take = try_take(closed_flag | starving_flag);
+        if (take.kind != Take::Kind::nothing && !op->on_stop) {
+            // Found at once, and nothing can cancel the op (no stop token; not queued, so no deadline keeper): no lock.
+            op->scheduled = true;
+            return deliver(std::move(op), take);
+        }
         std::unique_lock lock(mutex_);
         if (op->cancel_reason) take = give_back_for_cancel(take, *op->cancel_reason, lock);
         if (take.kind == Take::Kind::nothing) {
             idle_.set_flags(waiters_flag); // seq_cst: then look again (see wait_for_slot)
             take = try_take_queued();
         }
-        if (take.kind == Take::Kind::nothing && std::chrono::steady_clock::now() >= op->deadline)
-            take = {Take::Kind::timed_out, 0};
+        if (take.kind == Take::Kind::nothing) {
+            op->deadline = op->limit.resolve();
+            if (std::chrono::steady_clock::now() >= op->deadline) take = {Take::Kind::timed_out, 0};
+        }
         if (take.kind == Take::Kind::nothing) {
             op->enqueued_at = clock_.now();
             waiters_.push_back(*op);
             waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: statistics
             waits_.fetch_add(1, std::memory_order_relaxed);
-            if (op->deadline != TimePoint::max()) wake_housekeeper();
+            if (op->deadline != TimePoint::max()) wake_housekeeper(op->deadline);
             op->self = std::move(op);
             return;
         }
@@ -2285,7 +2305,7 @@ private:
 
     // Runs on the op's executor: the blocking checks and creation, then the handler.
     void run_delivery(const std::shared_ptr<Op>& op, Take take) {
-        {
+        if (op->on_stop) { // only a stop callback can cancel an op whose delivery is scheduled
             std::unique_lock lock(mutex_);
             if (op->cancel_reason && take.kind != Take::Kind::cancelled && take.kind != Take::Kind::timed_out)
                 take = give_back_for_cancel(take, *op->cancel_reason, lock);
@@ -2301,7 +2321,8 @@ private:
         case Take::Kind::room: {
             LeaseType lease;
             try {
-                lease = create_in(take.slot, nullptr, op->deadline, nullptr);
+                lease = create_in(take.slot, nullptr,
+                                  op->deadline != TimePoint::max() ? op->deadline : op->limit.resolve(), nullptr);
             } catch (...) {
                 return complete(*op, std::current_exception(), LeaseType());
             }
@@ -2337,9 +2358,12 @@ private:
     // ---- housekeeping: a background thread, started on first need, that expires asynchronous waiters ----------------
 
     // Starts the housekeeper on first need, or makes it look again at its deadlines. Holds mutex_.
-    void wake_housekeeper() {
+    // `deadline`: wake it only if it sleeps past this.
+    void wake_housekeeper(TimePoint deadline = TimePoint{}) {
         if (!housekeeper_.joinable() && !housekeeping_stop_)
             housekeeper_ = std::thread([this] { housekeeping_loop(); });
+        else if (deadline >= housekeeper_wakes_at_)
+            return; // it wakes up in time anyway
         housekeeping_wakeup_.notify_all();
     }
 
@@ -2386,10 +2410,12 @@ private:
                 lock.lock();
                 continue;
             }
+            housekeeper_wakes_at_ = next;
             if (next == TimePoint::max())
                 housekeeping_wakeup_.wait(lock);
             else
                 housekeeping_wakeup_.wait_until(lock, next);
+            housekeeper_wakes_at_ = TimePoint{}; // awake: anyone may notify
         }
     }
 
@@ -2574,6 +2600,7 @@ private:
     std::condition_variable housekeeping_wakeup_;
     bool housekeeping_stop_ = false;
     std::thread housekeeper_;
+    TimePoint housekeeper_wakes_at_{}; // when the sleeping housekeeper wakes by itself; guarded by mutex_
     std::mutex housekeeper_join_mutex_; // close() may run on two threads at once; one of them joins
     std::mutex maintenance_mutex_;      // one maintenance pass at a time
     std::unique_ptr<std::counting_semaphore<>> connect_gate_; // max_connecting turns, when limited
@@ -2697,24 +2724,25 @@ public:
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire(Executor executor, Handler handler) {
-        async_acquire_until(detail::deadline_after(core().options().timeout), std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::for_(core().options().timeout), nullptr, std::move(executor),
+                             std::move(handler));
     }
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire_for(std::chrono::milliseconds wait, Executor executor, Handler handler) {
-        async_acquire_until(detail::deadline_after(wait), std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::for_(wait), nullptr, std::move(executor), std::move(handler));
     }
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor, Handler handler) {
-        core().async_acquire(deadline, nullptr, std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::until(deadline), nullptr, std::move(executor), std::move(handler));
     }
     // As above, also stopped by `stop` (the handler gets CancelledError).
     template <class Executor, class Handler>
         requires std::invocable<Executor&, Task> && std::invocable<Handler&, std::exception_ptr, Lease>
     void async_acquire_until(std::chrono::steady_clock::time_point deadline, std::stop_token stop, Executor executor,
                              Handler handler) {
-        core().async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+        core().async_acquire(detail::WaitLimit::until(deadline), &stop, std::move(executor), std::move(handler));
     }
 
     // For C++20 coroutines: `Lease lease = co_await pool.async_acquire(executor);` resumes on `executor` with the
@@ -2735,7 +2763,7 @@ public:
         return AcquireAwaitable<Lease>(
             [core = core_, deadline, executor = std::move(executor)](
                 std::stop_token stop, typename AcquireAwaitable<Lease>::Handler handler) mutable {
-                core->async_acquire(deadline, &stop, std::move(executor), std::move(handler));
+                core->async_acquire(detail::WaitLimit::until(deadline), &stop, std::move(executor), std::move(handler));
             });
     }
 
