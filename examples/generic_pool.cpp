@@ -2,7 +2,9 @@
 // a timeout, validation on checkout, reset on return, and the statistics.
 #include <respool/respool.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <string>
 #include <thread>
@@ -15,9 +17,10 @@ struct Session {
     int uses = 0;
 };
 
+// create() may run on several threads at once (each acquiring thread creates for itself): the count is atomic.
 struct SessionFactory {
-    int made = 0;
-    Session create() { return Session{++made}; }
+    std::shared_ptr<std::atomic<int>> made = std::make_shared<std::atomic<int>>(0);
+    Session create() { return Session{++*made}; }
 };
 
 // Called on checkout when pre_ping is on (validate) and on return (reset).

@@ -2,6 +2,7 @@
 // PoolMetrics events policy, some contended work, then the scrape output an HTTP /metrics handler would serve.
 #include <respool/respool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -12,8 +13,10 @@ struct Session {
     int id;
 };
 struct SessionFactory {
-    int made = 0;
-    Session create() { return Session{++made}; }
+    Session create() { // may run on several threads at once
+        static std::atomic<int> made{0};
+        return Session{++made};
+    }
 };
 using MeteredPool = respool::Pool<Session, SessionFactory, respool::AlwaysValid, respool::policies::SteadyClock,
                                   respool::policies::PoolMetrics>;

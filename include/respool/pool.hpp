@@ -228,10 +228,14 @@ private:
                       std::is_copy_constructible_v<Events>) {
             try {
                 core_ = core_->clone_for_child(); // the inherited one is abandoned, never freed
+                return;
             } catch (...) {
-                // out of memory in the child: keep the inherited core (its resources stay unusable)
+                // out of memory in the child: fall through
             }
         }
+        // No fresh core (policies that cannot be copied): the child's copy of the inherited one is closed, without
+        // destroying anything, so acquires there get PoolClosedError instead of the parent's resources.
+        core_->close_in_child();
     }
 
     void release() noexcept {

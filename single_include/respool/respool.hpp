@@ -1687,6 +1687,10 @@ public:
     // true in a child process forked after this was made: nothing here may be used there (see Pool::core()).
     bool inherited_through_fork() const noexcept { return fork_generation_ != fork_generation(); }
 
+    // In a child process: refuse every checkout from now on, touching no resource. Only this process's copy of the
+    // memory changes; the parent's pool is unaffected.
+    void close_in_child() noexcept { idle_.set_flags(closed_flag); }
+
     // A fresh core with the same options and policies, for a child process to start afresh with.
     PoolCore* clone_for_child() const {
         return new PoolCore(options_, factory_, validator_, clock_, events_);
@@ -2312,7 +2316,11 @@ private:
         }
         switch (take.kind) {
         case Take::Kind::idle:
-            if (check_out(take.slot)) return complete(*op, nullptr, hand_out(take.slot, CheckoutContext{}));
+            if (check_out(take.slot)) {
+                CheckoutContext context{};
+                if (op->enqueued_at != TimePoint{}) context.wait_started = op->enqueued_at; // it waited in the FIFO
+                return complete(*op, nullptr, hand_out(take.slot, context));
+            }
             {
                 std::lock_guard lock(mutex_);
                 op->scheduled = false; // stale resource destroyed: look again
@@ -2815,10 +2823,14 @@ private:
                       std::is_copy_constructible_v<Events>) {
             try {
                 core_ = core_->clone_for_child(); // the inherited one is abandoned, never freed
+                return;
             } catch (...) {
-                // out of memory in the child: keep the inherited core (its resources stay unusable)
+                // out of memory in the child: fall through
             }
         }
+        // No fresh core (policies that cannot be copied): the child's copy of the inherited one is closed, without
+        // destroying anything, so acquires there get PoolClosedError instead of the parent's resources.
+        core_->close_in_child();
     }
 
     void release() noexcept {
