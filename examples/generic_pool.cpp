@@ -37,8 +37,8 @@ struct SessionValidator {
 int main() {
     using namespace std::chrono_literals;
     respool::Pool<Session, SessionFactory, SessionValidator> pool({
-        .pool_size = 4,
-        .max_overflow = 2,
+        .pool_size = 8,   // kept: one per worker thread below
+        .max_overflow = 2, // bursts beyond that get two more, destroyed again when they come back
         .timeout = 2s,
         .recycle = 1h,
         .pre_ping = true,
@@ -48,7 +48,7 @@ int main() {
     for (int t = 0; t < 8; ++t) {
         workers.emplace_back([&pool] {
             for (int i = 0; i < 10'000; ++i) {
-                auto session = pool.acquire(); // waits up to 2 s when all six are out
+                auto session = pool.acquire(); // waits up to 2 s when all ten are out
                 session->uses += 0;            // ... use it; the lease's end gives it back
             }
         });
@@ -56,19 +56,15 @@ int main() {
     workers.clear(); // joins
 
     const respool::PoolStats st = pool.stats();
-    std::printf("80000 checkouts by 8 threads over %zu sessions: created %llu, destroyed %llu, waits %llu\n", st.size,
+    std::printf("80000 checkouts by 8 threads: %zu sessions alive, created %llu, destroyed %llu, waits %llu\n", st.size,
                 static_cast<unsigned long long>(st.created), static_cast<unsigned long long>(st.destroyed),
                 static_cast<unsigned long long>(st.waits));
 
     try {
-        auto a = pool.acquire();
-        auto b = pool.acquire();
-        auto c = pool.acquire();
-        auto d = pool.acquire();
-        auto e = pool.acquire();
-        auto f = pool.acquire();
-        auto g = pool.acquire_for(10ms); // all six are out: times out
+        std::vector<decltype(pool)::Lease> all;
+        for (int i = 0; i < 10; ++i) all.push_back(pool.acquire());
+        auto one_more = pool.acquire_for(10ms); // all ten are out: times out
     } catch (const respool::TimeoutError& e) {
-        std::printf("a seventh checkout: %s\n", e.what());
+        std::printf("an eleventh checkout: %s\n", e.what());
     }
 }
