@@ -287,17 +287,14 @@ private:
 // Connection: one session with a MariaDB server over Connector/C, move-only, with a small safe query API.
 #include <mysql.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 // ---- begin respool/mariadb/detail/bind.hpp ----
 #ifndef RESPOOL_MARIADB_DETAIL_BIND_HPP_INCLUDED
@@ -384,27 +381,18 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_BIND_HPP_INCLUDED
 // ---- end respool/mariadb/detail/bind.hpp ----
-// ---- begin respool/mariadb/detail/value.hpp ----
-#ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-#define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-// A column value as a row holds it, and the column names a result's rows share. Not API.
-#include <cstdint>
+// ---- begin respool/mariadb/detail/client.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_CLIENT_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_CLIENT_HPP_INCLUDED
+// The Connector/C handles and errors Connection and AsyncConnection share: library start-up, owning pointers for
+// results and statements, turning a handle's error into an Error, the placeholder count check. Not API. No I/O.
+#include <mysql.h>
+
+#include <cstddef>
+#include <memory>
 #include <string>
-#include <variant>
-#include <vector>
+#include <string_view>
 
-namespace respool::mariadb::detail {
-
-// NULL, an integer or a double (binary protocol), or text/bytes (everything else; all values in the text protocol).
-using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, double, std::string>;
-
-struct Columns {
-    std::vector<std::string> names;
-};
-
-} // namespace respool::mariadb::detail
-#endif // RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-// ---- end respool/mariadb/detail/value.hpp ----
 // ---- begin respool/mariadb/error.hpp ----
 #ifndef RESPOOL_MARIADB_ERROR_HPP_INCLUDED
 #define RESPOOL_MARIADB_ERROR_HPP_INCLUDED
@@ -583,6 +571,161 @@ template <>
 struct std::is_error_code_enum<respool::mariadb::errc> : std::true_type {};
 #endif // RESPOOL_MARIADB_ERROR_HPP_INCLUDED
 // ---- end respool/mariadb/error.hpp ----
+// ---- begin respool/mariadb/detail/sql.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
+// What Connection and AsyncConnection read from a statement's text: whether it takes named locks, and its start for
+// error messages. Not API.
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace respool::mariadb::detail {
+
+// Case-insensitive: does `sql` mention GET_LOCK (so the session may hold named locks)?
+inline bool mentions_get_lock(std::string_view sql) noexcept {
+    constexpr std::string_view needle = "get_lock";
+    if (sql.size() < needle.size()) return false;
+    for (std::size_t i = 0; i + needle.size() <= sql.size(); ++i) {
+        std::size_t j = 0;
+        while (j < needle.size()) {
+            char ch = sql[i + j];
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+            if (ch != needle[j]) break;
+            ++j;
+        }
+        if (j == needle.size()) return true;
+    }
+    return false;
+}
+
+// The start of a statement, for error messages.
+inline std::string sql_excerpt(std::string_view sql) {
+    constexpr std::size_t max = 80;
+    std::string out = "'";
+    out += sql.substr(0, max);
+    if (sql.size() > max) out += "...";
+    out += '\'';
+    return out;
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
+// ---- end respool/mariadb/detail/sql.hpp ----
+
+namespace respool::mariadb::detail {
+
+// mysql_library_init is not thread-safe and mysql_init calls it on first use: run it once, under a magic static.
+inline void init_library() {
+    static const int rc = mysql_library_init(0, nullptr, nullptr);
+    if (rc != 0) throw Error(CR_UNKNOWN_ERROR, "HY000", "mysql_library_init failed", "initialising Connector/C");
+}
+
+struct ResultDeleter {
+    void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
+};
+using ResultPtr = std::unique_ptr<MYSQL_RES, ResultDeleter>;
+
+struct StatementDeleter {
+    void operator()(MYSQL_STMT* s) const noexcept { mysql_stmt_close(s); }
+};
+using StatementPtr = std::unique_ptr<MYSQL_STMT, StatementDeleter>;
+
+// Throws the session's current error, with `context` saying what was being done.
+[[noreturn]] inline void throw_session_error(MYSQL* handle, const std::string& context) {
+    throw Error(mysql_errno(handle), mysql_sqlstate(handle), mysql_error(handle), context);
+}
+
+// Throws the statement's current error, with `context` saying what was being done.
+[[noreturn]] inline void throw_statement_error(MYSQL_STMT* stmt, const std::string& context) {
+    throw Error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
+}
+
+// Throws errc::argument_count unless the prepared `stmt` (whose text is `sql`) has `arguments` placeholders.
+inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size_t arguments) {
+    const unsigned long placeholders = mysql_stmt_param_count(stmt);
+    if (placeholders != arguments)
+        throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                              " placeholders but " + std::to_string(arguments) +
+                                              " arguments were given");
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_CLIENT_HPP_INCLUDED
+// ---- end respool/mariadb/detail/client.hpp ----
+// ---- begin respool/mariadb/detail/connect.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
+// What Connection and AsyncConnection do alike around mysql_real_connect: the options set on the handle before it,
+// the arguments passed to it, and the context of its error. Not API. No I/O.
+#include <mysql.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+
+namespace respool::mariadb::detail {
+
+// Sets the options of `o` on a handle not connected yet, with auto-reconnect off (see Connection). Never throws.
+inline void apply_connect_options(MYSQL* handle, const ConnectOptions& o) noexcept {
+    auto seconds = [](std::chrono::seconds s) { return static_cast<unsigned int>(std::max<long long>(0, s.count())); };
+    unsigned int connect_timeout = seconds(o.connect_timeout);
+    unsigned int read_timeout = seconds(o.read_timeout);
+    unsigned int write_timeout = seconds(o.write_timeout);
+    my_bool reconnect = 0;
+    mysql_optionsv(handle, MYSQL_OPT_RECONNECT, &reconnect);
+    if (connect_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+    if (read_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+    if (write_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
+    if (!o.charset.empty()) mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
+    auto set_text = [&](mysql_option opt, const std::string& value) {
+        if (!value.empty()) mysql_optionsv(handle, opt, value.c_str());
+    };
+    set_text(MYSQL_OPT_SSL_CA, o.tls.ca);
+    set_text(MYSQL_OPT_SSL_CAPATH, o.tls.capath);
+    set_text(MYSQL_OPT_SSL_CERT, o.tls.cert);
+    set_text(MYSQL_OPT_SSL_KEY, o.tls.key);
+    set_text(MYSQL_OPT_SSL_CIPHER, o.tls.cipher);
+    set_text(MYSQL_OPT_SSL_CRL, o.tls.crl);
+    if (o.tls.mode != ConnectOptions::TlsMode::disabled) {
+        my_bool enforce = 1;
+        mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &enforce);
+    }
+    my_bool verify = o.tls.mode == ConnectOptions::TlsMode::verify_identity ? 1 : 0;
+    mysql_optionsv(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+}
+
+// An optional text argument of mysql_real_connect: NULL when empty, so that Connector/C uses its default.
+inline const char* null_if_empty(const std::string& s) noexcept { return s.empty() ? nullptr : s.c_str(); }
+
+// The context of a failed connect, for its Error: where to and as whom.
+inline std::string connect_context(const ConnectOptions& o) {
+    const std::string where = o.unix_socket.empty() || (!o.host.empty() && o.host != "localhost")
+                                  ? o.host + ":" + std::to_string(o.port)
+                                  : o.unix_socket;
+    return "connecting to " + where + " as '" + o.user + "'";
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
+// ---- end respool/mariadb/detail/connect.hpp ----
+// ---- begin respool/mariadb/detail/rows.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED
+// Turning a result already read into client memory into a Result, for Connection and AsyncConnection: the text
+// protocol's (mysql_store_result) and a prepared statement's (mysql_stmt_store_result). Not API. No I/O.
+#include <mysql.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 // ---- begin respool/mariadb/result.hpp ----
 #ifndef RESPOOL_MARIADB_RESULT_HPP_INCLUDED
 #define RESPOOL_MARIADB_RESULT_HPP_INCLUDED
@@ -612,6 +755,27 @@ struct std::is_error_code_enum<respool::mariadb::errc> : std::true_type {};
 #include <variant>
 #include <vector>
 
+// ---- begin respool/mariadb/detail/value.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+// A column value as a row holds it, and the column names a result's rows share. Not API.
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace respool::mariadb::detail {
+
+// NULL, an integer or a double (binary protocol), or text/bytes (everything else; all values in the text protocol).
+using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, double, std::string>;
+
+struct Columns {
+    std::vector<std::string> names;
+};
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+// ---- end respool/mariadb/detail/value.hpp ----
 
 namespace respool::mariadb {
 
@@ -790,59 +954,132 @@ private:
 #endif // RESPOOL_MARIADB_RESULT_HPP_INCLUDED
 // ---- end respool/mariadb/result.hpp ----
 
-namespace respool::mariadb {
-
-namespace detail {
-
-// mysql_library_init is not thread-safe and mysql_init calls it on first use: run it once, under a magic static.
-inline void init_library() {
-    static const int rc = mysql_library_init(0, nullptr, nullptr);
-    if (rc != 0) throw Error(CR_UNKNOWN_ERROR, "HY000", "mysql_library_init failed", "initialising Connector/C");
-}
-
-struct ResultDeleter {
-    void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
-};
-using ResultPtr = std::unique_ptr<MYSQL_RES, ResultDeleter>;
-
-struct StatementDeleter {
-    void operator()(MYSQL_STMT* s) const noexcept { mysql_stmt_close(s); }
-};
-using StatementPtr = std::unique_ptr<MYSQL_STMT, StatementDeleter>;
-
-// Case-insensitive: does `sql` mention GET_LOCK (so the session may hold named locks)?
-inline bool mentions_get_lock(std::string_view sql) noexcept {
-    constexpr std::string_view needle = "get_lock";
-    if (sql.size() < needle.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= sql.size(); ++i) {
-        std::size_t j = 0;
-        while (j < needle.size()) {
-            char ch = sql[i + j];
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-            if (ch != needle[j]) break;
-            ++j;
-        }
-        if (j == needle.size()) return true;
-    }
-    return false;
-}
-
-// The start of a statement, for error messages.
-inline std::string sql_excerpt(std::string_view sql) {
-    constexpr std::size_t max = 80;
-    std::string out = "'";
-    out += sql.substr(0, max);
-    if (sql.size() > max) out += "...";
-    out += '\'';
-    return out;
-}
+namespace respool::mariadb::detail {
 
 inline bool is_integer_column(enum_field_types t) noexcept {
     return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
            t == MYSQL_TYPE_LONGLONG || t == MYSQL_TYPE_YEAR;
 }
 
-} // namespace detail
+// The rows of a text-protocol result stored with mysql_store_result.
+inline Result rows_of(MYSQL_RES* res) {
+    const unsigned n = mysql_num_fields(res);
+    const MYSQL_FIELD* fields = mysql_fetch_fields(res);
+    auto columns = std::make_shared<Columns>();
+    for (unsigned i = 0; i < n; ++i) columns->names.emplace_back(fields[i].name, fields[i].name_length);
+    std::vector<Row> rows;
+    rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
+    while (MYSQL_ROW raw = mysql_fetch_row(res)) {
+        const unsigned long* lengths = mysql_fetch_lengths(res);
+        std::vector<Value> values(n);
+        for (unsigned i = 0; i < n; ++i)
+            if (raw[i]) values[i] = std::string(raw[i], lengths[i]);
+        rows.emplace_back(columns, std::move(values));
+    }
+    return Result(columns->names, std::move(rows));
+}
+
+// Asks mysql_stmt_store_result to compute each column's max_length, which rows_of(MYSQL_STMT*, ...) sizes the text
+// buffers by. Call it before storing the result.
+inline void request_max_length(MYSQL_STMT* stmt) noexcept {
+    my_bool update_max_length = 1;
+    mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+}
+
+// The rows of an executed statement whose result mysql_stmt_store_result has read (after request_max_length());
+// `meta` is its result metadata. Integers and doubles in binary form, everything else as text. Throws Error (the
+// statement's error; fetching reads client memory, so a disconnect is not expected here).
+inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
+    const unsigned n = mysql_num_fields(meta);
+    const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
+    auto columns = std::make_shared<Columns>();
+    enum class Kind : std::uint8_t { integer, floating, text };
+    struct Out {
+        Kind kind = Kind::text;
+        bool is_unsigned = false;
+        long long integer = 0;
+        double floating = 0;
+        std::vector<char> text;
+        unsigned long length = 0;
+        my_bool is_null = 0;
+        my_bool truncated = 0;
+    };
+    std::vector<Out> out(n);
+    std::vector<MYSQL_BIND> binds(n);
+    for (unsigned i = 0; i < n; ++i) {
+        columns->names.emplace_back(fields[i].name, fields[i].name_length);
+        MYSQL_BIND& b = binds[i];
+        b = MYSQL_BIND{};
+        b.is_null = &out[i].is_null;
+        b.length = &out[i].length;
+        b.error = &out[i].truncated;
+        if (is_integer_column(fields[i].type)) {
+            out[i].kind = Kind::integer;
+            out[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
+            b.buffer_type = MYSQL_TYPE_LONGLONG;
+            b.buffer = &out[i].integer;
+            b.is_unsigned = out[i].is_unsigned ? 1 : 0;
+        } else if (fields[i].type == MYSQL_TYPE_FLOAT || fields[i].type == MYSQL_TYPE_DOUBLE) {
+            out[i].kind = Kind::floating;
+            b.buffer_type = MYSQL_TYPE_DOUBLE;
+            b.buffer = &out[i].floating;
+        } else {
+            out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
+            b.buffer_type = MYSQL_TYPE_STRING;
+            b.buffer = out[i].text.data();
+            b.buffer_length = static_cast<unsigned long>(out[i].text.size());
+        }
+    }
+    if (n > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0)
+        throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
+
+    std::vector<Row> rows;
+    rows.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)));
+    for (;;) {
+        const int rc = mysql_stmt_fetch(stmt);
+        if (rc == MYSQL_NO_DATA) break;
+        if (rc == 1) throw_statement_error(stmt, "reading the result of " + sql_excerpt(sql));
+        bool rebind = false;
+        if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
+            for (unsigned i = 0; i < n; ++i) {
+                if (out[i].kind != Kind::text || !out[i].truncated) continue;
+                out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
+                binds[i].buffer = out[i].text.data();
+                binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
+                if (mysql_stmt_fetch_column(stmt, &binds[i], i, 0) != 0)
+                    throw_statement_error(stmt, "reading a long value of " + sql_excerpt(sql));
+                rebind = true;
+            }
+        }
+        std::vector<Value> values(n);
+        for (unsigned i = 0; i < n; ++i) {
+            const Out& o = out[i];
+            if (o.is_null) continue;
+            switch (o.kind) {
+            case Kind::integer:
+                if (o.is_unsigned)
+                    values[i] = static_cast<std::uint64_t>(o.integer);
+                else
+                    values[i] = static_cast<std::int64_t>(o.integer);
+                break;
+            case Kind::floating: values[i] = o.floating; break;
+            case Kind::text:
+                values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
+                break;
+            }
+        }
+        rows.emplace_back(columns, std::move(values));
+        if (rebind && mysql_stmt_bind_result(stmt, binds.data()) != 0)
+            throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
+    }
+    return Result(columns->names, std::move(rows));
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED
+// ---- end respool/mariadb/detail/rows.hpp ----
+
+namespace respool::mariadb {
 
 // Owns one MYSQL* session. Auto-reconnect is off: a silent reconnect would lose the transaction, locks and session
 // state the caller relies on, so a lost connection is reported (Error::is_disconnect) and the connection marks itself
@@ -918,11 +1155,7 @@ public:
             }
             return affected;
         } else {
-            detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = run_prepared(sql, args...);
             if (mysql_stmt_field_count(stmt.get()) > 0 && mysql_stmt_store_result(stmt.get()) != 0)
                 fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
@@ -938,11 +1171,7 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             return query_text(sql);
         } else {
-            detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = run_prepared(sql, args...);
             return read_statement_rows(stmt.get(), sql);
         }
     }
@@ -1019,40 +1248,10 @@ public:
 private:
     void connect() {
         const ConnectOptions& o = options_;
-        auto seconds = [](std::chrono::seconds s) { return static_cast<unsigned int>(std::max<long long>(0, s.count())); };
-        unsigned int connect_timeout = seconds(o.connect_timeout);
-        unsigned int read_timeout = seconds(o.read_timeout);
-        unsigned int write_timeout = seconds(o.write_timeout);
-        my_bool reconnect = 0;
-        mysql_optionsv(handle_, MYSQL_OPT_RECONNECT, &reconnect);
-        if (connect_timeout > 0) mysql_optionsv(handle_, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-        if (read_timeout > 0) mysql_optionsv(handle_, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
-        if (write_timeout > 0) mysql_optionsv(handle_, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
-        if (!o.charset.empty()) mysql_optionsv(handle_, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-        auto set_text = [&](mysql_option opt, const std::string& value) {
-            if (!value.empty()) mysql_optionsv(handle_, opt, value.c_str());
-        };
-        set_text(MYSQL_OPT_SSL_CA, o.tls.ca);
-        set_text(MYSQL_OPT_SSL_CAPATH, o.tls.capath);
-        set_text(MYSQL_OPT_SSL_CERT, o.tls.cert);
-        set_text(MYSQL_OPT_SSL_KEY, o.tls.key);
-        set_text(MYSQL_OPT_SSL_CIPHER, o.tls.cipher);
-        set_text(MYSQL_OPT_SSL_CRL, o.tls.crl);
-        if (o.tls.mode != ConnectOptions::TlsMode::disabled) {
-            my_bool enforce = 1;
-            mysql_optionsv(handle_, MYSQL_OPT_SSL_ENFORCE, &enforce);
-        }
-        my_bool verify = o.tls.mode == ConnectOptions::TlsMode::verify_identity ? 1 : 0;
-        mysql_optionsv(handle_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-
-        auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-        if (!mysql_real_connect(handle_, or_null(o.host), o.user.c_str(), o.password.c_str(), or_null(o.database),
-                                o.port, or_null(o.unix_socket), 0)) {
-            std::string where = o.unix_socket.empty() || (!o.host.empty() && o.host != "localhost")
-                                    ? o.host + ":" + std::to_string(o.port)
-                                    : o.unix_socket;
-            throw_error("connecting to " + where + " as '" + o.user + "'");
-        }
+        detail::apply_connect_options(handle_, o);
+        if (!mysql_real_connect(handle_, detail::null_if_empty(o.host), o.user.c_str(), o.password.c_str(),
+                                detail::null_if_empty(o.database), o.port, detail::null_if_empty(o.unix_socket), 0))
+            throw_error(detail::connect_context(o));
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
     }
@@ -1065,10 +1264,7 @@ private:
         if (handle_) mysql_close(std::exchange(handle_, nullptr));
     }
 
-    [[noreturn]] void throw_error(const std::string& context) {
-        const unsigned code = mysql_errno(handle_);
-        throw Error(code, mysql_sqlstate(handle_), mysql_error(handle_), context);
-    }
+    [[noreturn]] void throw_error(const std::string& context) { detail::throw_session_error(handle_, context); }
 
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
@@ -1079,9 +1275,8 @@ private:
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        const unsigned code = mysql_stmt_errno(stmt);
-        if (is_disconnect_errno(code)) broken_ = true;
-        throw Error(code, mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) broken_ = true;
+        detail::throw_statement_error(stmt, context);
     }
 
     void run_text(std::string_view sql) {
@@ -1100,22 +1295,10 @@ private:
             skip_more_results(sql);
             return {};
         }
-        const unsigned n = mysql_num_fields(res.get());
-        const MYSQL_FIELD* fields = mysql_fetch_fields(res.get());
-        auto columns = std::make_shared<detail::Columns>();
-        for (unsigned i = 0; i < n; ++i) columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        std::vector<Row> rows;
-        rows.reserve(static_cast<std::size_t>(mysql_num_rows(res.get())));
-        while (MYSQL_ROW raw = mysql_fetch_row(res.get())) {
-            const unsigned long* lengths = mysql_fetch_lengths(res.get());
-            std::vector<detail::Value> values(n);
-            for (unsigned i = 0; i < n; ++i)
-                if (raw[i]) values[i] = std::string(raw[i], lengths[i]);
-            rows.emplace_back(columns, std::move(values));
-        }
+        Result rows = detail::rows_of(res.get());
         res.reset();
         skip_more_results(sql);
-        return Result(columns->names, std::move(rows));
+        return rows;
     }
 
     // Reads and drops further result sets (a CALL returns one more), so the session stays in sync.
@@ -1133,11 +1316,18 @@ private:
         if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0)
             fail_statement(stmt.get(), "preparing " + detail::sql_excerpt(sql));
         touch();
-        const unsigned long placeholders = mysql_stmt_param_count(stmt.get());
-        if (placeholders != arguments)
-            throw Error(errc::argument_count, detail::sql_excerpt(sql) + " has " + std::to_string(placeholders) +
-                                                  " placeholders but " + std::to_string(arguments) +
-                                                  " arguments were given");
+        detail::check_placeholders(stmt.get(), sql, arguments);
+        return stmt;
+    }
+
+    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    template <class... Args>
+    detail::StatementPtr run_prepared(std::string_view sql, const Args&... args) {
+        detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> slots{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        run_statement(stmt.get(), sql);
         return stmt;
     }
 
@@ -1162,96 +1352,20 @@ private:
             last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
             return {};
         }
-        my_bool update_max_length = 1; // so that max_length tells the buffer size each text column needs
-        mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+        detail::request_max_length(stmt);
         if (mysql_stmt_store_result(stmt) != 0)
             fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
         touch();
-
-        const unsigned n = mysql_num_fields(meta.get());
-        const MYSQL_FIELD* fields = mysql_fetch_fields(meta.get());
-        auto columns = std::make_shared<detail::Columns>();
-        enum class Kind : std::uint8_t { integer, floating, text };
-        struct Out {
-            Kind kind = Kind::text;
-            bool is_unsigned = false;
-            long long integer = 0;
-            double floating = 0;
-            std::vector<char> text;
-            unsigned long length = 0;
-            my_bool is_null = 0;
-            my_bool truncated = 0;
-        };
-        std::vector<Out> out(n);
-        std::vector<MYSQL_BIND> binds(n);
-        for (unsigned i = 0; i < n; ++i) {
-            columns->names.emplace_back(fields[i].name, fields[i].name_length);
-            MYSQL_BIND& b = binds[i];
-            b = MYSQL_BIND{};
-            b.is_null = &out[i].is_null;
-            b.length = &out[i].length;
-            b.error = &out[i].truncated;
-            if (detail::is_integer_column(fields[i].type)) {
-                out[i].kind = Kind::integer;
-                out[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
-                b.buffer_type = MYSQL_TYPE_LONGLONG;
-                b.buffer = &out[i].integer;
-                b.is_unsigned = out[i].is_unsigned ? 1 : 0;
-            } else if (fields[i].type == MYSQL_TYPE_FLOAT || fields[i].type == MYSQL_TYPE_DOUBLE) {
-                out[i].kind = Kind::floating;
-                b.buffer_type = MYSQL_TYPE_DOUBLE;
-                b.buffer = &out[i].floating;
-            } else {
-                out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
-                b.buffer_type = MYSQL_TYPE_STRING;
-                b.buffer = out[i].text.data();
-                b.buffer_length = static_cast<unsigned long>(out[i].text.size());
-            }
-        }
-        if (n > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0)
-            fail_statement(stmt, "binding the result of " + detail::sql_excerpt(sql));
-
-        std::vector<Row> rows;
-        rows.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)));
-        for (;;) {
-            const int rc = mysql_stmt_fetch(stmt);
-            if (rc == MYSQL_NO_DATA) break;
-            if (rc == 1) fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
-            bool rebind = false;
-            if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
-                for (unsigned i = 0; i < n; ++i) {
-                    if (out[i].kind != Kind::text || !out[i].truncated) continue;
-                    out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
-                    binds[i].buffer = out[i].text.data();
-                    binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
-                    if (mysql_stmt_fetch_column(stmt, &binds[i], i, 0) != 0)
-                        fail_statement(stmt, "reading a long value of " + detail::sql_excerpt(sql));
-                    rebind = true;
-                }
-            }
-            std::vector<detail::Value> values(n);
-            for (unsigned i = 0; i < n; ++i) {
-                const Out& o = out[i];
-                if (o.is_null) continue;
-                switch (o.kind) {
-                case Kind::integer:
-                    if (o.is_unsigned)
-                        values[i] = static_cast<std::uint64_t>(o.integer);
-                    else
-                        values[i] = static_cast<std::int64_t>(o.integer);
-                    break;
-                case Kind::floating: values[i] = o.floating; break;
-                case Kind::text:
-                    values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
-                    break;
-                }
-            }
-            rows.emplace_back(columns, std::move(values));
-            if (rebind && mysql_stmt_bind_result(stmt, binds.data()) != 0)
-                fail_statement(stmt, "binding the result of " + detail::sql_excerpt(sql));
+        Result rows;
+        try {
+            rows = detail::rows_of(stmt, meta.get(), sql);
+        } catch (const Error& e) { // as fail_statement() would
+            touch();
+            if (e.is_disconnect()) broken_ = true;
+            throw;
         }
         mysql_stmt_free_result(stmt);
-        return Result(columns->names, std::move(rows));
+        return rows;
     }
 
     ConnectOptions options_;
@@ -1378,6 +1492,15 @@ inline std::string quote_qualified_identifier(std::string_view name, std::string
 #define RESPOOL_MARIADB_VALIDATOR_HPP_INCLUDED
 // Validator: the checkout check and the return-time cleaning of a ConnectionPool's connections.
 #include <mysql.h>
+
+#include <chrono>
+
+// ---- begin respool/mariadb/detail/validation.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
+// What Validator and AsyncValidator share: the look at an idle session's socket, the pool-wide invalidation mark and
+// what a disconnect does to it. Not API.
+#include <mysql.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -1385,6 +1508,7 @@ inline std::string quote_qualified_identifier(std::string_view name, std::string
 #include <cerrno>
 #include <chrono>
 #include <memory>
+#include <utility>
 
 // ---- begin respool/mariadb/validator_options.hpp ----
 #ifndef RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED
@@ -1417,6 +1541,112 @@ struct ValidatorOptions {
 #endif // RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED
 // ---- end respool/mariadb/validator_options.hpp ----
 
+namespace respool::mariadb::detail {
+
+// What the socket of an idle session shows.
+enum class Peek { quiet, closed, unexpected_data };
+
+// Peeks at the socket of `handle` without blocking (poll + recv MSG_PEEK|MSG_DONTWAIT).
+inline Peek peek_socket(MYSQL* handle) noexcept {
+    const auto fd = mysql_get_socket(handle);
+    if (fd < 0) return Peek::closed;
+    pollfd p{};
+    p.fd = fd;
+    p.events = POLLIN;
+    const int ready = ::poll(&p, 1, 0);
+    if (ready == 0) return Peek::quiet;
+    if (ready < 0) return Peek::unexpected_data; // EINTR and the like: let a ping decide
+    if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return Peek::closed;
+    char byte = 0;
+    const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return Peek::closed;
+    if (n > 0) return Peek::unexpected_data;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
+}
+
+// What check_socket() concludes about an idle, connected session.
+enum class SocketCheck {
+    quiet,  // nothing to read: as far as the socket tells, alive
+    dead,   // marked broken: refuse it
+    unsure, // bytes wait over TLS, maybe a record the library has not read yet: a ping decides
+};
+
+// The options and the invalidation mark of a validator; copies share the mark (one per pool), so the validator
+// stays movable. Thread safety: every member may run on any thread at once, on different connections.
+class ValidatorCore {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit ValidatorCore(ValidatorOptions options)
+        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+
+    const ValidatorOptions& options() const noexcept { return options_; }
+
+    // Every connection that exists now is refused at its next check. Never blocks.
+    void invalidate_existing() noexcept {
+        // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
+        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+
+    // Whether a connection made at `connected_at` existed at the last invalidate_existing(). Never blocks.
+    bool is_invalidated(Clock::time_point connected_at) const noexcept {
+        // relaxed: see invalidate_existing().
+        const Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
+        return mark != no_mark && connected_at.time_since_epoch().count() <= mark;
+    }
+
+    // A connection was found disconnected: with disconnect_invalidates_pool, every other one is suspect too.
+    void on_disconnect() noexcept {
+        if (options_.disconnect_invalidates_pool) invalidate_existing();
+    }
+
+    // Peeks at the socket of an idle, connected `c` (a Connection or an AsyncConnection). A closed socket marks `c`
+    // broken and counts as a disconnect (on_disconnect()). Unread bytes in plain text mark it broken too: an idle
+    // session never has anything to read, so the stream is out of step. Never blocks.
+    template <class C>
+    SocketCheck check_socket(C& c) noexcept {
+        switch (peek_socket(c.native_handle())) {
+        case Peek::closed:
+            c.mark_broken();
+            on_disconnect();
+            return SocketCheck::dead;
+        case Peek::unexpected_data:
+            if (!c.uses_tls()) {
+                c.mark_broken();
+                return SocketCheck::dead;
+            }
+            return SocketCheck::unsure;
+        case Peek::quiet: break;
+        }
+        return SocketCheck::quiet;
+    }
+
+    // Runs `round_trip`: true when it completes, false when it throws (after on_disconnect() for a disconnect).
+    // Blocks as `round_trip` does; never throws.
+    template <class F>
+    bool attempt(F&& round_trip) noexcept {
+        try {
+            std::forward<F>(round_trip)();
+            return true;
+        } catch (const Error& e) {
+            if (e.is_disconnect()) on_disconnect();
+            return false;
+        } catch (...) {
+            return false;
+        }
+    }
+
+private:
+    static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
+
+    ValidatorOptions options_;
+    std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
+};
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
+// ---- end respool/mariadb/detail/validation.hpp ----
+
 namespace respool::mariadb {
 
 // validate() (on checkout, with PoolOptions::pre_ping): refuses a broken connection; peeks at its socket without
@@ -1432,30 +1662,20 @@ class Validator {
 public:
     using Clock = Connection::Clock;
 
-    explicit Validator(ValidatorOptions options = {})
-        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+    explicit Validator(ValidatorOptions options = {}) : core_(options) {}
 
     // true: hand the connection out. Never blocks unless it pings (one round trip, bounded by read_timeout).
     // Never throws.
     bool validate(Connection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
-        switch (peek(c)) {
-        case Peek::closed:
-            c.mark_broken();
-            on_disconnect();
-            return false;
-        case Peek::unexpected_data:
-            // Over TLS the bytes may be a TLS record the library has not read yet; the ping decides. In plain text
-            // an idle session never has anything to read, so the stream is out of step.
-            if (!c.uses_tls()) {
-                c.mark_broken();
-                return false;
-            }
-            return ping(c);
-        case Peek::quiet: break;
+        switch (core_.check_socket(c)) {
+        case detail::SocketCheck::dead: return false;
+        case detail::SocketCheck::unsure: return ping(c); // maybe a TLS record the library has not read yet
+        case detail::SocketCheck::quiet: break;
         }
-        if (options_.ping_after == std::chrono::milliseconds::max()) return true;
-        if (Clock::now() - c.last_used() < options_.ping_after) return true;
+        const auto ping_after = core_.options().ping_after;
+        if (ping_after == std::chrono::milliseconds::max()) return true;
+        if (Clock::now() - c.last_used() < ping_after) return true;
         return ping(c);
     }
 
@@ -1471,82 +1691,32 @@ public:
     // (or for the full reset). Never throws.
     bool reset(Connection& c) noexcept {
         if (c.is_broken()) {
-            on_disconnect();
+            core_.on_disconnect();
             return false;
         }
         if (is_invalidated(c)) return false;
-        try {
-            if (options_.reset == ResetMode::full) {
+        return core_.attempt([&] {
+            if (core_.options().reset == ResetMode::full) {
                 c.reset_session();
-                return true;
+                return;
             }
             const unsigned status = c.server_status();
             if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0) c.rollback();
             if (c.may_hold_named_locks()) c.release_named_locks();
-            return true;
-        } catch (const Error& e) {
-            if (e.is_disconnect()) on_disconnect();
-            return false;
-        } catch (...) {
-            return false;
-        }
+        });
     }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
-    void invalidate_existing() noexcept {
-        // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
-        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-    }
+    void invalidate_existing() noexcept { core_.invalidate_existing(); }
 
-    const ValidatorOptions& options() const noexcept { return options_; }
+    const ValidatorOptions& options() const noexcept { return core_.options(); }
 
 private:
-    static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
+    bool ping(Connection& c) noexcept { return core_.attempt([&] { c.ping(); }); }
 
-    enum class Peek { quiet, closed, unexpected_data };
+    bool is_invalidated(const Connection& c) const noexcept { return core_.is_invalidated(c.connected_at()); }
 
-    static Peek peek(const Connection& c) noexcept {
-        const auto fd = mysql_get_socket(c.native_handle());
-        if (fd < 0) return Peek::closed;
-        pollfd p{};
-        p.fd = fd;
-        p.events = POLLIN;
-        const int ready = ::poll(&p, 1, 0);
-        if (ready == 0) return Peek::quiet;
-        if (ready < 0) return Peek::unexpected_data; // EINTR and the like: let a ping decide
-        if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return Peek::closed;
-        char byte = 0;
-        const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) return Peek::closed;
-        if (n > 0) return Peek::unexpected_data;
-        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
-    }
-
-    bool ping(Connection& c) noexcept {
-        try {
-            c.ping();
-            return true;
-        } catch (const Error& e) {
-            if (e.is_disconnect()) on_disconnect();
-            return false;
-        } catch (...) {
-            return false;
-        }
-    }
-
-    bool is_invalidated(const Connection& c) const noexcept {
-        // relaxed: see invalidate_existing().
-        const Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
-        return mark != no_mark && c.connected_at().time_since_epoch().count() <= mark;
-    }
-
-    void on_disconnect() noexcept {
-        if (options_.disconnect_invalidates_pool) invalidate_existing();
-    }
-
-    ValidatorOptions options_;
-    // Shared so the Validator stays movable (the pool moves it in); one mark per pool.
-    std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
+    detail::ValidatorCore core_; // copies share its invalidation mark: one per pool
 };
 
 } // namespace respool::mariadb
@@ -1777,6 +1947,31 @@ private:
 #include <string>
 #include <string_view>
 
+// ---- begin respool/mariadb/detail/transaction_errors.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_TRANSACTION_ERRORS_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_TRANSACTION_ERRORS_HPP_INCLUDED
+// The errors Transaction and AsyncTransaction report alike. Not API.
+#include <string>
+
+
+namespace respool::mariadb::detail {
+
+// Throws errc::transaction_state unless the transaction is `active`; `what` names the refused call.
+inline void require_active(bool active, const char* what) {
+    if (!active) throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
+}
+
+// What a COMMIT that failed with the disconnect `lost` is reported as: errc::commit_outcome_unknown, with the
+// server errno and SQLSTATE of `lost`.
+inline Error commit_outcome_unknown(const Error& lost) {
+    return Error(errc::commit_outcome_unknown,
+                 std::string("COMMIT lost the connection; the transaction may or may not be committed: ") + lost.what(),
+                 lost.server_errno(), lost.sqlstate());
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_TRANSACTION_ERRORS_HPP_INCLUDED
+// ---- end respool/mariadb/detail/transaction_errors.hpp ----
 // ---- begin respool/mariadb/savepoint.hpp ----
 #ifndef RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
 #define RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
@@ -2042,10 +2237,7 @@ public:
         } catch (const Error& e) {
             if (!e.is_disconnect()) throw;
             active_ = false;
-            throw Error(errc::commit_outcome_unknown,
-                        std::string("COMMIT lost the connection; the transaction may or may not be committed: ") +
-                            e.what(),
-                        e.server_errno(), e.sqlstate());
+            throw detail::commit_outcome_unknown(e);
         }
         active_ = false;
     }
@@ -2108,10 +2300,7 @@ public:
     Connection& connection() const noexcept { return connection_; }
 
 private:
-    void require_active(const char* what) const {
-        if (!active_)
-            throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
-    }
+    void require_active(const char* what) const { detail::require_active(active_, what); }
 
     Connection& connection_;
     TransactionOptions options_;

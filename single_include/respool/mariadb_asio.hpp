@@ -231,172 +231,6 @@ private:
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_ASYNC_IO_HPP_INCLUDED
 // ---- end respool/mariadb/detail/async_io.hpp ----
-// ---- begin respool/mariadb/detail/async_results.hpp ----
-#ifndef RESPOOL_MARIADB_DETAIL_ASYNC_RESULTS_HPP_INCLUDED
-#define RESPOOL_MARIADB_DETAIL_ASYNC_RESULTS_HPP_INCLUDED
-// The parts of a query that need no network round trip, for AsyncConnection: setting a handle's connect options and
-// turning a result already stored in client memory into a Result. Not API. They mirror what Connection does inline.
-#include <mysql.h>
-
-#include <algorithm>
-#include <chrono>
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-
-namespace respool::mariadb::detail {
-
-// The options Connection sets before connecting, plus MYSQL_OPT_NONBLOCK. No I/O. Throws Error when Connector/C
-// refuses the non-blocking mode.
-inline void apply_async_connect_options(MYSQL* handle, const ConnectOptions& o) {
-    if (mysql_optionsv(handle, MYSQL_OPT_NONBLOCK, 0) != 0)
-        throw Error(CR_OUT_OF_MEMORY, "HY000", "could not enable the non-blocking API", "MYSQL_OPT_NONBLOCK");
-    auto seconds = [](std::chrono::seconds s) { return static_cast<unsigned int>(std::max<long long>(0, s.count())); };
-    unsigned int connect_timeout = seconds(o.connect_timeout);
-    unsigned int read_timeout = seconds(o.read_timeout);
-    unsigned int write_timeout = seconds(o.write_timeout);
-    my_bool reconnect = 0;
-    mysql_optionsv(handle, MYSQL_OPT_RECONNECT, &reconnect);
-    if (connect_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    if (read_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
-    if (write_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
-    if (!o.charset.empty()) mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-    auto set_text = [&](mysql_option opt, const std::string& value) {
-        if (!value.empty()) mysql_optionsv(handle, opt, value.c_str());
-    };
-    set_text(MYSQL_OPT_SSL_CA, o.tls.ca);
-    set_text(MYSQL_OPT_SSL_CAPATH, o.tls.capath);
-    set_text(MYSQL_OPT_SSL_CERT, o.tls.cert);
-    set_text(MYSQL_OPT_SSL_KEY, o.tls.key);
-    set_text(MYSQL_OPT_SSL_CIPHER, o.tls.cipher);
-    set_text(MYSQL_OPT_SSL_CRL, o.tls.crl);
-    if (o.tls.mode != ConnectOptions::TlsMode::disabled) {
-        my_bool enforce = 1;
-        mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &enforce);
-    }
-    my_bool verify = o.tls.mode == ConnectOptions::TlsMode::verify_identity ? 1 : 0;
-    mysql_optionsv(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-}
-
-// The rows of a text-protocol result stored with mysql_store_result. No I/O.
-inline Result rows_of(MYSQL_RES* res) {
-    const unsigned n = mysql_num_fields(res);
-    const MYSQL_FIELD* fields = mysql_fetch_fields(res);
-    auto columns = std::make_shared<Columns>();
-    for (unsigned i = 0; i < n; ++i) columns->names.emplace_back(fields[i].name, fields[i].name_length);
-    std::vector<Row> rows;
-    rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
-    while (MYSQL_ROW raw = mysql_fetch_row(res)) {
-        const unsigned long* lengths = mysql_fetch_lengths(res);
-        std::vector<Value> values(n);
-        for (unsigned i = 0; i < n; ++i)
-            if (raw[i]) values[i] = std::string(raw[i], lengths[i]);
-        rows.emplace_back(columns, std::move(values));
-    }
-    return Result(columns->names, std::move(rows));
-}
-
-[[noreturn]] inline void throw_statement_error(MYSQL_STMT* stmt, const std::string& context) {
-    throw Error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
-}
-
-// The rows of an executed statement whose result mysql_stmt_store_result has read (with STMT_ATTR_UPDATE_MAX_LENGTH
-// set, so that max_length sizes the text buffers); `meta` is its result metadata. Integers and doubles in binary
-// form, everything else as text. No I/O: fetching reads client memory. Throws Error.
-inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
-    const unsigned n = mysql_num_fields(meta);
-    const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
-    auto columns = std::make_shared<Columns>();
-    enum class Kind : std::uint8_t { integer, floating, text };
-    struct Out {
-        Kind kind = Kind::text;
-        bool is_unsigned = false;
-        long long integer = 0;
-        double floating = 0;
-        std::vector<char> text;
-        unsigned long length = 0;
-        my_bool is_null = 0;
-        my_bool truncated = 0;
-    };
-    std::vector<Out> out(n);
-    std::vector<MYSQL_BIND> binds(n);
-    for (unsigned i = 0; i < n; ++i) {
-        columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        MYSQL_BIND& b = binds[i];
-        b = MYSQL_BIND{};
-        b.is_null = &out[i].is_null;
-        b.length = &out[i].length;
-        b.error = &out[i].truncated;
-        if (is_integer_column(fields[i].type)) {
-            out[i].kind = Kind::integer;
-            out[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
-            b.buffer_type = MYSQL_TYPE_LONGLONG;
-            b.buffer = &out[i].integer;
-            b.is_unsigned = out[i].is_unsigned ? 1 : 0;
-        } else if (fields[i].type == MYSQL_TYPE_FLOAT || fields[i].type == MYSQL_TYPE_DOUBLE) {
-            out[i].kind = Kind::floating;
-            b.buffer_type = MYSQL_TYPE_DOUBLE;
-            b.buffer = &out[i].floating;
-        } else {
-            out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
-            b.buffer_type = MYSQL_TYPE_STRING;
-            b.buffer = out[i].text.data();
-            b.buffer_length = static_cast<unsigned long>(out[i].text.size());
-        }
-    }
-    if (n > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0)
-        throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
-
-    std::vector<Row> rows;
-    rows.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)));
-    for (;;) {
-        const int rc = mysql_stmt_fetch(stmt);
-        if (rc == MYSQL_NO_DATA) break;
-        if (rc == 1) throw_statement_error(stmt, "reading the result of " + sql_excerpt(sql));
-        bool rebind = false;
-        if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
-            for (unsigned i = 0; i < n; ++i) {
-                if (out[i].kind != Kind::text || !out[i].truncated) continue;
-                out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
-                binds[i].buffer = out[i].text.data();
-                binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
-                if (mysql_stmt_fetch_column(stmt, &binds[i], i, 0) != 0)
-                    throw_statement_error(stmt, "reading a long value of " + sql_excerpt(sql));
-                rebind = true;
-            }
-        }
-        std::vector<Value> values(n);
-        for (unsigned i = 0; i < n; ++i) {
-            const Out& o = out[i];
-            if (o.is_null) continue;
-            switch (o.kind) {
-            case Kind::integer:
-                if (o.is_unsigned)
-                    values[i] = static_cast<std::uint64_t>(o.integer);
-                else
-                    values[i] = static_cast<std::int64_t>(o.integer);
-                break;
-            case Kind::floating: values[i] = o.floating; break;
-            case Kind::text:
-                values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
-                break;
-            }
-        }
-        rows.emplace_back(columns, std::move(values));
-        if (rebind && mysql_stmt_bind_result(stmt, binds.data()) != 0)
-            throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
-    }
-    return Result(columns->names, std::move(rows));
-}
-
-} // namespace respool::mariadb::detail
-#endif // RESPOOL_MARIADB_DETAIL_ASYNC_RESULTS_HPP_INCLUDED
-// ---- end respool/mariadb/detail/async_results.hpp ----
 
 namespace respool::mariadb {
 
@@ -427,7 +261,9 @@ public:
         detail::init_library();
         s_->handle = mysql_init(nullptr);
         if (!s_->handle) throw std::bad_alloc();
-        detail::apply_async_connect_options(s_->handle, s_->options);
+        if (mysql_optionsv(s_->handle, MYSQL_OPT_NONBLOCK, 0) != 0)
+            throw Error(CR_OUT_OF_MEMORY, "HY000", "could not enable the non-blocking API", "MYSQL_OPT_NONBLOCK");
+        detail::apply_connect_options(s_->handle, s_->options);
     }
 
     AsyncConnection(AsyncConnection&&) noexcept = default;
@@ -444,21 +280,18 @@ public:
     Awaitable<void> async_connect() {
         assert(!s_->connected && "precondition: async_connect() once per connection");
         const ConnectOptions& o = s_->options;
-        auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+        using detail::null_if_empty;
         MYSQL* ret = nullptr;
         MYSQL* h = s_->handle;
         co_await drive(
             [&] {
-                return mysql_real_connect_start(&ret, h, or_null(o.host), o.user.c_str(), o.password.c_str(),
-                                                or_null(o.database), o.port, or_null(o.unix_socket), 0);
+                return mysql_real_connect_start(&ret, h, null_if_empty(o.host), o.user.c_str(), o.password.c_str(),
+                                                null_if_empty(o.database), o.port, null_if_empty(o.unix_socket), 0);
             },
             [&](int ready) { return mysql_real_connect_cont(&ret, h, ready); }, /*socket_may_change=*/true);
         if (!ret) {
             s_->broken = true;
-            const std::string where = o.unix_socket.empty() || (!o.host.empty() && o.host != "localhost")
-                                          ? o.host + ":" + std::to_string(o.port)
-                                          : o.unix_socket;
-            throw_error("connecting to " + where + " as '" + o.user + "'");
+            throw_error(detail::connect_context(o));
         }
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
@@ -489,11 +322,7 @@ public:
             }
             co_return affected;
         } else {
-            detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            co_await run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = co_await run_prepared(sql, args...);
             if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
             s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
@@ -522,11 +351,7 @@ public:
             }
             co_return out;
         } else {
-            detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            co_await run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = co_await run_prepared(sql, args...);
             Result out;
             detail::ResultPtr meta(mysql_stmt_result_metadata(stmt.get()));
             if (!meta) {
@@ -534,8 +359,7 @@ public:
                     fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
                 s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
             } else {
-                my_bool update_max_length = 1; // so that max_length sizes the text buffers
-                mysql_stmt_attr_set(stmt.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+                detail::request_max_length(stmt.get());
                 co_await store_statement_result(stmt.get(), sql);
                 out = detail::rows_of(stmt.get(), meta.get(), sql);
             }
@@ -546,25 +370,14 @@ public:
     }
 
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
-    Awaitable<void> async_ping() {
-        int rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_ping_start(&rc, h); }, [&](int r) { return mysql_ping_cont(&rc, h, r); });
-        if (rc != 0) fail("ping");
-        touch();
-    }
+    Awaitable<void> async_ping() { co_await run_command(mysql_ping_start, mysql_ping_cont, "ping"); }
 
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
-        int rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_reset_connection_start(&rc, h); },
-                       [&](int r) { return mysql_reset_connection_cont(&rc, h, r); });
-        if (rc != 0) fail("resetting the session");
+        co_await run_command(mysql_reset_connection_start, mysql_reset_connection_cont, "resetting the session");
         s_->named_locks = false;
         s_->rollback_pending = false;
-        touch();
         for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
         s_->fresh = true;
     }
@@ -573,24 +386,14 @@ public:
     Awaitable<void> async_commit() {
         co_await settle();
         s_->fresh = false;
-        my_bool rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_commit_start(&rc, h); },
-                       [&](int r) { return mysql_commit_cont(&rc, h, r); });
-        if (rc != 0) fail("COMMIT");
-        touch();
+        co_await run_command(mysql_commit_start, mysql_commit_cont, "COMMIT");
     }
 
     // ROLLBACK of the open transaction, if any: one round trip. Throws Error.
     Awaitable<void> async_rollback() {
         s_->rollback_pending = false;
         s_->fresh = false;
-        my_bool rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_rollback_start(&rc, h); },
-                       [&](int r) { return mysql_rollback_cont(&rc, h, r); });
-        if (rc != 0) fail("ROLLBACK");
-        touch();
+        co_await run_command(mysql_rollback_start, mysql_rollback_cont, "ROLLBACK");
     }
 
     // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
@@ -710,6 +513,17 @@ private:
         guard.finished();
     }
 
+    // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
+    // it in the error), then records the round trip.
+    template <class Rc>
+    Awaitable<void> run_command(int (*start)(Rc*, MYSQL*), int (*resume)(Rc*, MYSQL*, int), const char* what) {
+        Rc rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return start(&rc, h); }, [&](int ready) { return resume(&rc, h, ready); });
+        if (rc != 0) fail(what);
+        touch();
+    }
+
     Awaitable<void> run_text(const std::string& sql) {
         s_->fresh = false;
         if (detail::mentions_get_lock(sql)) s_->named_locks = true;
@@ -754,11 +568,18 @@ private:
             [&](int r) { return mysql_stmt_prepare_cont(&rc, st, r); });
         if (rc != 0) fail_statement(st, "preparing " + detail::sql_excerpt(sql));
         touch();
-        const unsigned long placeholders = mysql_stmt_param_count(st);
-        if (placeholders != arguments)
-            throw Error(errc::argument_count, detail::sql_excerpt(sql) + " has " + std::to_string(placeholders) +
-                                                  " placeholders but " + std::to_string(arguments) +
-                                                  " arguments were given");
+        detail::check_placeholders(st, sql, arguments);
+        co_return stmt;
+    }
+
+    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    template <class... Args>
+    Awaitable<detail::StatementPtr> run_prepared(const std::string& sql, const Args&... args) {
+        detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> slots{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        co_await run_statement(stmt.get(), sql);
         co_return stmt;
     }
 
@@ -795,10 +616,7 @@ private:
         (void)stmt.release(); // closed and freed by Connector/C
     }
 
-    [[noreturn]] void throw_error(const std::string& context) {
-        MYSQL* h = s_->handle;
-        throw Error(mysql_errno(h), mysql_sqlstate(h), mysql_error(h), context);
-    }
+    [[noreturn]] void throw_error(const std::string& context) { detail::throw_session_error(s_->handle, context); }
 
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
@@ -870,15 +688,6 @@ private:
 #ifndef RESPOOL_MARIADB_ASYNC_VALIDATOR_HPP_INCLUDED
 #define RESPOOL_MARIADB_ASYNC_VALIDATOR_HPP_INCLUDED
 // AsyncValidator: the non-blocking checkout check and return-time check of an AsyncConnectionPool's connections.
-#include <mysql.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <atomic>
-#include <cerrno>
-#include <chrono>
-#include <memory>
-
 
 namespace respool::mariadb {
 
@@ -898,27 +707,14 @@ class AsyncValidator {
 public:
     using Clock = AsyncConnection::Clock;
 
-    explicit AsyncValidator(ValidatorOptions options = {})
-        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+    explicit AsyncValidator(ValidatorOptions options = {}) : core_(options) {}
 
     // true: the connection may be handed out (the pool may still ping it). Never blocks; never throws.
     bool validate(AsyncConnection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
         if (!c.is_connected()) return true;
-        switch (peek(c)) {
-        case Peek::closed:
-            c.mark_broken();
-            on_disconnect();
-            return false;
-        case Peek::unexpected_data:
-            if (!c.uses_tls()) { // in plain text an idle session never has anything to read
-                c.mark_broken();
-                return false;
-            }
-            return true; // maybe a TLS record: the pool's ping decides when one is due
-        case Peek::quiet: break;
-        }
-        return true;
+        // SocketCheck::unsure (maybe a TLS record) passes: the pool's ping decides when one is due.
+        return core_.check_socket(c) != detail::SocketCheck::dead;
     }
 
     // true: keep the connection. Never blocks; never throws.
@@ -933,56 +729,26 @@ public:
     }
 
     // Whether returning `c` needs a round trip first (see reset()). Never blocks.
-    bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, options_.reset); }
+    bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, core_.options().reset); }
     static bool needs_cleaning(const AsyncConnection& c, ResetMode mode) noexcept {
         if (mode == ResetMode::full) return !c.is_fresh();
         return c.rollback_pending() || c.in_transaction() || c.may_hold_named_locks();
     }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
-    void invalidate_existing() noexcept {
-        // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
-        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-    }
+    void invalidate_existing() noexcept { core_.invalidate_existing(); }
 
     // A connection was found disconnected: with disconnect_invalidates_pool, every other one is suspect too.
-    void on_disconnect() noexcept {
-        if (options_.disconnect_invalidates_pool) invalidate_existing();
-    }
+    void on_disconnect() noexcept { core_.on_disconnect(); }
 
-    const ValidatorOptions& options() const noexcept { return options_; }
+    const ValidatorOptions& options() const noexcept { return core_.options(); }
 
 private:
-    static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
-
-    enum class Peek { quiet, closed, unexpected_data };
-
-    static Peek peek(const AsyncConnection& c) noexcept {
-        const auto fd = mysql_get_socket(c.native_handle());
-        if (fd < 0) return Peek::closed;
-        pollfd p{};
-        p.fd = fd;
-        p.events = POLLIN;
-        const int ready = ::poll(&p, 1, 0);
-        if (ready == 0) return Peek::quiet;
-        if (ready < 0) return Peek::unexpected_data;
-        if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return Peek::closed;
-        char byte = 0;
-        const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) return Peek::closed;
-        if (n > 0) return Peek::unexpected_data;
-        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
-    }
-
     bool is_invalidated(const AsyncConnection& c) const noexcept {
-        if (!c.is_connected()) return false;
-        // relaxed: see invalidate_existing().
-        const Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
-        return mark != no_mark && c.connected_at().time_since_epoch().count() <= mark;
+        return c.is_connected() && core_.is_invalidated(c.connected_at());
     }
 
-    ValidatorOptions options_;
-    std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
+    detail::ValidatorCore core_; // copies share its invalidation mark: one per pool
 };
 
 } // namespace respool::mariadb
@@ -1275,10 +1041,7 @@ public:
         } catch (const Error& e) {
             if (!e.is_disconnect()) throw;
             active_ = false;
-            throw Error(errc::commit_outcome_unknown,
-                        std::string("COMMIT lost the connection; the transaction may or may not be committed: ") +
-                            e.what(),
-                        e.server_errno(), e.sqlstate());
+            throw detail::commit_outcome_unknown(e);
         }
         active_ = false;
     }
@@ -1346,10 +1109,7 @@ public:
 private:
     explicit AsyncTransaction(AsyncConnection& connection) noexcept : connection_(&connection), active_(true) {}
 
-    void require_active(const char* what) const {
-        if (!active_)
-            throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
-    }
+    void require_active(const char* what) const { detail::require_active(active_, what); }
 
     AsyncConnection* connection_;
     bool active_ = false;

@@ -25,8 +25,11 @@
 #include "connect_options.hpp"
 #include "connection.hpp"
 #include "detail/async_io.hpp"
-#include "detail/async_results.hpp"
 #include "detail/bind.hpp"
+#include "detail/client.hpp"
+#include "detail/connect.hpp"
+#include "detail/rows.hpp"
+#include "detail/sql.hpp"
 #include "error.hpp"
 #include "result.hpp"
 #include "row.hpp"
@@ -60,7 +63,9 @@ public:
         detail::init_library();
         s_->handle = mysql_init(nullptr);
         if (!s_->handle) throw std::bad_alloc();
-        detail::apply_async_connect_options(s_->handle, s_->options);
+        if (mysql_optionsv(s_->handle, MYSQL_OPT_NONBLOCK, 0) != 0)
+            throw Error(CR_OUT_OF_MEMORY, "HY000", "could not enable the non-blocking API", "MYSQL_OPT_NONBLOCK");
+        detail::apply_connect_options(s_->handle, s_->options);
     }
 
     AsyncConnection(AsyncConnection&&) noexcept = default;
@@ -77,21 +82,18 @@ public:
     Awaitable<void> async_connect() {
         assert(!s_->connected && "precondition: async_connect() once per connection");
         const ConnectOptions& o = s_->options;
-        auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+        using detail::null_if_empty;
         MYSQL* ret = nullptr;
         MYSQL* h = s_->handle;
         co_await drive(
             [&] {
-                return mysql_real_connect_start(&ret, h, or_null(o.host), o.user.c_str(), o.password.c_str(),
-                                                or_null(o.database), o.port, or_null(o.unix_socket), 0);
+                return mysql_real_connect_start(&ret, h, null_if_empty(o.host), o.user.c_str(), o.password.c_str(),
+                                                null_if_empty(o.database), o.port, null_if_empty(o.unix_socket), 0);
             },
             [&](int ready) { return mysql_real_connect_cont(&ret, h, ready); }, /*socket_may_change=*/true);
         if (!ret) {
             s_->broken = true;
-            const std::string where = o.unix_socket.empty() || (!o.host.empty() && o.host != "localhost")
-                                          ? o.host + ":" + std::to_string(o.port)
-                                          : o.unix_socket;
-            throw_error("connecting to " + where + " as '" + o.user + "'");
+            throw_error(detail::connect_context(o));
         }
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
@@ -122,11 +124,7 @@ public:
             }
             co_return affected;
         } else {
-            detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            co_await run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = co_await run_prepared(sql, args...);
             if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
             s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
@@ -155,11 +153,7 @@ public:
             }
             co_return out;
         } else {
-            detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            co_await run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = co_await run_prepared(sql, args...);
             Result out;
             detail::ResultPtr meta(mysql_stmt_result_metadata(stmt.get()));
             if (!meta) {
@@ -167,8 +161,7 @@ public:
                     fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
                 s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
             } else {
-                my_bool update_max_length = 1; // so that max_length sizes the text buffers
-                mysql_stmt_attr_set(stmt.get(), STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+                detail::request_max_length(stmt.get());
                 co_await store_statement_result(stmt.get(), sql);
                 out = detail::rows_of(stmt.get(), meta.get(), sql);
             }
@@ -179,25 +172,14 @@ public:
     }
 
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
-    Awaitable<void> async_ping() {
-        int rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_ping_start(&rc, h); }, [&](int r) { return mysql_ping_cont(&rc, h, r); });
-        if (rc != 0) fail("ping");
-        touch();
-    }
+    Awaitable<void> async_ping() { co_await run_command(mysql_ping_start, mysql_ping_cont, "ping"); }
 
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
-        int rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_reset_connection_start(&rc, h); },
-                       [&](int r) { return mysql_reset_connection_cont(&rc, h, r); });
-        if (rc != 0) fail("resetting the session");
+        co_await run_command(mysql_reset_connection_start, mysql_reset_connection_cont, "resetting the session");
         s_->named_locks = false;
         s_->rollback_pending = false;
-        touch();
         for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
         s_->fresh = true;
     }
@@ -206,24 +188,14 @@ public:
     Awaitable<void> async_commit() {
         co_await settle();
         s_->fresh = false;
-        my_bool rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_commit_start(&rc, h); },
-                       [&](int r) { return mysql_commit_cont(&rc, h, r); });
-        if (rc != 0) fail("COMMIT");
-        touch();
+        co_await run_command(mysql_commit_start, mysql_commit_cont, "COMMIT");
     }
 
     // ROLLBACK of the open transaction, if any: one round trip. Throws Error.
     Awaitable<void> async_rollback() {
         s_->rollback_pending = false;
         s_->fresh = false;
-        my_bool rc = 0;
-        MYSQL* h = s_->handle;
-        co_await drive([&] { return mysql_rollback_start(&rc, h); },
-                       [&](int r) { return mysql_rollback_cont(&rc, h, r); });
-        if (rc != 0) fail("ROLLBACK");
-        touch();
+        co_await run_command(mysql_rollback_start, mysql_rollback_cont, "ROLLBACK");
     }
 
     // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
@@ -343,6 +315,17 @@ private:
         guard.finished();
     }
 
+    // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
+    // it in the error), then records the round trip.
+    template <class Rc>
+    Awaitable<void> run_command(int (*start)(Rc*, MYSQL*), int (*resume)(Rc*, MYSQL*, int), const char* what) {
+        Rc rc = 0;
+        MYSQL* h = s_->handle;
+        co_await drive([&] { return start(&rc, h); }, [&](int ready) { return resume(&rc, h, ready); });
+        if (rc != 0) fail(what);
+        touch();
+    }
+
     Awaitable<void> run_text(const std::string& sql) {
         s_->fresh = false;
         if (detail::mentions_get_lock(sql)) s_->named_locks = true;
@@ -387,11 +370,18 @@ private:
             [&](int r) { return mysql_stmt_prepare_cont(&rc, st, r); });
         if (rc != 0) fail_statement(st, "preparing " + detail::sql_excerpt(sql));
         touch();
-        const unsigned long placeholders = mysql_stmt_param_count(st);
-        if (placeholders != arguments)
-            throw Error(errc::argument_count, detail::sql_excerpt(sql) + " has " + std::to_string(placeholders) +
-                                                  " placeholders but " + std::to_string(arguments) +
-                                                  " arguments were given");
+        detail::check_placeholders(st, sql, arguments);
+        co_return stmt;
+    }
+
+    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    template <class... Args>
+    Awaitable<detail::StatementPtr> run_prepared(const std::string& sql, const Args&... args) {
+        detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> slots{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        co_await run_statement(stmt.get(), sql);
         co_return stmt;
     }
 
@@ -428,10 +418,7 @@ private:
         (void)stmt.release(); // closed and freed by Connector/C
     }
 
-    [[noreturn]] void throw_error(const std::string& context) {
-        MYSQL* h = s_->handle;
-        throw Error(mysql_errno(h), mysql_sqlstate(h), mysql_error(h), context);
-    }
+    [[noreturn]] void throw_error(const std::string& context) { detail::throw_session_error(s_->handle, context); }
 
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {

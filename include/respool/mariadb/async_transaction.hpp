@@ -13,6 +13,7 @@
 
 #include "async_connection.hpp"
 #include "async_lease.hpp"
+#include "detail/transaction_errors.hpp"
 #include "error.hpp"
 #include "result.hpp"
 
@@ -72,10 +73,7 @@ public:
         } catch (const Error& e) {
             if (!e.is_disconnect()) throw;
             active_ = false;
-            throw Error(errc::commit_outcome_unknown,
-                        std::string("COMMIT lost the connection; the transaction may or may not be committed: ") +
-                            e.what(),
-                        e.server_errno(), e.sqlstate());
+            throw detail::commit_outcome_unknown(e);
         }
         active_ = false;
     }
@@ -143,10 +141,7 @@ public:
 private:
     explicit AsyncTransaction(AsyncConnection& connection) noexcept : connection_(&connection), active_(true) {}
 
-    void require_active(const char* what) const {
-        if (!active_)
-            throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
-    }
+    void require_active(const char* what) const { detail::require_active(active_, what); }
 
     AsyncConnection* connection_;
     bool active_ = false;

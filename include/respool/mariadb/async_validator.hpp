@@ -2,16 +2,8 @@
 #ifndef RESPOOL_MARIADB_ASYNC_VALIDATOR_HPP_INCLUDED
 #define RESPOOL_MARIADB_ASYNC_VALIDATOR_HPP_INCLUDED
 // AsyncValidator: the non-blocking checkout check and return-time check of an AsyncConnectionPool's connections.
-#include <mysql.h>
-#include <poll.h>
-#include <sys/socket.h>
-
-#include <atomic>
-#include <cerrno>
-#include <chrono>
-#include <memory>
-
 #include "async_connection.hpp"
+#include "detail/validation.hpp"
 #include "validator_options.hpp"
 
 namespace respool::mariadb {
@@ -32,27 +24,14 @@ class AsyncValidator {
 public:
     using Clock = AsyncConnection::Clock;
 
-    explicit AsyncValidator(ValidatorOptions options = {})
-        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+    explicit AsyncValidator(ValidatorOptions options = {}) : core_(options) {}
 
     // true: the connection may be handed out (the pool may still ping it). Never blocks; never throws.
     bool validate(AsyncConnection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
         if (!c.is_connected()) return true;
-        switch (peek(c)) {
-        case Peek::closed:
-            c.mark_broken();
-            on_disconnect();
-            return false;
-        case Peek::unexpected_data:
-            if (!c.uses_tls()) { // in plain text an idle session never has anything to read
-                c.mark_broken();
-                return false;
-            }
-            return true; // maybe a TLS record: the pool's ping decides when one is due
-        case Peek::quiet: break;
-        }
-        return true;
+        // SocketCheck::unsure (maybe a TLS record) passes: the pool's ping decides when one is due.
+        return core_.check_socket(c) != detail::SocketCheck::dead;
     }
 
     // true: keep the connection. Never blocks; never throws.
@@ -67,56 +46,26 @@ public:
     }
 
     // Whether returning `c` needs a round trip first (see reset()). Never blocks.
-    bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, options_.reset); }
+    bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, core_.options().reset); }
     static bool needs_cleaning(const AsyncConnection& c, ResetMode mode) noexcept {
         if (mode == ResetMode::full) return !c.is_fresh();
         return c.rollback_pending() || c.in_transaction() || c.may_hold_named_locks();
     }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
-    void invalidate_existing() noexcept {
-        // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
-        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-    }
+    void invalidate_existing() noexcept { core_.invalidate_existing(); }
 
     // A connection was found disconnected: with disconnect_invalidates_pool, every other one is suspect too.
-    void on_disconnect() noexcept {
-        if (options_.disconnect_invalidates_pool) invalidate_existing();
-    }
+    void on_disconnect() noexcept { core_.on_disconnect(); }
 
-    const ValidatorOptions& options() const noexcept { return options_; }
+    const ValidatorOptions& options() const noexcept { return core_.options(); }
 
 private:
-    static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
-
-    enum class Peek { quiet, closed, unexpected_data };
-
-    static Peek peek(const AsyncConnection& c) noexcept {
-        const auto fd = mysql_get_socket(c.native_handle());
-        if (fd < 0) return Peek::closed;
-        pollfd p{};
-        p.fd = fd;
-        p.events = POLLIN;
-        const int ready = ::poll(&p, 1, 0);
-        if (ready == 0) return Peek::quiet;
-        if (ready < 0) return Peek::unexpected_data;
-        if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return Peek::closed;
-        char byte = 0;
-        const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) return Peek::closed;
-        if (n > 0) return Peek::unexpected_data;
-        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
-    }
-
     bool is_invalidated(const AsyncConnection& c) const noexcept {
-        if (!c.is_connected()) return false;
-        // relaxed: see invalidate_existing().
-        const Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
-        return mark != no_mark && c.connected_at().time_since_epoch().count() <= mark;
+        return c.is_connected() && core_.is_invalidated(c.connected_at());
     }
 
-    ValidatorOptions options_;
-    std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
+    detail::ValidatorCore core_; // copies share its invalidation mark: one per pool
 };
 
 } // namespace respool::mariadb

@@ -4,78 +4,27 @@
 // Connection: one session with a MariaDB server over Connector/C, move-only, with a small safe query API.
 #include <mysql.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <new>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 #include "connect_options.hpp"
 #include "detail/bind.hpp"
+#include "detail/client.hpp"
+#include "detail/connect.hpp"
+#include "detail/rows.hpp"
+#include "detail/sql.hpp"
 #include "detail/value.hpp"
 #include "error.hpp"
 #include "result.hpp"
 #include "row.hpp"
 
 namespace respool::mariadb {
-
-namespace detail {
-
-// mysql_library_init is not thread-safe and mysql_init calls it on first use: run it once, under a magic static.
-inline void init_library() {
-    static const int rc = mysql_library_init(0, nullptr, nullptr);
-    if (rc != 0) throw Error(CR_UNKNOWN_ERROR, "HY000", "mysql_library_init failed", "initialising Connector/C");
-}
-
-struct ResultDeleter {
-    void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
-};
-using ResultPtr = std::unique_ptr<MYSQL_RES, ResultDeleter>;
-
-struct StatementDeleter {
-    void operator()(MYSQL_STMT* s) const noexcept { mysql_stmt_close(s); }
-};
-using StatementPtr = std::unique_ptr<MYSQL_STMT, StatementDeleter>;
-
-// Case-insensitive: does `sql` mention GET_LOCK (so the session may hold named locks)?
-inline bool mentions_get_lock(std::string_view sql) noexcept {
-    constexpr std::string_view needle = "get_lock";
-    if (sql.size() < needle.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= sql.size(); ++i) {
-        std::size_t j = 0;
-        while (j < needle.size()) {
-            char ch = sql[i + j];
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-            if (ch != needle[j]) break;
-            ++j;
-        }
-        if (j == needle.size()) return true;
-    }
-    return false;
-}
-
-// The start of a statement, for error messages.
-inline std::string sql_excerpt(std::string_view sql) {
-    constexpr std::size_t max = 80;
-    std::string out = "'";
-    out += sql.substr(0, max);
-    if (sql.size() > max) out += "...";
-    out += '\'';
-    return out;
-}
-
-inline bool is_integer_column(enum_field_types t) noexcept {
-    return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
-           t == MYSQL_TYPE_LONGLONG || t == MYSQL_TYPE_YEAR;
-}
-
-} // namespace detail
 
 // Owns one MYSQL* session. Auto-reconnect is off: a silent reconnect would lose the transaction, locks and session
 // state the caller relies on, so a lost connection is reported (Error::is_disconnect) and the connection marks itself
@@ -151,11 +100,7 @@ public:
             }
             return affected;
         } else {
-            detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = run_prepared(sql, args...);
             if (mysql_stmt_field_count(stmt.get()) > 0 && mysql_stmt_store_result(stmt.get()) != 0)
                 fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
@@ -171,11 +116,7 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             return query_text(sql);
         } else {
-            detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-            std::array<detail::ParamSlot, sizeof...(Args)> slots{};
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            run_statement(stmt.get(), sql);
+            detail::StatementPtr stmt = run_prepared(sql, args...);
             return read_statement_rows(stmt.get(), sql);
         }
     }
@@ -252,40 +193,10 @@ public:
 private:
     void connect() {
         const ConnectOptions& o = options_;
-        auto seconds = [](std::chrono::seconds s) { return static_cast<unsigned int>(std::max<long long>(0, s.count())); };
-        unsigned int connect_timeout = seconds(o.connect_timeout);
-        unsigned int read_timeout = seconds(o.read_timeout);
-        unsigned int write_timeout = seconds(o.write_timeout);
-        my_bool reconnect = 0;
-        mysql_optionsv(handle_, MYSQL_OPT_RECONNECT, &reconnect);
-        if (connect_timeout > 0) mysql_optionsv(handle_, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-        if (read_timeout > 0) mysql_optionsv(handle_, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
-        if (write_timeout > 0) mysql_optionsv(handle_, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
-        if (!o.charset.empty()) mysql_optionsv(handle_, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-        auto set_text = [&](mysql_option opt, const std::string& value) {
-            if (!value.empty()) mysql_optionsv(handle_, opt, value.c_str());
-        };
-        set_text(MYSQL_OPT_SSL_CA, o.tls.ca);
-        set_text(MYSQL_OPT_SSL_CAPATH, o.tls.capath);
-        set_text(MYSQL_OPT_SSL_CERT, o.tls.cert);
-        set_text(MYSQL_OPT_SSL_KEY, o.tls.key);
-        set_text(MYSQL_OPT_SSL_CIPHER, o.tls.cipher);
-        set_text(MYSQL_OPT_SSL_CRL, o.tls.crl);
-        if (o.tls.mode != ConnectOptions::TlsMode::disabled) {
-            my_bool enforce = 1;
-            mysql_optionsv(handle_, MYSQL_OPT_SSL_ENFORCE, &enforce);
-        }
-        my_bool verify = o.tls.mode == ConnectOptions::TlsMode::verify_identity ? 1 : 0;
-        mysql_optionsv(handle_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
-
-        auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-        if (!mysql_real_connect(handle_, or_null(o.host), o.user.c_str(), o.password.c_str(), or_null(o.database),
-                                o.port, or_null(o.unix_socket), 0)) {
-            std::string where = o.unix_socket.empty() || (!o.host.empty() && o.host != "localhost")
-                                    ? o.host + ":" + std::to_string(o.port)
-                                    : o.unix_socket;
-            throw_error("connecting to " + where + " as '" + o.user + "'");
-        }
+        detail::apply_connect_options(handle_, o);
+        if (!mysql_real_connect(handle_, detail::null_if_empty(o.host), o.user.c_str(), o.password.c_str(),
+                                detail::null_if_empty(o.database), o.port, detail::null_if_empty(o.unix_socket), 0))
+            throw_error(detail::connect_context(o));
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
     }
@@ -298,10 +209,7 @@ private:
         if (handle_) mysql_close(std::exchange(handle_, nullptr));
     }
 
-    [[noreturn]] void throw_error(const std::string& context) {
-        const unsigned code = mysql_errno(handle_);
-        throw Error(code, mysql_sqlstate(handle_), mysql_error(handle_), context);
-    }
+    [[noreturn]] void throw_error(const std::string& context) { detail::throw_session_error(handle_, context); }
 
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
@@ -312,9 +220,8 @@ private:
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        const unsigned code = mysql_stmt_errno(stmt);
-        if (is_disconnect_errno(code)) broken_ = true;
-        throw Error(code, mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) broken_ = true;
+        detail::throw_statement_error(stmt, context);
     }
 
     void run_text(std::string_view sql) {
@@ -333,22 +240,10 @@ private:
             skip_more_results(sql);
             return {};
         }
-        const unsigned n = mysql_num_fields(res.get());
-        const MYSQL_FIELD* fields = mysql_fetch_fields(res.get());
-        auto columns = std::make_shared<detail::Columns>();
-        for (unsigned i = 0; i < n; ++i) columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        std::vector<Row> rows;
-        rows.reserve(static_cast<std::size_t>(mysql_num_rows(res.get())));
-        while (MYSQL_ROW raw = mysql_fetch_row(res.get())) {
-            const unsigned long* lengths = mysql_fetch_lengths(res.get());
-            std::vector<detail::Value> values(n);
-            for (unsigned i = 0; i < n; ++i)
-                if (raw[i]) values[i] = std::string(raw[i], lengths[i]);
-            rows.emplace_back(columns, std::move(values));
-        }
+        Result rows = detail::rows_of(res.get());
         res.reset();
         skip_more_results(sql);
-        return Result(columns->names, std::move(rows));
+        return rows;
     }
 
     // Reads and drops further result sets (a CALL returns one more), so the session stays in sync.
@@ -366,11 +261,18 @@ private:
         if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0)
             fail_statement(stmt.get(), "preparing " + detail::sql_excerpt(sql));
         touch();
-        const unsigned long placeholders = mysql_stmt_param_count(stmt.get());
-        if (placeholders != arguments)
-            throw Error(errc::argument_count, detail::sql_excerpt(sql) + " has " + std::to_string(placeholders) +
-                                                  " placeholders but " + std::to_string(arguments) +
-                                                  " arguments were given");
+        detail::check_placeholders(stmt.get(), sql, arguments);
+        return stmt;
+    }
+
+    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    template <class... Args>
+    detail::StatementPtr run_prepared(std::string_view sql, const Args&... args) {
+        detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> slots{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        run_statement(stmt.get(), sql);
         return stmt;
     }
 
@@ -395,96 +297,20 @@ private:
             last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
             return {};
         }
-        my_bool update_max_length = 1; // so that max_length tells the buffer size each text column needs
-        mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
+        detail::request_max_length(stmt);
         if (mysql_stmt_store_result(stmt) != 0)
             fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
         touch();
-
-        const unsigned n = mysql_num_fields(meta.get());
-        const MYSQL_FIELD* fields = mysql_fetch_fields(meta.get());
-        auto columns = std::make_shared<detail::Columns>();
-        enum class Kind : std::uint8_t { integer, floating, text };
-        struct Out {
-            Kind kind = Kind::text;
-            bool is_unsigned = false;
-            long long integer = 0;
-            double floating = 0;
-            std::vector<char> text;
-            unsigned long length = 0;
-            my_bool is_null = 0;
-            my_bool truncated = 0;
-        };
-        std::vector<Out> out(n);
-        std::vector<MYSQL_BIND> binds(n);
-        for (unsigned i = 0; i < n; ++i) {
-            columns->names.emplace_back(fields[i].name, fields[i].name_length);
-            MYSQL_BIND& b = binds[i];
-            b = MYSQL_BIND{};
-            b.is_null = &out[i].is_null;
-            b.length = &out[i].length;
-            b.error = &out[i].truncated;
-            if (detail::is_integer_column(fields[i].type)) {
-                out[i].kind = Kind::integer;
-                out[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
-                b.buffer_type = MYSQL_TYPE_LONGLONG;
-                b.buffer = &out[i].integer;
-                b.is_unsigned = out[i].is_unsigned ? 1 : 0;
-            } else if (fields[i].type == MYSQL_TYPE_FLOAT || fields[i].type == MYSQL_TYPE_DOUBLE) {
-                out[i].kind = Kind::floating;
-                b.buffer_type = MYSQL_TYPE_DOUBLE;
-                b.buffer = &out[i].floating;
-            } else {
-                out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
-                b.buffer_type = MYSQL_TYPE_STRING;
-                b.buffer = out[i].text.data();
-                b.buffer_length = static_cast<unsigned long>(out[i].text.size());
-            }
-        }
-        if (n > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0)
-            fail_statement(stmt, "binding the result of " + detail::sql_excerpt(sql));
-
-        std::vector<Row> rows;
-        rows.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)));
-        for (;;) {
-            const int rc = mysql_stmt_fetch(stmt);
-            if (rc == MYSQL_NO_DATA) break;
-            if (rc == 1) fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
-            bool rebind = false;
-            if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
-                for (unsigned i = 0; i < n; ++i) {
-                    if (out[i].kind != Kind::text || !out[i].truncated) continue;
-                    out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
-                    binds[i].buffer = out[i].text.data();
-                    binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
-                    if (mysql_stmt_fetch_column(stmt, &binds[i], i, 0) != 0)
-                        fail_statement(stmt, "reading a long value of " + detail::sql_excerpt(sql));
-                    rebind = true;
-                }
-            }
-            std::vector<detail::Value> values(n);
-            for (unsigned i = 0; i < n; ++i) {
-                const Out& o = out[i];
-                if (o.is_null) continue;
-                switch (o.kind) {
-                case Kind::integer:
-                    if (o.is_unsigned)
-                        values[i] = static_cast<std::uint64_t>(o.integer);
-                    else
-                        values[i] = static_cast<std::int64_t>(o.integer);
-                    break;
-                case Kind::floating: values[i] = o.floating; break;
-                case Kind::text:
-                    values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
-                    break;
-                }
-            }
-            rows.emplace_back(columns, std::move(values));
-            if (rebind && mysql_stmt_bind_result(stmt, binds.data()) != 0)
-                fail_statement(stmt, "binding the result of " + detail::sql_excerpt(sql));
+        Result rows;
+        try {
+            rows = detail::rows_of(stmt, meta.get(), sql);
+        } catch (const Error& e) { // as fail_statement() would
+            touch();
+            if (e.is_disconnect()) broken_ = true;
+            throw;
         }
         mysql_stmt_free_result(stmt);
-        return Result(columns->names, std::move(rows));
+        return rows;
     }
 
     ConnectOptions options_;

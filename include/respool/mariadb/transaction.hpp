@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "connection.hpp"
+#include "detail/transaction_errors.hpp"
 #include "error.hpp"
 #include "result.hpp"
 #include "savepoint.hpp"
@@ -110,10 +111,7 @@ public:
         } catch (const Error& e) {
             if (!e.is_disconnect()) throw;
             active_ = false;
-            throw Error(errc::commit_outcome_unknown,
-                        std::string("COMMIT lost the connection; the transaction may or may not be committed: ") +
-                            e.what(),
-                        e.server_errno(), e.sqlstate());
+            throw detail::commit_outcome_unknown(e);
         }
         active_ = false;
     }
@@ -176,10 +174,7 @@ public:
     Connection& connection() const noexcept { return connection_; }
 
 private:
-    void require_active(const char* what) const {
-        if (!active_)
-            throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
-    }
+    void require_active(const char* what) const { detail::require_active(active_, what); }
 
     Connection& connection_;
     TransactionOptions options_;

@@ -3,15 +3,11 @@
 #define RESPOOL_MARIADB_VALIDATOR_HPP_INCLUDED
 // Validator: the checkout check and the return-time cleaning of a ConnectionPool's connections.
 #include <mysql.h>
-#include <poll.h>
-#include <sys/socket.h>
 
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <memory>
 
 #include "connection.hpp"
+#include "detail/validation.hpp"
 #include "error.hpp"
 #include "validator_options.hpp"
 
@@ -30,30 +26,20 @@ class Validator {
 public:
     using Clock = Connection::Clock;
 
-    explicit Validator(ValidatorOptions options = {})
-        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+    explicit Validator(ValidatorOptions options = {}) : core_(options) {}
 
     // true: hand the connection out. Never blocks unless it pings (one round trip, bounded by read_timeout).
     // Never throws.
     bool validate(Connection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
-        switch (peek(c)) {
-        case Peek::closed:
-            c.mark_broken();
-            on_disconnect();
-            return false;
-        case Peek::unexpected_data:
-            // Over TLS the bytes may be a TLS record the library has not read yet; the ping decides. In plain text
-            // an idle session never has anything to read, so the stream is out of step.
-            if (!c.uses_tls()) {
-                c.mark_broken();
-                return false;
-            }
-            return ping(c);
-        case Peek::quiet: break;
+        switch (core_.check_socket(c)) {
+        case detail::SocketCheck::dead: return false;
+        case detail::SocketCheck::unsure: return ping(c); // maybe a TLS record the library has not read yet
+        case detail::SocketCheck::quiet: break;
         }
-        if (options_.ping_after == std::chrono::milliseconds::max()) return true;
-        if (Clock::now() - c.last_used() < options_.ping_after) return true;
+        const auto ping_after = core_.options().ping_after;
+        if (ping_after == std::chrono::milliseconds::max()) return true;
+        if (Clock::now() - c.last_used() < ping_after) return true;
         return ping(c);
     }
 
@@ -69,82 +55,32 @@ public:
     // (or for the full reset). Never throws.
     bool reset(Connection& c) noexcept {
         if (c.is_broken()) {
-            on_disconnect();
+            core_.on_disconnect();
             return false;
         }
         if (is_invalidated(c)) return false;
-        try {
-            if (options_.reset == ResetMode::full) {
+        return core_.attempt([&] {
+            if (core_.options().reset == ResetMode::full) {
                 c.reset_session();
-                return true;
+                return;
             }
             const unsigned status = c.server_status();
             if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0) c.rollback();
             if (c.may_hold_named_locks()) c.release_named_locks();
-            return true;
-        } catch (const Error& e) {
-            if (e.is_disconnect()) on_disconnect();
-            return false;
-        } catch (...) {
-            return false;
-        }
+        });
     }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
-    void invalidate_existing() noexcept {
-        // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
-        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
-    }
+    void invalidate_existing() noexcept { core_.invalidate_existing(); }
 
-    const ValidatorOptions& options() const noexcept { return options_; }
+    const ValidatorOptions& options() const noexcept { return core_.options(); }
 
 private:
-    static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
+    bool ping(Connection& c) noexcept { return core_.attempt([&] { c.ping(); }); }
 
-    enum class Peek { quiet, closed, unexpected_data };
+    bool is_invalidated(const Connection& c) const noexcept { return core_.is_invalidated(c.connected_at()); }
 
-    static Peek peek(const Connection& c) noexcept {
-        const auto fd = mysql_get_socket(c.native_handle());
-        if (fd < 0) return Peek::closed;
-        pollfd p{};
-        p.fd = fd;
-        p.events = POLLIN;
-        const int ready = ::poll(&p, 1, 0);
-        if (ready == 0) return Peek::quiet;
-        if (ready < 0) return Peek::unexpected_data; // EINTR and the like: let a ping decide
-        if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return Peek::closed;
-        char byte = 0;
-        const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) return Peek::closed;
-        if (n > 0) return Peek::unexpected_data;
-        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
-    }
-
-    bool ping(Connection& c) noexcept {
-        try {
-            c.ping();
-            return true;
-        } catch (const Error& e) {
-            if (e.is_disconnect()) on_disconnect();
-            return false;
-        } catch (...) {
-            return false;
-        }
-    }
-
-    bool is_invalidated(const Connection& c) const noexcept {
-        // relaxed: see invalidate_existing().
-        const Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
-        return mark != no_mark && c.connected_at().time_since_epoch().count() <= mark;
-    }
-
-    void on_disconnect() noexcept {
-        if (options_.disconnect_invalidates_pool) invalidate_existing();
-    }
-
-    ValidatorOptions options_;
-    // Shared so the Validator stays movable (the pool moves it in); one mark per pool.
-    std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
+    detail::ValidatorCore core_; // copies share its invalidation mark: one per pool
 };
 
 } // namespace respool::mariadb

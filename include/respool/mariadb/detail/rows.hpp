@@ -1,12 +1,11 @@
 #pragma once
-#ifndef RESPOOL_MARIADB_DETAIL_ASYNC_RESULTS_HPP_INCLUDED
-#define RESPOOL_MARIADB_DETAIL_ASYNC_RESULTS_HPP_INCLUDED
-// The parts of a query that need no network round trip, for AsyncConnection: setting a handle's connect options and
-// turning a result already stored in client memory into a Result. Not API. They mirror what Connection does inline.
+#ifndef RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED
+// Turning a result already read into client memory into a Result, for Connection and AsyncConnection: the text
+// protocol's (mysql_store_result) and a prepared statement's (mysql_stmt_store_result). Not API. No I/O.
 #include <mysql.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -15,48 +14,20 @@
 #include <utility>
 #include <vector>
 
-#include "../connect_options.hpp"
-#include "../connection.hpp"
-#include "../error.hpp"
 #include "../result.hpp"
 #include "../row.hpp"
+#include "client.hpp"
+#include "sql.hpp"
 #include "value.hpp"
 
 namespace respool::mariadb::detail {
 
-// The options Connection sets before connecting, plus MYSQL_OPT_NONBLOCK. No I/O. Throws Error when Connector/C
-// refuses the non-blocking mode.
-inline void apply_async_connect_options(MYSQL* handle, const ConnectOptions& o) {
-    if (mysql_optionsv(handle, MYSQL_OPT_NONBLOCK, 0) != 0)
-        throw Error(CR_OUT_OF_MEMORY, "HY000", "could not enable the non-blocking API", "MYSQL_OPT_NONBLOCK");
-    auto seconds = [](std::chrono::seconds s) { return static_cast<unsigned int>(std::max<long long>(0, s.count())); };
-    unsigned int connect_timeout = seconds(o.connect_timeout);
-    unsigned int read_timeout = seconds(o.read_timeout);
-    unsigned int write_timeout = seconds(o.write_timeout);
-    my_bool reconnect = 0;
-    mysql_optionsv(handle, MYSQL_OPT_RECONNECT, &reconnect);
-    if (connect_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    if (read_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
-    if (write_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
-    if (!o.charset.empty()) mysql_optionsv(handle, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-    auto set_text = [&](mysql_option opt, const std::string& value) {
-        if (!value.empty()) mysql_optionsv(handle, opt, value.c_str());
-    };
-    set_text(MYSQL_OPT_SSL_CA, o.tls.ca);
-    set_text(MYSQL_OPT_SSL_CAPATH, o.tls.capath);
-    set_text(MYSQL_OPT_SSL_CERT, o.tls.cert);
-    set_text(MYSQL_OPT_SSL_KEY, o.tls.key);
-    set_text(MYSQL_OPT_SSL_CIPHER, o.tls.cipher);
-    set_text(MYSQL_OPT_SSL_CRL, o.tls.crl);
-    if (o.tls.mode != ConnectOptions::TlsMode::disabled) {
-        my_bool enforce = 1;
-        mysql_optionsv(handle, MYSQL_OPT_SSL_ENFORCE, &enforce);
-    }
-    my_bool verify = o.tls.mode == ConnectOptions::TlsMode::verify_identity ? 1 : 0;
-    mysql_optionsv(handle, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+inline bool is_integer_column(enum_field_types t) noexcept {
+    return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
+           t == MYSQL_TYPE_LONGLONG || t == MYSQL_TYPE_YEAR;
 }
 
-// The rows of a text-protocol result stored with mysql_store_result. No I/O.
+// The rows of a text-protocol result stored with mysql_store_result.
 inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
     const MYSQL_FIELD* fields = mysql_fetch_fields(res);
@@ -74,13 +45,16 @@ inline Result rows_of(MYSQL_RES* res) {
     return Result(columns->names, std::move(rows));
 }
 
-[[noreturn]] inline void throw_statement_error(MYSQL_STMT* stmt, const std::string& context) {
-    throw Error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
+// Asks mysql_stmt_store_result to compute each column's max_length, which rows_of(MYSQL_STMT*, ...) sizes the text
+// buffers by. Call it before storing the result.
+inline void request_max_length(MYSQL_STMT* stmt) noexcept {
+    my_bool update_max_length = 1;
+    mysql_stmt_attr_set(stmt, STMT_ATTR_UPDATE_MAX_LENGTH, &update_max_length);
 }
 
-// The rows of an executed statement whose result mysql_stmt_store_result has read (with STMT_ATTR_UPDATE_MAX_LENGTH
-// set, so that max_length sizes the text buffers); `meta` is its result metadata. Integers and doubles in binary
-// form, everything else as text. No I/O: fetching reads client memory. Throws Error.
+// The rows of an executed statement whose result mysql_stmt_store_result has read (after request_max_length());
+// `meta` is its result metadata. Integers and doubles in binary form, everything else as text. Throws Error (the
+// statement's error; fetching reads client memory, so a disconnect is not expected here).
 inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
@@ -168,4 +142,4 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
 }
 
 } // namespace respool::mariadb::detail
-#endif // RESPOOL_MARIADB_DETAIL_ASYNC_RESULTS_HPP_INCLUDED
+#endif // RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED

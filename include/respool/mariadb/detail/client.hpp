@@ -1,0 +1,54 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_CLIENT_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_CLIENT_HPP_INCLUDED
+// The Connector/C handles and errors Connection and AsyncConnection share: library start-up, owning pointers for
+// results and statements, turning a handle's error into an Error, the placeholder count check. Not API. No I/O.
+#include <mysql.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "../error.hpp"
+#include "sql.hpp"
+
+namespace respool::mariadb::detail {
+
+// mysql_library_init is not thread-safe and mysql_init calls it on first use: run it once, under a magic static.
+inline void init_library() {
+    static const int rc = mysql_library_init(0, nullptr, nullptr);
+    if (rc != 0) throw Error(CR_UNKNOWN_ERROR, "HY000", "mysql_library_init failed", "initialising Connector/C");
+}
+
+struct ResultDeleter {
+    void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
+};
+using ResultPtr = std::unique_ptr<MYSQL_RES, ResultDeleter>;
+
+struct StatementDeleter {
+    void operator()(MYSQL_STMT* s) const noexcept { mysql_stmt_close(s); }
+};
+using StatementPtr = std::unique_ptr<MYSQL_STMT, StatementDeleter>;
+
+// Throws the session's current error, with `context` saying what was being done.
+[[noreturn]] inline void throw_session_error(MYSQL* handle, const std::string& context) {
+    throw Error(mysql_errno(handle), mysql_sqlstate(handle), mysql_error(handle), context);
+}
+
+// Throws the statement's current error, with `context` saying what was being done.
+[[noreturn]] inline void throw_statement_error(MYSQL_STMT* stmt, const std::string& context) {
+    throw Error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
+}
+
+// Throws errc::argument_count unless the prepared `stmt` (whose text is `sql`) has `arguments` placeholders.
+inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size_t arguments) {
+    const unsigned long placeholders = mysql_stmt_param_count(stmt);
+    if (placeholders != arguments)
+        throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                              " placeholders but " + std::to_string(arguments) +
+                                              " arguments were given");
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_CLIENT_HPP_INCLUDED

@@ -1,0 +1,25 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_TRANSACTION_ERRORS_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_TRANSACTION_ERRORS_HPP_INCLUDED
+// The errors Transaction and AsyncTransaction report alike. Not API.
+#include <string>
+
+#include "../error.hpp"
+
+namespace respool::mariadb::detail {
+
+// Throws errc::transaction_state unless the transaction is `active`; `what` names the refused call.
+inline void require_active(bool active, const char* what) {
+    if (!active) throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
+}
+
+// What a COMMIT that failed with the disconnect `lost` is reported as: errc::commit_outcome_unknown, with the
+// server errno and SQLSTATE of `lost`.
+inline Error commit_outcome_unknown(const Error& lost) {
+    return Error(errc::commit_outcome_unknown,
+                 std::string("COMMIT lost the connection; the transaction may or may not be committed: ") + lost.what(),
+                 lost.server_errno(), lost.sqlstate());
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_TRANSACTION_ERRORS_HPP_INCLUDED

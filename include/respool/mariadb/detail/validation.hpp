@@ -1,0 +1,122 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
+// What Validator and AsyncValidator share: the look at an idle session's socket, the pool-wide invalidation mark and
+// what a disconnect does to it. Not API.
+#include <mysql.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "../error.hpp"
+#include "../validator_options.hpp"
+
+namespace respool::mariadb::detail {
+
+// What the socket of an idle session shows.
+enum class Peek { quiet, closed, unexpected_data };
+
+// Peeks at the socket of `handle` without blocking (poll + recv MSG_PEEK|MSG_DONTWAIT).
+inline Peek peek_socket(MYSQL* handle) noexcept {
+    const auto fd = mysql_get_socket(handle);
+    if (fd < 0) return Peek::closed;
+    pollfd p{};
+    p.fd = fd;
+    p.events = POLLIN;
+    const int ready = ::poll(&p, 1, 0);
+    if (ready == 0) return Peek::quiet;
+    if (ready < 0) return Peek::unexpected_data; // EINTR and the like: let a ping decide
+    if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return Peek::closed;
+    char byte = 0;
+    const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return Peek::closed;
+    if (n > 0) return Peek::unexpected_data;
+    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
+}
+
+// What check_socket() concludes about an idle, connected session.
+enum class SocketCheck {
+    quiet,  // nothing to read: as far as the socket tells, alive
+    dead,   // marked broken: refuse it
+    unsure, // bytes wait over TLS, maybe a record the library has not read yet: a ping decides
+};
+
+// The options and the invalidation mark of a validator; copies share the mark (one per pool), so the validator
+// stays movable. Thread safety: every member may run on any thread at once, on different connections.
+class ValidatorCore {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    explicit ValidatorCore(ValidatorOptions options)
+        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+
+    const ValidatorOptions& options() const noexcept { return options_; }
+
+    // Every connection that exists now is refused at its next check. Never blocks.
+    void invalidate_existing() noexcept {
+        // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
+        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+
+    // Whether a connection made at `connected_at` existed at the last invalidate_existing(). Never blocks.
+    bool is_invalidated(Clock::time_point connected_at) const noexcept {
+        // relaxed: see invalidate_existing().
+        const Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
+        return mark != no_mark && connected_at.time_since_epoch().count() <= mark;
+    }
+
+    // A connection was found disconnected: with disconnect_invalidates_pool, every other one is suspect too.
+    void on_disconnect() noexcept {
+        if (options_.disconnect_invalidates_pool) invalidate_existing();
+    }
+
+    // Peeks at the socket of an idle, connected `c` (a Connection or an AsyncConnection). A closed socket marks `c`
+    // broken and counts as a disconnect (on_disconnect()). Unread bytes in plain text mark it broken too: an idle
+    // session never has anything to read, so the stream is out of step. Never blocks.
+    template <class C>
+    SocketCheck check_socket(C& c) noexcept {
+        switch (peek_socket(c.native_handle())) {
+        case Peek::closed:
+            c.mark_broken();
+            on_disconnect();
+            return SocketCheck::dead;
+        case Peek::unexpected_data:
+            if (!c.uses_tls()) {
+                c.mark_broken();
+                return SocketCheck::dead;
+            }
+            return SocketCheck::unsure;
+        case Peek::quiet: break;
+        }
+        return SocketCheck::quiet;
+    }
+
+    // Runs `round_trip`: true when it completes, false when it throws (after on_disconnect() for a disconnect).
+    // Blocks as `round_trip` does; never throws.
+    template <class F>
+    bool attempt(F&& round_trip) noexcept {
+        try {
+            std::forward<F>(round_trip)();
+            return true;
+        } catch (const Error& e) {
+            if (e.is_disconnect()) on_disconnect();
+            return false;
+        } catch (...) {
+            return false;
+        }
+    }
+
+private:
+    static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
+
+    ValidatorOptions options_;
+    std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
+};
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
