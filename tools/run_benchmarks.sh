@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark binary in BUILD/benchmarks. --smoke: each benchmark once, briefly (a check that they run).
+# The MariaDB ones need a server: they run only when RESPOOL_MARIADB_URL is set (tools/bench_mariadb.sh sets it).
 set -euo pipefail
 smoke=0
 if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
@@ -8,6 +9,9 @@ shopt -s nullglob
 ran=0
 for bin in "$build"/benchmarks/bench_*; do
   [ -x "$bin" ] || continue
+  case "$(basename "$bin")" in
+    *mariadb*) if [ -z "${RESPOOL_MARIADB_URL:-}" ]; then echo "-- $(basename "$bin"): skipped (no RESPOOL_MARIADB_URL)"; continue; fi ;;
+  esac
   echo "-- $(basename "$bin")"
   if [ "$smoke" = 1 ]; then
     "$bin" --benchmark_min_time=0.001 --benchmark_repetitions=1 >/dev/null
