@@ -1064,6 +1064,11 @@ public:
         for (std::uint32_t i = pop_settled(); i != nil; i = pop_settled()) on_each(i);
     }
 
+    // relaxed: a hint for a spinning waiter, which then looks for itself under the waiter lock.
+    bool maybe_nonempty() const noexcept {
+        return dequeue_.load(std::memory_order_relaxed) < position_of(enqueue_.load(std::memory_order_relaxed));
+    }
+
     void set_flags(std::uint32_t flags) noexcept { change_flags(flags, 0); }
     void clear_flags(std::uint32_t flags) noexcept { change_flags(0, flags); }
     // seq_cst: see IndexStack::flags().
@@ -1297,6 +1302,9 @@ public:
             queue_->take_all_and_set(flags, on_each);
     }
 
+    // Whether an idle slot may be there: a hint for a spinning waiter.
+    bool maybe_nonempty() const noexcept { return stack_ ? !stack_->empty() : queue_->maybe_nonempty(); }
+
     void set_flags(std::uint32_t flags) noexcept { stack_ ? stack_->set_flags(flags) : queue_->set_flags(flags); }
     void clear_flags(std::uint32_t flags) noexcept {
         stack_ ? stack_->clear_flags(flags) : queue_->clear_flags(flags);
@@ -1318,6 +1326,7 @@ private:
 // The FIFO of callers waiting for a resource. Not lock-free: every access holds the pool's waiter mutex, and only
 // callers that found nothing free ever touch it.
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 
@@ -1340,6 +1349,9 @@ struct Waiter {
     Waiter* prev = nullptr;
     Waiter* next = nullptr;
     std::condition_variable wakeup;
+    // Set (release, under the pool's lock) whenever `status` changes for it; polled (acquire) without the lock by a
+    // waiter that spins a little before sleeping. Pairs with the store in PoolCore::signal().
+    std::atomic<bool> signalled{false};
 };
 
 class WaiterList {
@@ -1528,7 +1540,7 @@ public:
                     if constexpr (HasCheckoutHook<Events> || HasTimeoutHook<Events>) context.wait_started = clock_.now();
                 }
                 if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec, &context);
-                if (attempt < spin_attempts) {
+                if (attempt < spin_attempts && !(idle_.flags_hint() & waiters_flag)) {
                     std::this_thread::yield(); // a short bounded spin: a holder elsewhere may be about to return
                     continue;
                 }
@@ -1657,7 +1669,7 @@ public:
                     closed_ops.push_back(std::move(op.self));
                 } else {
                     w.status = Waiter::Status::closed;
-                    w.wakeup.notify_one();
+                    signal(w);
                 }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
@@ -1732,6 +1744,8 @@ private:
     // Looks at the idle set this many more times, yielding between, before sleeping: a holder on another core is
     // often about to return, and a sleep costs two context switches.
     static constexpr int spin_attempts = 2;
+    // Once queued, a waiter yields and looks again this many times before it sleeps.
+    static constexpr int queued_spins = 8;
 
     // ---- taking a slot -------------------------------------------------------------------------------------------
 
@@ -1819,7 +1833,7 @@ private:
         auto cancel = [this, &self] {
             std::lock_guard lock(mutex_);
             self.cancel_requested = true;
-            self.wakeup.notify_one();
+            signal(self);
         };
         // Registered before taking the lock: a token already stopped runs `cancel` right here.
         std::optional<std::stop_callback<decltype(cancel)>> on_stop;
@@ -1833,6 +1847,7 @@ private:
         // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
         // the flag refuses, and with release_room's push-then-load).
         idle_.set_flags(waiters_flag);
+        int spins_left = queued_spins;
         for (;;) {
             if (self.status == Waiter::Status::granted) {
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
@@ -1847,11 +1862,32 @@ private:
                 return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
             }
             self.status = Waiter::Status::waiting;
+            if (spins_left > 0) {
+                // Queued, so in line for a handoff, but still running: a handoff to a thread that is awake costs no
+                // wake-up, and a sleeper's wake-up latency is the resource's idle time. The spin takes no lock: it
+                // looks again only when signalled or when the idle set seems to hold something.
+                self.signalled.store(false, std::memory_order_relaxed); // relaxed: we hold the lock it is set under
+                lock.unlock();
+                // acquire: sees the grant made before the signal; pairs with the release store in signal().
+                while (spins_left > 0 && !self.signalled.load(std::memory_order_acquire) && !idle_.maybe_nonempty() &&
+                       room_.empty()) {
+                    --spins_left;
+                    std::this_thread::yield();
+                }
+                lock.lock();
+                continue;
+            }
             if (deadline == TimePoint::max())
                 self.wakeup.wait(lock);
             else
                 self.wakeup.wait_until(lock, deadline);
         }
+    }
+
+    // Tells a waiter its status changed: wakes it if asleep, and ends its spin if spinning. Holds mutex_.
+    static void signal(Waiter& w) noexcept {
+        w.signalled.store(true, std::memory_order_release); // release: pairs with the acquire load in wait_for_slot()
+        w.wakeup.notify_one();
     }
 
     // A queued waiter's look: it may take what newcomers may not while others starve, and it never misses a push
@@ -1899,7 +1935,7 @@ private:
             op.scheduled = true;
             return std::move(op.self);
         }
-        w.wakeup.notify_one();
+        signal(w);
         return nullptr;
     }
 
@@ -2148,7 +2184,7 @@ private:
                 return;
             }
             w->status = Waiter::Status::notified;
-            w->wakeup.notify_one();
+            signal(*w);
             return;
         }
     }

@@ -60,6 +60,9 @@ public:
             queue_->take_all_and_set(flags, on_each);
     }
 
+    // Whether an idle slot may be there: a hint for a spinning waiter.
+    bool maybe_nonempty() const noexcept { return stack_ ? !stack_->empty() : queue_->maybe_nonempty(); }
+
     void set_flags(std::uint32_t flags) noexcept { stack_ ? stack_->set_flags(flags) : queue_->set_flags(flags); }
     void clear_flags(std::uint32_t flags) noexcept {
         stack_ ? stack_->clear_flags(flags) : queue_->clear_flags(flags);

@@ -115,6 +115,11 @@ public:
         for (std::uint32_t i = pop_settled(); i != nil; i = pop_settled()) on_each(i);
     }
 
+    // relaxed: a hint for a spinning waiter, which then looks for itself under the waiter lock.
+    bool maybe_nonempty() const noexcept {
+        return dequeue_.load(std::memory_order_relaxed) < position_of(enqueue_.load(std::memory_order_relaxed));
+    }
+
     void set_flags(std::uint32_t flags) noexcept { change_flags(flags, 0); }
     void clear_flags(std::uint32_t flags) noexcept { change_flags(0, flags); }
     // seq_cst: see IndexStack::flags().

@@ -196,7 +196,7 @@ public:
                     if constexpr (HasCheckoutHook<Events> || HasTimeoutHook<Events>) context.wait_started = clock_.now();
                 }
                 if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec, &context);
-                if (attempt < spin_attempts) {
+                if (attempt < spin_attempts && !(idle_.flags_hint() & waiters_flag)) {
                     std::this_thread::yield(); // a short bounded spin: a holder elsewhere may be about to return
                     continue;
                 }
@@ -325,7 +325,7 @@ public:
                     closed_ops.push_back(std::move(op.self));
                 } else {
                     w.status = Waiter::Status::closed;
-                    w.wakeup.notify_one();
+                    signal(w);
                 }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
@@ -400,6 +400,8 @@ private:
     // Looks at the idle set this many more times, yielding between, before sleeping: a holder on another core is
     // often about to return, and a sleep costs two context switches.
     static constexpr int spin_attempts = 2;
+    // Once queued, a waiter yields and looks again this many times before it sleeps.
+    static constexpr int queued_spins = 8;
 
     // ---- taking a slot -------------------------------------------------------------------------------------------
 
@@ -487,7 +489,7 @@ private:
         auto cancel = [this, &self] {
             std::lock_guard lock(mutex_);
             self.cancel_requested = true;
-            self.wakeup.notify_one();
+            signal(self);
         };
         // Registered before taking the lock: a token already stopped runs `cancel` right here.
         std::optional<std::stop_callback<decltype(cancel)>> on_stop;
@@ -501,6 +503,7 @@ private:
         // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
         // the flag refuses, and with release_room's push-then-load).
         idle_.set_flags(waiters_flag);
+        int spins_left = queued_spins;
         for (;;) {
             if (self.status == Waiter::Status::granted) {
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
@@ -515,11 +518,32 @@ private:
                 return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
             }
             self.status = Waiter::Status::waiting;
+            if (spins_left > 0) {
+                // Queued, so in line for a handoff, but still running: a handoff to a thread that is awake costs no
+                // wake-up, and a sleeper's wake-up latency is the resource's idle time. The spin takes no lock: it
+                // looks again only when signalled or when the idle set seems to hold something.
+                self.signalled.store(false, std::memory_order_relaxed); // relaxed: we hold the lock it is set under
+                lock.unlock();
+                // acquire: sees the grant made before the signal; pairs with the release store in signal().
+                while (spins_left > 0 && !self.signalled.load(std::memory_order_acquire) && !idle_.maybe_nonempty() &&
+                       room_.empty()) {
+                    --spins_left;
+                    std::this_thread::yield();
+                }
+                lock.lock();
+                continue;
+            }
             if (deadline == TimePoint::max())
                 self.wakeup.wait(lock);
             else
                 self.wakeup.wait_until(lock, deadline);
         }
+    }
+
+    // Tells a waiter its status changed: wakes it if asleep, and ends its spin if spinning. Holds mutex_.
+    static void signal(Waiter& w) noexcept {
+        w.signalled.store(true, std::memory_order_release); // release: pairs with the acquire load in wait_for_slot()
+        w.wakeup.notify_one();
     }
 
     // A queued waiter's look: it may take what newcomers may not while others starve, and it never misses a push
@@ -567,7 +591,7 @@ private:
             op.scheduled = true;
             return std::move(op.self);
         }
-        w.wakeup.notify_one();
+        signal(w);
         return nullptr;
     }
 
@@ -816,7 +840,7 @@ private:
                 return;
             }
             w->status = Waiter::Status::notified;
-            w->wakeup.notify_one();
+            signal(*w);
             return;
         }
     }

@@ -4,6 +4,7 @@
 // The FIFO of callers waiting for a resource. Not lock-free: every access holds the pool's waiter mutex, and only
 // callers that found nothing free ever touch it.
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 
@@ -26,6 +27,9 @@ struct Waiter {
     Waiter* prev = nullptr;
     Waiter* next = nullptr;
     std::condition_variable wakeup;
+    // Set (release, under the pool's lock) whenever `status` changes for it; polled (acquire) without the lock by a
+    // waiter that spins a little before sleeping. Pairs with the store in PoolCore::signal().
+    std::atomic<bool> signalled{false};
 };
 
 class WaiterList {
