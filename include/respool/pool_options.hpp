@@ -43,6 +43,10 @@ struct PoolOptions {
                                                     // was acquired) through the on_leak event, or to stderr; 0 = off
     bool maintenance_thread = true;                 // run the background work above on a thread of the pool's own;
                                                     // false: the application calls Pool::maintain() itself
+    bool fair_queue = false;                        // a caller that finds nothing free never overtakes one already
+                                                    // queued, and queued callers stay awake a little before sleeping:
+                                                    // a far shorter tail when threads outnumber resources, for some
+                                                    // throughput (docs/benchmarks.md has both measured)
 
     // true when a background thread has work: keepalive, idle timeout, min_idle or leak detection.
     bool needs_maintenance() const noexcept {

@@ -149,3 +149,7 @@ BOOST_AUTO_TEST_CASE(starvation_handoff_under_contention_keeps_every_invariant) 
 BOOST_AUTO_TEST_CASE(close_while_threads_are_waiting_and_returning) {
     run({.pool_size = 3, .max_overflow = 2, .timeout = 1s, .pre_ping = true}, 16, 2000, true);
 }
+
+BOOST_AUTO_TEST_CASE(fair_queue_keeps_every_invariant) {
+    run({.pool_size = 2, .max_overflow = 1, .timeout = 50ms, .pre_ping = true, .fair_queue = true}, 16, 2000, false);
+}

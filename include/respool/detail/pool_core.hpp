@@ -196,7 +196,8 @@ public:
                     if constexpr (HasCheckoutHook<Events> || HasTimeoutHook<Events>) context.wait_started = clock_.now();
                 }
                 if (std::chrono::steady_clock::now() >= *deadline) return fail(errc::timeout, ec, &context);
-                if (attempt < spin_attempts && !(idle_.flags_hint() & waiters_flag)) {
+                // Spinning lets a caller overtake the queue; a fair queue spins only while nobody is queued.
+                if (attempt < spin_attempts && !(options_.fair_queue && (idle_.flags_hint() & waiters_flag))) {
                     std::this_thread::yield(); // a short bounded spin: a holder elsewhere may be about to return
                     continue;
                 }
@@ -400,7 +401,7 @@ private:
     // Looks at the idle set this many more times, yielding between, before sleeping: a holder on another core is
     // often about to return, and a sleep costs two context switches.
     static constexpr int spin_attempts = 2;
-    // Once queued, a waiter yields and looks again this many times before it sleeps.
+    // With fair_queue, once queued, a waiter yields and looks again this many times before it sleeps.
     static constexpr int queued_spins = 8;
 
     // ---- taking a slot -------------------------------------------------------------------------------------------
@@ -503,7 +504,7 @@ private:
         // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
         // the flag refuses, and with release_room's push-then-load).
         idle_.set_flags(waiters_flag);
-        int spins_left = queued_spins;
+        int spins_left = options_.fair_queue ? queued_spins : 0;
         for (;;) {
             if (self.status == Waiter::Status::granted) {
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
