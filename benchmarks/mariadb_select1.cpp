@@ -11,9 +11,8 @@
 //                   before measuring.
 //   respool_pre_ping the same with pre_ping on (ValidatorOptions' default ping_after of 1 s: in this loop, a socket
 //                   peek per checkout, never a COM_PING).
-//   respool_no_handoff (only where threads outnumber connections) respool with PoolOptions::handoff_after at one
-//                   hour, i.e. never handing a returned connection straight to a sleeping waiter: a diagnostic that
-//                   shows what the starvation guard costs when 32 threads share 8 connections on few cores.
+//   respool_fair_queue (only where threads outnumber connections) respool with PoolOptions::fair_queue: nobody
+//                   overtakes a queued waiter, and queued waiters spin before sleeping; the tail-latency setting.
 //   shared_8_mutex  (only where threads outnumber connections) 8 raw connections, each behind a std::mutex, thread t
 //                   always using connection t % 8: the plainest way to share 8 connections, a reference for what
 //                   sharing itself costs when 32 threads block on 8 connections.
@@ -172,23 +171,23 @@ enum Contender {
     floor_raw,
     respool_pool,
     respool_pre_ping,
-    respool_no_handoff,
+    respool_fair_queue,
     shared_8_mutex,
     adapter_no_pool,
     connect_per_query,
     contender_count
 };
 constexpr std::array<const char*, contender_count> contender_names{"floor",   "respool", "respool_pre_ping",
-                                                                   "respool_no_handoff", "shared_8_mutex", "adapter",
+                                                                   "respool_fair_queue", "shared_8_mutex", "adapter",
                                                                    "connect"};
 
 mdb::ConnectionPool make_warm_pool(const mdb::ConnectOptions& options, std::size_t size, bool pre_ping,
-                                   std::chrono::microseconds handoff_after = respool::PoolOptions{}.handoff_after) {
+                                   bool fair_queue = false) {
     mdb::ConnectionPool pool = mdb::make_pool(options, respool::PoolOptions{.pool_size = size,
                                                                             .max_overflow = 0,
                                                                             .timeout = 30s,
                                                                             .pre_ping = pre_ping,
-                                                                            .handoff_after = handoff_after});
+                                                                            .fair_queue = fair_queue});
     std::vector<mdb::ConnectionPool::Lease> all;
     for (std::size_t i = 0; i < size; ++i) all.push_back(pool.acquire()); // creates every connection now
     return pool;
@@ -207,7 +206,7 @@ void select1(benchmark::State& state) {
 
     std::vector<RawConnection> raw;
     std::vector<mdb::Connection> adapter;
-    std::optional<mdb::ConnectionPool> pool, pinging_pool, no_handoff_pool;
+    std::optional<mdb::ConnectionPool> pool, pinging_pool, fair_queue_pool;
     const bool shared = pool_size < threads;
     // For shared_8_mutex: each raw connection with its own lock, on its own cache line.
     struct alignas(64) LockedConnection {
@@ -220,7 +219,7 @@ void select1(benchmark::State& state) {
         for (std::size_t t = 0; t < threads; ++t) adapter.emplace_back(options);
         pool.emplace(make_warm_pool(options, pool_size, false));
         pinging_pool.emplace(make_warm_pool(options, pool_size, true));
-        if (shared) no_handoff_pool.emplace(make_warm_pool(options, pool_size, false, 1h));
+        if (shared) fair_queue_pool.emplace(make_warm_pool(options, pool_size, false, true));
         for (LockedConnection& l : locked) l.connection.reset(raw_connect(options));
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
@@ -241,9 +240,9 @@ void select1(benchmark::State& state) {
                 auto lease = pinging_pool->acquire();
                 return adapter_select1(*lease);
             });
-        case respool_no_handoff:
+        case respool_fair_queue:
             return timed_run(threads, run_length, totals, [&](std::size_t) {
-                auto lease = no_handoff_pool->acquire();
+                auto lease = fair_queue_pool->acquire();
                 return adapter_select1(*lease);
             });
         case shared_8_mutex:
@@ -268,7 +267,7 @@ void select1(benchmark::State& state) {
         double respool_wall = 0;
         for (int k = 0; k < contender_count; ++k) {
             const int which = (first + k) % contender_count;
-            if ((which == respool_no_handoff || which == shared_8_mutex) && !shared) continue;
+            if ((which == respool_fair_queue || which == shared_8_mutex) && !shared) continue;
             const double wall = run(which, totals[static_cast<std::size_t>(which)]);
             if (which == respool_pool) respool_wall = wall;
         }
@@ -278,7 +277,7 @@ void select1(benchmark::State& state) {
 
     const double floor_qps = totals[floor_raw].queries_per_second();
     for (int c = 0; c < contender_count; ++c) {
-        if ((c == respool_no_handoff || c == shared_8_mutex) && !shared) continue;
+        if ((c == respool_fair_queue || c == shared_8_mutex) && !shared) continue;
         Totals& t = totals[static_cast<std::size_t>(c)];
         const std::string name = contender_names[static_cast<std::size_t>(c)];
         state.counters[name + "_qps"] = t.queries_per_second();
