@@ -92,6 +92,21 @@ BOOST_AUTO_TEST_CASE(pool_recycle_minus_one_means_never_and_fractions_work) {
     BOOST_TEST(!defaults.options().pre_ping);
 }
 
+BOOST_AUTO_TEST_CASE(the_load_balancer_keys_reach_the_pool_options) {
+    auto pool = mdb::make_pool("mariadb://u@h/d?pool_recycle=3600&pool_recycle_jitter=60&pool_order=fifo"
+                               "&pool_keepalive=120&pool_idle_timeout=600&pool_max_connecting=4&pool_fair_queue=true");
+    const respool::PoolOptions& o = pool.options();
+    BOOST_TEST(o.recycle.count() == 3'600'000);
+    BOOST_TEST(o.recycle_jitter.count() == 60'000);
+    BOOST_TEST((o.order == respool::CheckoutOrder::fifo));
+    BOOST_TEST(o.keepalive.count() == 120'000);
+    BOOST_TEST(o.idle_timeout.count() == 600'000);
+    BOOST_TEST(o.max_connecting == 4u);
+    BOOST_TEST(o.fair_queue);
+    check_refused("mariadb://u@h/d?pool_order=sideways", "pool_order", true);
+    check_refused("mariadb://u@h/d?pool_fair_queue=maybe", "pool_fair_queue", true);
+}
+
 BOOST_AUTO_TEST_CASE(malformed_urls_name_the_bad_part) {
     check_refused("postgres://u@h/d", "scheme 'postgres'");
     check_refused("mariadb:/u@h/d", "://");

@@ -62,6 +62,8 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
             pool.idle_timeout = milliseconds(url_seconds_as_ms(key, value, 0));
         } else if (key == "pool_min_idle") {
             pool.min_idle = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
+        } else if (key == "pool_fair_queue") {
+            pool.fair_queue = url_flag(key, value);
         } else if (key == "pool_max_connecting") {
             pool.max_connecting = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
         }
@@ -86,7 +88,7 @@ inline ConnectionPool make_pool(ConnectOptions options, PoolOptions pool_options
 // pool_size, max_overflow (-1 is refused: a bound is needed), pool_timeout (seconds), pool_recycle (seconds; -1:
 // never), pool_pre_ping, the adapter's pool_ping_after (seconds), pool_reset_on_return (rollback|full) and
 // pool_invalidate_on_disconnect, and the rest of PoolOptions: pool_recycle_jitter, pool_keepalive,
-// pool_idle_timeout (seconds), pool_order (lifo|fifo), pool_min_idle, pool_max_connecting. Keys not given keep PoolOptions' and ValidatorOptions' defaults. Connects to
+// pool_idle_timeout (seconds), pool_order (lifo|fifo), pool_min_idle, pool_max_connecting, pool_fair_queue. Keys not given keep PoolOptions' and ValidatorOptions' defaults. Connects to
 // nothing yet; never blocks. Throws std::invalid_argument naming the malformed part or the unknown key.
 inline ConnectionPool make_pool(std::string_view url) {
     ConnectOptions options = ConnectOptions::from_url(url);

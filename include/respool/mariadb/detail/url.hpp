@@ -163,7 +163,7 @@ inline bool is_pool_key(std::string_view key) noexcept {
     for (std::string_view k : {"pool_size", "max_overflow", "pool_timeout", "pool_recycle", "pool_pre_ping",
                                "pool_ping_after", "pool_reset_on_return", "pool_invalidate_on_disconnect",
                                "pool_recycle_jitter", "pool_order", "pool_keepalive", "pool_idle_timeout",
-                               "pool_min_idle", "pool_max_connecting"})
+                               "pool_min_idle", "pool_max_connecting", "pool_fair_queue"})
         if (key == k) return true;
     return false;
 }
