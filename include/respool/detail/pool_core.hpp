@@ -367,7 +367,6 @@ public:
 
     // The Pool object or an asynchronous op lets go; the last of them and the resources frees this.
     void release_owner() noexcept { release_ref(); }
-    std::uint64_t detached() const noexcept { return detached_.load(std::memory_order_relaxed); } // relaxed: a count
     // An asynchronous op holds this alive; the caller already holds a reference (the Pool's).
     void add_ref() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); } // relaxed: like shared_ptr's increment
 
