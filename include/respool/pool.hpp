@@ -174,7 +174,7 @@ public:
         requires std::invocable<Executor&, Task>
     AcquireAwaitable<Lease> async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor) {
         return AcquireAwaitable<Lease>(
-            [core = core_, deadline, executor = std::move(executor)](
+            [core = &core(), deadline, executor = std::move(executor)](
                 std::stop_token stop, typename AcquireAwaitable<Lease>::Handler handler) mutable {
                 core->async_acquire(detail::WaitLimit::until(deadline), &stop, std::move(executor), std::move(handler));
             });

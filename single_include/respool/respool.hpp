@@ -1482,7 +1482,10 @@ struct AsyncOp final : Waiter {
         is_async = true;
         core->add_ref();
     }
-    ~AsyncOp() { core->release_owner(); }
+    ~AsyncOp() {
+        on_stop.reset(); // unregister (waiting for a running callback) while the core is surely alive
+        core->release_owner();
+    }
     AsyncOp(const AsyncOp&) = delete;
     AsyncOp& operator=(const AsyncOp&) = delete;
 
@@ -1662,6 +1665,7 @@ public:
     }
 
     void close() noexcept {
+        if (inherited_through_fork()) return close_in_child(); // the parent's resources: not ours to destroy
         std::vector<std::shared_ptr<Op>> closed_ops;
         {
             std::lock_guard lock(mutex_);
@@ -1692,6 +1696,7 @@ public:
 
     // Waits until every resource is destroyed or the deadline passes; the pool must be closed.
     bool wait_drained(TimePoint deadline) noexcept {
+        if (inherited_through_fork()) return true; // nothing of the child's own to wait for
         std::unique_lock lock(mutex_);
         auto drained = [&] { return refs_.load(std::memory_order_acquire) == 1; }; // acquire: pairs with release_ref
         if (deadline == TimePoint::max()) {
@@ -1923,13 +1928,20 @@ private:
             idle_.clear_flags(starving_flag);
     }
 
-    // Gives `slot` (a resource, or room for one) to the first waiter. Holds mutex_. For an asynchronous waiter,
-    // returns its op: the caller delivers it after unlocking.
-    [[nodiscard]] std::shared_ptr<Op> grant_front(std::uint32_t slot) noexcept {
-        Waiter& w = *waiters_.front();
-        // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
-        // still asleep, or the resource it was for could sit idle while that one sleeps.
-        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next);
+    // Asynchronous waiters granted a slot under mutex_; their deliveries are posted after it is unlocked (a post may
+    // run the task inline). At most two per lock: a handoff and a wake-up passed on.
+    struct Handoffs {
+        std::shared_ptr<Op> op[2];
+        Take take[2];
+        int count = 0;
+    };
+
+    void deliver_all(Handoffs& handoffs) noexcept {
+        for (int i = 0; i < handoffs.count; ++i) deliver(std::move(handoffs.op[i]), handoffs.take[i]);
+    }
+
+    // Gives `slot` (a resource, or room for one) to waiter `w`. Holds mutex_.
+    void grant(Waiter& w, std::uint32_t slot, Handoffs& handoffs) noexcept {
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
@@ -1937,10 +1949,21 @@ private:
         if (w.is_async) {
             Op& op = static_cast<Op&>(w);
             op.scheduled = true;
-            return std::move(op.self);
+            const int i = handoffs.count++;
+            handoffs.op[i] = std::move(op.self);
+            handoffs.take[i] = {slots_[slot].resource ? Take::Kind::idle : Take::Kind::room, slot};
+            return;
         }
         signal(w);
-        return nullptr;
+    }
+
+    // Gives `slot` to the first waiter. Holds mutex_.
+    void grant_front(std::uint32_t slot, Handoffs& handoffs) noexcept {
+        Waiter& w = *waiters_.front();
+        // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
+        // still asleep, or the resource it was for could sit idle while that one sleeps.
+        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next, handoffs);
+        grant(w, slot, handoffs);
     }
 
     // ---- checkout checks and creation ----------------------------------------------------------------------------
@@ -2164,27 +2187,28 @@ private:
         }
         const TimePoint now = clock_.now();
         Waiter& first = *waiters_.front();
+        Handoffs handoffs;
         if (first.is_async || (flags & starving_flag) || now - first.enqueued_at >= options_.handoff_after) {
-            std::shared_ptr<Op> op = grant_front(slot); // direct handoff, in FIFO order
+            grant_front(slot, handoffs); // direct handoff, in FIFO order
             update_waiter_flags(now);
-            lock.unlock();
-            if (op) deliver(std::move(op), {Take::Kind::idle, slot});
-            return;
+        } else {
+            // Normal mode: back to the idle set, and wake the first waiter not woken yet: it competes with newcomers.
+            idle_.push(slot, closed_flag);
+            wake_next_sleeper(&first, handoffs);
         }
-        // Normal mode: back to the idle set, and wake the first waiter not woken yet: it competes with newcomers.
-        idle_.push(slot, closed_flag);
-        wake_next_sleeper(&first);
+        lock.unlock();
+        deliver_all(handoffs);
     }
 
     // Wakes the first waiter from `from` on that is asleep, to look at the idle set: one per resource returned. (Waking
     // one at a time, Go-mutex style, leaves resources idle while the one woken waits for a CPU when threads outnumber
-    // cores.) Holds mutex_.
-    void wake_next_sleeper(Waiter* from) noexcept {
+    // cores.) An asynchronous waiter cannot look for itself: it is granted an idle slot directly. Holds mutex_.
+    void wake_next_sleeper(Waiter* from, Handoffs& handoffs) noexcept {
         for (Waiter* w = from; w; w = w->next) {
             if (w->status != Waiter::Status::waiting) continue;
             if (w->is_async) {
-                // An async waiter is only ever granted directly; the idle resource stays for a newcomer or the next
-                // return's handoff. Nothing to wake.
+                if (const std::uint32_t slot = idle_.pop_settled(closed_flag); slot != IdleSet::nil)
+                    grant(*w, slot, handoffs);
                 return;
             }
             w->status = Waiter::Status::notified;
@@ -2219,15 +2243,14 @@ private:
         const bool wake = idle_.flags() & waiters_flag;
         if (!wake && !drop_ref) return;
         std::unique_lock lock(mutex_);
-        std::shared_ptr<Op> op;
-        std::uint32_t granted = 0;
+        Handoffs handoffs;
         if (wake && !waiters_.empty()) {
-            if (granted = room_.pop(); granted != IndexStack::nil) op = grant_front(granted);
+            if (const std::uint32_t granted = room_.pop(); granted != IndexStack::nil) grant_front(granted, handoffs);
             update_waiter_flags(clock_.now());
         }
         const bool last = drop_ref && release_ref_locked();
         lock.unlock();
-        if (op) deliver(std::move(op), {Take::Kind::room, granted}); // the op's own reference keeps this alive
+        deliver_all(handoffs); // each op's own reference keeps this alive meanwhile
         if (last) delete this;
     }
 
@@ -2284,8 +2307,9 @@ private:
             waiters_.push_back(*op);
             waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: statistics
             waits_.fetch_add(1, std::memory_order_relaxed);
-            if (op->deadline != TimePoint::max()) wake_housekeeper(op->deadline);
-            op->self = std::move(op);
+            const TimePoint deadline = op->deadline;
+            op->self = std::move(op); // owned by the FIFO from here, before anything below can throw
+            if (deadline != TimePoint::max()) wake_housekeeper(deadline);
             return;
         }
         if (waiters_.empty()) update_waiter_flags(TimePoint{});
@@ -2492,7 +2516,11 @@ private:
             const SlotState state = s.state.load(std::memory_order_relaxed); // relaxed: a hint
             if (state != SlotState::idle && state != SlotState::parked) continue;
             const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: a hint
-            if (idle_expired(idle) || keepalive_due(s, idle)) return true;
+            // The hint uses the earliest any resource can be due (the most jitter), not this slot's own jitter,
+            // which belongs to whoever holds the slot.
+            if (idle_expired(idle) || (options_.keepalive.count() > 0 &&
+                                       std::chrono::steady_clock::duration(idle) >= options_.keepalive * 4 / 5))
+                return true;
         }
         return false;
     }
@@ -2809,7 +2837,7 @@ public:
         requires std::invocable<Executor&, Task>
     AcquireAwaitable<Lease> async_acquire_until(std::chrono::steady_clock::time_point deadline, Executor executor) {
         return AcquireAwaitable<Lease>(
-            [core = core_, deadline, executor = std::move(executor)](
+            [core = &core(), deadline, executor = std::move(executor)](
                 std::stop_token stop, typename AcquireAwaitable<Lease>::Handler handler) mutable {
                 core->async_acquire(detail::WaitLimit::until(deadline), &stop, std::move(executor), std::move(handler));
             });

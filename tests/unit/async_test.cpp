@@ -168,6 +168,23 @@ BOOST_AUTO_TEST_CASE(async_and_blocking_waiters_share_one_fifo) {
     BOOST_TEST(blocking_got != 0);
 }
 
+BOOST_AUTO_TEST_CASE(an_async_waiter_behind_a_woken_blocking_waiter_still_gets_a_returned_resource) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .handoff_after = std::chrono::hours(1)});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    std::jthread blocking([&] { auto lease = pool.acquire(); });
+    while (pool.stats().waiting != 1) std::this_thread::yield();
+    Result r;
+    pool.async_acquire(executor, r.handler());
+    BOOST_TEST(pool.stats().waiting == 2u);
+    a.reset(); // wakes the blocking waiter, which may not have run yet
+    b.reset(); // the async waiter cannot look for itself: it must be granted this one
+    executor.wait_for_task();
+    executor.run();
+    BOOST_TEST(bool(r.lease));
+    blocking.join();
+}
+
 BOOST_AUTO_TEST_CASE(an_async_acquire_times_out) {
     auto pool = make({.pool_size = 1, .max_overflow = 0});
     auto held = pool.acquire();
