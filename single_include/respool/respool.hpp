@@ -2015,6 +2015,7 @@ private:
             Slot<Resource>& s = slots_[slot];
             s.checked_out_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: see Slot
             if (leak_detection_) {
+                // relaxed: published by the release store of leak_word below.
                 s.where_file.store(context.where.file, std::memory_order_relaxed);
                 s.where_function.store(context.where.function, std::memory_order_relaxed);
                 s.where_line.store(context.where.line, std::memory_order_relaxed);
@@ -2031,6 +2032,7 @@ private:
 
     // A lease comes back: its checkin event, and the end of a reported leak.
     void report_checkin(Slot<Resource>& s) noexcept {
+        // relaxed: written by this lease's own checkout, on this or a thread that handed the lease over.
         const auto held = clock_.now() - TimePoint(TimePoint::duration(s.checked_out_at.load(std::memory_order_relaxed)));
         if constexpr (HasCheckinHook<Events>) emit([&] { events_.on_checkin(CheckinEvent{held}); });
         if (leak_detection_) {
@@ -2050,6 +2052,7 @@ private:
             // acquire: sees the checkout's fields; pairs with the release store in hand_out().
             std::uint64_t word = s.leak_word.load(std::memory_order_acquire);
             if (word == 0 || (word & 1u)) continue;
+            // relaxed: trusted only if the CAS below finds leak_word unchanged.
             const auto held = TimePoint::duration(now - s.checked_out_at.load(std::memory_order_relaxed));
             if (held < options_.leak_threshold) continue;
             LeakEvent event{held, s.where_file.load(std::memory_order_relaxed),
@@ -2074,13 +2077,19 @@ private:
         }
     }
 
+    // Runs one validator hook; a throw counts as "no" (the resource is in an unknown state).
+    template <class Fn>
+    static bool accepts(Fn&& hook) noexcept {
+        try {
+            return static_cast<bool>(hook());
+        } catch (...) {
+            return false;
+        }
+    }
+
     bool reset(Slot<Resource>& s) noexcept {
         if constexpr (HasReset<Validator, Resource>) {
-            try {
-                return static_cast<bool>(validator_.reset(*s.resource));
-            } catch (...) {
-                return false; // a reset that throws leaves the resource in an unknown state
-            }
+            return accepts([&] { return validator_.reset(*s.resource); });
         } else {
             (void)s;
             return true;
@@ -2596,11 +2605,7 @@ private:
     // The keepalive check: the validator's keepalive hook, or validate(); false or a throw means "not usable".
     bool keep_alive(Slot<Resource>& s) noexcept {
         if constexpr (HasKeepalive<Validator, Resource>) {
-            try {
-                return static_cast<bool>(validator_.keepalive(*s.resource));
-            } catch (...) {
-                return false;
-            }
+            return accepts([&] { return validator_.keepalive(*s.resource); });
         } else {
             return validate(s);
         }
@@ -2608,11 +2613,7 @@ private:
 
     // Validation on checkout; false or a throw means "not usable".
     bool validate(Slot<Resource>& s) noexcept {
-        try {
-            return static_cast<bool>(validator_.validate(*s.resource));
-        } catch (...) {
-            return false;
-        }
+        return accepts([&] { return validator_.validate(*s.resource); });
     }
 
     LeaseType fail(errc e, std::error_code* ec, [[maybe_unused]] const CheckoutContext* context = nullptr) {
