@@ -691,7 +691,7 @@ private:
 
 namespace respool::mariadb {
 
-// The pool calls these synchronously, so they never wait on the network: the round trips (the pre-ping COM_PING, the
+// The pool calls these synchronously, so validate() and reset() never wait on the network: the round trips (the pre-ping COM_PING, the
 // ROLLBACK of an abandoned transaction) are awaited by AsyncConnectionPool and AsyncLease around them.
 // validate() (checkout, with pre_ping): refuses a broken or invalidated connection and peeks at its socket
 // (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server closed. A connection not yet connected passes: the
@@ -715,6 +715,25 @@ public:
         if (!c.is_connected()) return true;
         // SocketCheck::unsure (maybe a TLS record) passes: the pool's ping decides when one is due.
         return core_.check_socket(c) != detail::SocketCheck::dead;
+    }
+
+    // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
+    // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
+    // timeout. Unlike the other hooks it blocks, for that one round trip (bounded by the read and write timeouts): the
+    // pool runs it on its maintenance thread, never on an event loop, while the connection is idle and no operation
+    // is in flight (Connector/C lets blocking and non-blocking calls share a connection). A connection not connected
+    // yet has nothing to keep alive. Never throws.
+    bool keepalive(AsyncConnection& c) noexcept {
+        if (!validate(c)) return false;
+        if (!c.is_connected()) return true;
+        if (AsyncConnection::Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
+        if (mysql_ping(c.native_handle()) != 0) {
+            c.mark_broken();
+            on_disconnect();
+            return false;
+        }
+        c.touch();
+        return true;
     }
 
     // true: keep the connection. Never blocks; never throws.

@@ -166,3 +166,44 @@ BOOST_AUTO_TEST_CASE(named_locks_are_released_before_the_connection_is_reused) {
         BOOST_TEST(lease->thread_id() == first); // cleaned and kept, not replaced
     }());
 }
+
+BOOST_AUTO_TEST_CASE(keepalive_keeps_an_idle_connection_past_the_servers_idle_timeout) {
+    // The server ends a session idle for wait_timeout (2 s here), as a proxy's idle timeout would. With keepalive 1 s
+    // the pool's maintenance thread pings the idle connection in time; the same pool without keepalive loses it.
+    mdb::ConnectOptions options = server_options();
+    options.init_statements.push_back("SET SESSION wait_timeout = 2");
+    mdb::Connection admin(server_options());
+    asio::io_context io;
+    auto kept = mdb::make_async_pool(io.get_executor(), options,
+                                     respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .timeout = 10s,
+                                                          .keepalive = 1000ms});
+    auto plain = mdb::make_async_pool(io.get_executor(), options,
+                                      respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    unsigned long kept_id = 0;
+    unsigned long plain_id = 0;
+    run_on(io, [&]() -> asio::awaitable<void> {
+        kept_id = (co_await kept.async_acquire())->thread_id();
+        plain_id = (co_await plain.async_acquire())->thread_id();
+    }());
+    BOOST_REQUIRE(kept_id != 0);
+    BOOST_REQUIRE(plain_id != 0);
+
+    std::this_thread::sleep_for(4500ms); // what is tested is idle time passing: over twice wait_timeout
+
+    auto on_server = [&](unsigned long id) {
+        return admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ?",
+                           static_cast<std::uint64_t>(id))[0]
+                   .get<int>(0) == 1;
+    };
+    BOOST_TEST(on_server(kept_id), "the kept-alive session is still on the server");
+    BOOST_TEST(!on_server(plain_id), "the server ended the session nobody kept alive");
+    run_on(io, [&]() -> asio::awaitable<void> {
+        auto lease = co_await kept.async_acquire();
+        BOOST_TEST(lease->thread_id() == kept_id);
+        BOOST_TEST((co_await lease->async_query("SELECT 1"))[0].get<int>(0) == 1);
+    }());
+    const auto st = kept.stats();
+    BOOST_TEST(st.created == 1u);
+    BOOST_TEST(st.destroyed == 0u);
+    BOOST_TEST(st.validation_failures == 0u);
+}
