@@ -52,6 +52,15 @@ concept HasKeepalive = requires(V& v, R& r) {
     { v.keepalive(r) } -> std::convertible_to<bool>;
 };
 
+// An optional hook that can be called but does not fit (reset or keepalive not returning bool, destroy not noexcept)
+// would be silently never used; Pool refuses such a policy at compile time instead.
+template <class V, class R>
+concept MisdeclaredReset = requires(V& v, R& r) { v.reset(r); } && !HasReset<V, R>;
+template <class V, class R>
+concept MisdeclaredKeepalive = requires(V& v, R& r) { v.keepalive(r); } && !HasKeepalive<V, R>;
+template <class F, class R>
+concept MisdeclaredDestroy = requires(F& f, R& r) { f.destroy(r); } && !HasDestroy<F, R>;
+
 // ResourceValidator: validate() is the checkout check ("pre-ping"), called on the acquiring thread for every checkout
 // of an existing resource when PoolOptions::pre_ping is on (never for one just created). false or a throw destroys
 // the resource and the pool tries another. It may block (a network round trip) and runs outside any pool lock; several

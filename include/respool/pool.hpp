@@ -44,6 +44,12 @@ public:
     using events_type = Events;
     using Lease = respool::Lease<Core>;
 
+    static_assert(!MisdeclaredReset<Validator, Resource>,
+                  "respool: Validator::reset(Resource&) must return bool (true keeps the resource)");
+    static_assert(!MisdeclaredKeepalive<Validator, Resource>,
+                  "respool: Validator::keepalive(Resource&) must return bool (true keeps the resource)");
+    static_assert(!MisdeclaredDestroy<Factory, Resource>, "respool: Factory::destroy(Resource&) must be noexcept");
+
     // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
     explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
                   Clock clock = Clock{}, Events events = Events{})

@@ -182,6 +182,15 @@ concept HasKeepalive = requires(V& v, R& r) {
     { v.keepalive(r) } -> std::convertible_to<bool>;
 };
 
+// An optional hook that can be called but does not fit (reset or keepalive not returning bool, destroy not noexcept)
+// would be silently never used; Pool refuses such a policy at compile time instead.
+template <class V, class R>
+concept MisdeclaredReset = requires(V& v, R& r) { v.reset(r); } && !HasReset<V, R>;
+template <class V, class R>
+concept MisdeclaredKeepalive = requires(V& v, R& r) { v.keepalive(r); } && !HasKeepalive<V, R>;
+template <class F, class R>
+concept MisdeclaredDestroy = requires(F& f, R& r) { f.destroy(r); } && !HasDestroy<F, R>;
+
 // ResourceValidator: validate() is the checkout check ("pre-ping"), called on the acquiring thread for every checkout
 // of an existing resource when PoolOptions::pre_ping is on (never for one just created). false or a throw destroys
 // the resource and the pool tries another. It may block (a network round trip) and runs outside any pool lock; several
@@ -2707,6 +2716,12 @@ public:
     using clock_type = Clock;
     using events_type = Events;
     using Lease = respool::Lease<Core>;
+
+    static_assert(!MisdeclaredReset<Validator, Resource>,
+                  "respool: Validator::reset(Resource&) must return bool (true keeps the resource)");
+    static_assert(!MisdeclaredKeepalive<Validator, Resource>,
+                  "respool: Validator::keepalive(Resource&) must return bool (true keeps the resource)");
+    static_assert(!MisdeclaredDestroy<Factory, Resource>, "respool: Factory::destroy(Resource&) must be noexcept");
 
     // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
     explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
