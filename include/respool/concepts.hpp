@@ -19,11 +19,14 @@ concept CreatesResource = requires(F& f) {
     { f.create() } -> std::convertible_to<R>;
 };
 
-// Optional: an explicit release, called instead of relying on R's destructor alone (R is destroyed afterwards).
+// Optional: an explicit release, called instead of relying on R's destructor alone (R is destroyed afterwards). It
+// should be noexcept; one that throws anyway has its exception dropped, and the resource counts as destroyed.
 template <class F, class R>
-concept HasDestroy = requires(F& f, R& r) {
-    { f.destroy(r) } noexcept;
-};
+concept HasDestroy = requires(F& f, R& r) { f.destroy(r); };
+
+// What an optional validator hook may return: bool (false: destroy the resource), or nothing, meaning "keep it".
+template <class T>
+concept HookResult = std::is_void_v<T> || std::convertible_to<T, bool>;
 
 // ResourceFactory: the pool calls create() when it needs a resource and has room for one, on the thread that
 // acquires, outside any lock; several create() calls may run at once. create() may block and may throw: the exception
@@ -41,7 +44,7 @@ concept ValidatesResource = requires(V& v, R& r) {
 // Optional: cleans a resource when its lease comes back; false (or a throw) destroys it instead of keeping it.
 template <class V, class R>
 concept HasReset = requires(V& v, R& r) {
-    { v.reset(r) } -> std::convertible_to<bool>;
+    { v.reset(r) } -> HookResult;
 };
 
 // Optional: the background keepalive check (PoolOptions::keepalive) of an idle resource; false (or a throw) destroys
@@ -49,23 +52,22 @@ concept HasReset = requires(V& v, R& r) {
 // (as the MariaDB one skips its ping) provides this to always do the round trip that keeps a connection alive.
 template <class V, class R>
 concept HasKeepalive = requires(V& v, R& r) {
-    { v.keepalive(r) } -> std::convertible_to<bool>;
+    { v.keepalive(r) } -> HookResult;
 };
 
-// An optional hook that can be called but does not fit (reset or keepalive not returning bool, destroy not noexcept)
-// would be silently never used; Pool refuses such a policy at compile time instead.
+// A reset or keepalive hook that can be called but returns something that is not a yes or no would be silently
+// never used; Pool refuses such a policy at compile time instead.
 template <class V, class R>
 concept MisdeclaredReset = requires(V& v, R& r) { v.reset(r); } && !HasReset<V, R>;
 template <class V, class R>
 concept MisdeclaredKeepalive = requires(V& v, R& r) { v.keepalive(r); } && !HasKeepalive<V, R>;
-template <class F, class R>
-concept MisdeclaredDestroy = requires(F& f, R& r) { f.destroy(r); } && !HasDestroy<F, R>;
 
 // ResourceValidator: validate() is the checkout check ("pre-ping"), called on the acquiring thread for every checkout
 // of an existing resource when PoolOptions::pre_ping is on (never for one just created). false or a throw destroys
 // the resource and the pool tries another. It may block (a network round trip) and runs outside any pool lock; several
 // validate() and reset() calls may run at once on different resources.
-// Optional hook: `bool reset(R&)`, called on the thread that returns a lease.
+// Optional hook: `bool reset(R&)` (or `void reset(R&)`: a return without a throw keeps it), called on the thread that
+// returns a lease.
 template <class V, class R>
 concept ResourceValidator = std::move_constructible<V> && ValidatesResource<V, R>;
 

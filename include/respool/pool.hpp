@@ -45,10 +45,9 @@ public:
     using Lease = respool::Lease<Core>;
 
     static_assert(!MisdeclaredReset<Validator, Resource>,
-                  "respool: Validator::reset(Resource&) must return bool (true keeps the resource)");
+                  "respool: Validator::reset(Resource&) must return bool (true keeps the resource) or void");
     static_assert(!MisdeclaredKeepalive<Validator, Resource>,
-                  "respool: Validator::keepalive(Resource&) must return bool (true keeps the resource)");
-    static_assert(!MisdeclaredDestroy<Factory, Resource>, "respool: Factory::destroy(Resource&) must be noexcept");
+                  "respool: Validator::keepalive(Resource&) must return bool (true keeps the resource) or void");
 
     // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
     explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},

@@ -674,3 +674,78 @@ BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(hook_forms)
+
+// The documented forms are `bool reset(R&)` and `void destroy(R&) noexcept`. A reset returning nothing and a destroy
+// not marked noexcept are what a user writes by habit: both are still called.
+struct Counts {
+    int resets = 0;
+    int destroys = 0;
+    int destructions = 0;
+    bool throw_in_reset = false;
+    bool throw_in_destroy = false;
+};
+
+struct Counted {
+    Counts* counts;
+    explicit Counted(Counts* c) : counts(c) {}
+    Counted(Counted&& other) noexcept : counts(std::exchange(other.counts, nullptr)) {}
+    Counted& operator=(Counted&&) = delete;
+    ~Counted() {
+        if (counts) ++counts->destructions;
+    }
+};
+
+struct HabitFactory {
+    Counts* counts;
+    Counted create() { return Counted(counts); }
+    void destroy(Counted&) { // not noexcept
+        ++counts->destroys;
+        if (counts->throw_in_destroy) throw std::runtime_error("destroy failed");
+    }
+};
+
+struct HabitValidator {
+    Counts* counts;
+    bool validate(Counted&) { return true; }
+    void reset(Counted&) { // returns nothing: no throw means keep
+        ++counts->resets;
+        if (counts->throw_in_reset) throw std::runtime_error("reset failed");
+    }
+};
+
+static_assert(respool::HasReset<HabitValidator, Counted>);
+static_assert(respool::HasDestroy<HabitFactory, Counted>);
+
+BOOST_AUTO_TEST_CASE(a_void_reset_and_a_throwing_destroy_are_called_and_lose_nothing) {
+    Counts counts;
+    respool::Pool<Counted, HabitFactory, HabitValidator> pool({.pool_size = 1, .max_overflow = 0},
+                                                              HabitFactory{&counts}, HabitValidator{&counts});
+    pool.acquire().reset();
+    BOOST_TEST(counts.resets == 1);
+    BOOST_TEST(pool.stats().idle == 1u); // kept
+    BOOST_TEST(counts.destroys == 0);
+
+    counts.throw_in_reset = true; // a throw from a void reset destroys the resource
+    pool.acquire().reset();
+    BOOST_TEST(counts.resets == 2);
+    BOOST_TEST(counts.destroys == 1);
+    BOOST_TEST(pool.stats().size == 0u);
+
+    counts.throw_in_reset = false;
+    counts.throw_in_destroy = true; // a throwing destroy: dropped, and the resource is gone all the same
+    {
+        auto lease = pool.acquire();
+        lease.invalidate();
+    }
+    BOOST_TEST(counts.destroys == 2);
+    const auto st = pool.stats();
+    BOOST_TEST(st.size == 0u);
+    BOOST_TEST(st.created == st.destroyed);
+    BOOST_TEST(counts.destructions == 2); // every created resource's destructor ran (moved-from ones do not count)
+    auto again = pool.acquire();          // its room was given back
+    BOOST_TEST(pool.stats().created == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -729,11 +729,17 @@ private:
         }
     }
 
-    // Runs one validator hook; a throw counts as "no" (the resource is in an unknown state).
+    // Runs one validator hook; a throw counts as "no" (the resource is in an unknown state), a hook returning nothing
+    // as "yes".
     template <class Fn>
     static bool accepts(Fn&& hook) noexcept {
         try {
-            return static_cast<bool>(hook());
+            if constexpr (std::is_void_v<std::invoke_result_t<Fn&>>) {
+                hook();
+                return true;
+            } else {
+                return static_cast<bool>(hook());
+            }
         } catch (...) {
             return false;
         }
@@ -883,7 +889,16 @@ private:
     // object afterwards unless it holds another reference (the Pool's, in acquire and close).
     void destroy(std::uint32_t slot, bool counted, [[maybe_unused]] DestroyReason reason) noexcept {
         Slot<Resource>& s = slots_[slot];
-        if constexpr (HasDestroy<Factory, Resource>) factory_.destroy(*s.resource);
+        if constexpr (HasDestroy<Factory, Resource>) {
+            if constexpr (noexcept(factory_.destroy(*s.resource))) {
+                factory_.destroy(*s.resource);
+            } else {
+                try {
+                    factory_.destroy(*s.resource);
+                } catch (...) { // it should not throw; if it does, the resource is gone all the same
+                }
+            }
+        }
         s.resource.reset();
         if (counted) alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count
         destroyed_.fetch_add(1, std::memory_order_relaxed);          // relaxed: a statistic

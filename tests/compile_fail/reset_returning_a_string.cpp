@@ -1,12 +1,15 @@
-// A validator whose reset() returns nothing would never be called as the return hook: Pool refuses it by name.
+// A validator whose reset() returns neither bool nor void would never be called as the return hook: Pool refuses it
+// by name.
 #include <respool/respool.hpp>
+
+#include <string>
 
 struct Factory {
     int create() { return 1; }
 };
 struct Validator {
     bool validate(int&) { return true; }
-    void reset(int& r) { r = 0; }
+    std::string reset(int&) { return "cleaned"; }
 };
 
 int main() {
