@@ -574,29 +574,59 @@ struct std::is_error_code_enum<respool::mariadb::errc> : std::true_type {};
 // ---- begin respool/mariadb/detail/sql.hpp ----
 #ifndef RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
 #define RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
-// What Connection and AsyncConnection read from a statement's text: whether it takes named locks, and its start for
-// error messages. Not API.
+// What Connection and AsyncConnection read from a statement's text: the session state it may leave behind, and its
+// start for error messages. Not API.
 #include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace respool::mariadb::detail {
 
-// Case-insensitive: does `sql` mention GET_LOCK (so the session may hold named locks)?
-inline bool mentions_get_lock(std::string_view sql) noexcept {
-    constexpr std::string_view needle = "get_lock";
-    if (sql.size() < needle.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= sql.size(); ++i) {
-        std::size_t j = 0;
-        while (j < needle.size()) {
-            char ch = sql[i + j];
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-            if (ch != needle[j]) break;
-            ++j;
-        }
-        if (j == needle.size()) return true;
+// Session state a statement may leave behind that the cheap return-time cleaning must undo, judged from its text.
+// Case-insensitive and deliberately coarse: a false alarm costs one round trip when the lease ends, a miss would
+// hand the state to the next holder.
+enum SessionMark : unsigned {
+    named_locks_mark = 1u << 0,      // GET_LOCK(...): RELEASE_ALL_LOCKS()
+    table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK: UNLOCK TABLES
+    next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
+};
+
+inline char lower_ascii(char ch) noexcept { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; }
+inline bool is_word_char(char ch) noexcept {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+}
+inline bool is_blank(char ch) noexcept { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+
+// Does `sql` hold lowercase `word` at `at` (ignoring case)?
+inline bool matches_at(std::string_view sql, std::size_t at, std::string_view word) noexcept {
+    if (at + word.size() > sql.size()) return false;
+    for (std::size_t j = 0; j < word.size(); ++j)
+        if (lower_ascii(sql[at + j]) != word[j]) return false;
+    return true;
+}
+
+// Does `sql` mention `first` as a word, then blanks, then a word starting with `second` (both lowercase)? With an
+// empty `second`, `first` anywhere, even inside a word.
+inline bool mentions(std::string_view sql, std::string_view first, std::string_view second = {}) noexcept {
+    for (std::size_t i = 0; i + first.size() <= sql.size(); ++i) {
+        if (!matches_at(sql, i, first)) continue;
+        if (second.empty()) return true;
+        if (i > 0 && is_word_char(sql[i - 1])) continue;
+        std::size_t k = i + first.size();
+        if (k >= sql.size() || !is_blank(sql[k])) continue;
+        while (k < sql.size() && is_blank(sql[k])) ++k;
+        if (matches_at(sql, k, second)) return true;
     }
     return false;
+}
+
+// The SessionMark bits for one statement.
+inline unsigned session_marks(std::string_view sql) noexcept {
+    unsigned marks = 0;
+    if (mentions(sql, "get_lock")) marks |= named_locks_mark;
+    if (mentions(sql, "lock", "table") || mentions(sql, "read", "lock")) marks |= table_locks_mark;
+    if (mentions(sql, "set", "transaction")) marks |= next_transaction_mark;
+    return marks;
 }
 
 // The start of a statement, for error messages.
@@ -1109,7 +1139,7 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), named_locks_(other.named_locks_) {}
+          broken_(other.broken_), marks_(other.marks_), autocommit_after_connect_(other.autocommit_after_connect_) {}
 
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
@@ -1120,7 +1150,8 @@ public:
             last_used_ = other.last_used_;
             last_insert_id_ = other.last_insert_id_;
             broken_ = other.broken_;
-            named_locks_ = other.named_locks_;
+            marks_ = other.marks_;
+            autocommit_after_connect_ = other.autocommit_after_connect_;
         }
         return *this;
     }
@@ -1227,20 +1258,45 @@ public:
 
     // Records that the session may hold named locks (GET_LOCK), so returning it to a pool releases them. Statements
     // run through execute()/query() that mention GET_LOCK record it themselves. Never blocks.
-    void note_named_locks() noexcept { named_locks_ = true; }
+    void note_named_locks() noexcept { marks_ |= detail::named_locks_mark; }
     // Whether the session may hold named locks. Never blocks.
-    bool may_hold_named_locks() const noexcept { return named_locks_; }
+    bool may_hold_named_locks() const noexcept { return (marks_ & detail::named_locks_mark) != 0; }
     // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
     void release_named_locks() {
         query_text("SELECT RELEASE_ALL_LOCKS()");
-        named_locks_ = false;
+        marks_ &= ~unsigned{detail::named_locks_mark};
+    }
+
+    // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
+    // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK) or set the next transaction's characteristics
+    // (SET TRANSACTION). Never blocks: no round trip.
+    bool needs_cleaning() const noexcept {
+        const unsigned status = server_status();
+        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        return (status & SERVER_STATUS_IN_TRANS) != 0 || autocommit != autocommit_after_connect_ || marks_ != 0;
+    }
+    // Makes the session clean for its next holder with only the round trips needed (what a pool's default
+    // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
+    // RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
+    // Blocks for the round trips. Throws Error.
+    void clean_session() {
+        const unsigned status = server_status();
+        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        if ((status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit || (marks_ & detail::next_transaction_mark) != 0)
+            rollback();
+        if (autocommit != autocommit_after_connect_)
+            query_text(autocommit_after_connect_ ? "SET autocommit = 1" : "SET autocommit = 0");
+        if ((marks_ & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
+        if ((marks_ & detail::named_locks_mark) != 0) release_named_locks();
+        marks_ = 0;
     }
 
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named locks,
     // resets session variables), then the init statements again. Blocks for the round trips. Throws Error.
     void reset_session() {
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
-        named_locks_ = false;
+        marks_ = 0;
         touch();
         run_init_statements();
     }
@@ -1258,6 +1314,8 @@ private:
 
     void run_init_statements() {
         for (const std::string& statement : options_.init_statements) execute(statement);
+        autocommit_after_connect_ = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
+        marks_ = 0; // what the init statements set is the session's starting point
     }
 
     void close() noexcept {
@@ -1280,7 +1338,7 @@ private:
     }
 
     void run_text(std::string_view sql) {
-        if (detail::mentions_get_lock(sql)) named_locks_ = true;
+        marks_ |= detail::session_marks(sql);
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
             fail("running " + detail::sql_excerpt(sql));
         touch();
@@ -1310,7 +1368,7 @@ private:
     }
 
     detail::StatementPtr prepare(std::string_view sql, std::size_t arguments) {
-        if (detail::mentions_get_lock(sql)) named_locks_ = true;
+        marks_ |= detail::session_marks(sql);
         detail::StatementPtr stmt(mysql_stmt_init(handle_));
         if (!stmt) throw std::bad_alloc();
         if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0)
@@ -1374,7 +1432,8 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
-    bool named_locks_ = false; // the session may hold GET_LOCK locks
+    unsigned marks_ = 0;                   // detail::SessionMark bits: what the return-time cleaning must undo
+    bool autocommit_after_connect_ = true; // as connecting and the init statements left it
 };
 
 } // namespace respool::mariadb
@@ -1687,8 +1746,8 @@ public:
         return Clock::now() - c.last_used() < std::chrono::milliseconds(1) || ping(c);
     }
 
-    // true: keep the connection, with a clean session. Blocks for a ROLLBACK / RELEASE_ALL_LOCKS() only when needed
-    // (or for the full reset). Never throws.
+    // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()
+    // needs (none for a session left clean), or for the full reset. Never throws.
     bool reset(Connection& c) noexcept {
         if (c.is_broken()) {
             core_.on_disconnect();
@@ -1700,9 +1759,7 @@ public:
                 c.reset_session();
                 return;
             }
-            const unsigned status = c.server_status();
-            if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0) c.rollback();
-            if (c.may_hold_named_locks()) c.release_named_locks();
+            if (c.needs_cleaning()) c.clean_session();
         });
     }
 

@@ -295,8 +295,7 @@ public:
         }
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
-        for (const std::string& statement : o.init_statements) co_await async_execute(statement);
-        s_->fresh = true;
+        co_await run_init_statements();
     }
 
     // Runs a statement; the affected rows (for a SELECT: rows returned, which are discarded). Without arguments it
@@ -376,10 +375,8 @@ public:
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
         co_await run_command(mysql_reset_connection_start, mysql_reset_connection_cont, "resetting the session");
-        s_->named_locks = false;
         s_->rollback_pending = false;
-        for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
-        s_->fresh = true;
+        co_await run_init_statements();
     }
 
     // COMMIT: one round trip. Throws Error.
@@ -399,7 +396,30 @@ public:
     // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
     Awaitable<void> async_release_named_locks() {
         co_await async_query("SELECT RELEASE_ALL_LOCKS()");
-        s_->named_locks = false;
+        s_->marks &= ~unsigned{detail::named_locks_mark};
+    }
+
+    // As Connection's: whether handing this session to someone else needs a round trip first (an abandoned or open
+    // transaction, autocommit changed, named or table locks, SET TRANSACTION). No round trip; never blocks.
+    bool needs_cleaning() const noexcept {
+        const unsigned status = server_status();
+        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        return s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 ||
+               autocommit != s_->autocommit_after_connect || s_->marks != 0;
+    }
+    // As Connection::clean_session(): ROLLBACK, autocommit back, UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when
+    // needed. Suspends for the round trips. Throws Error.
+    Awaitable<void> async_clean_session() {
+        const unsigned status = server_status();
+        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
+        if (s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit ||
+            (s_->marks & detail::next_transaction_mark) != 0)
+            co_await async_rollback();
+        if (autocommit != s_->autocommit_after_connect)
+            co_await async_execute(s_->autocommit_after_connect ? "SET autocommit = 1" : "SET autocommit = 0");
+        if ((s_->marks & detail::table_locks_mark) != 0) co_await async_execute("UNLOCK TABLES");
+        if ((s_->marks & detail::named_locks_mark) != 0) co_await async_release_named_locks();
+        s_->marks = 0;
     }
 
     // Marks the open transaction as abandoned (what AsyncTransaction does when it ends unfinished): it is rolled back
@@ -438,8 +458,8 @@ public:
     const ConnectOptions& options() const noexcept { return s_->options; }
 
     // Records that the session may hold GET_LOCK locks; statements that mention GET_LOCK record it themselves.
-    void note_named_locks() noexcept { s_->named_locks = true; }
-    bool may_hold_named_locks() const noexcept { return s_->named_locks; }
+    void note_named_locks() noexcept { s_->marks |= detail::named_locks_mark; }
+    bool may_hold_named_locks() const noexcept { return (s_->marks & detail::named_locks_mark) != 0; }
 
     // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight.
     MYSQL* native_handle() const noexcept { return s_->handle; }
@@ -468,7 +488,8 @@ private:
         bool connected = false;
         bool broken = false;
         bool in_flight = false;
-        bool named_locks = false;
+        unsigned marks = 0;                   // detail::SessionMark bits: what the return-time cleaning must undo
+        bool autocommit_after_connect = true; // as connecting and the init statements left it
         bool rollback_pending = false;
         bool fresh = false; // no statement since connect or reset
     };
@@ -515,6 +536,13 @@ private:
 
     // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
     // it in the error), then records the round trip.
+    Awaitable<void> run_init_statements() {
+        for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
+        s_->autocommit_after_connect = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
+        s_->marks = 0; // what the init statements set is the session's starting point
+        s_->fresh = true;
+    }
+
     template <class Rc>
     Awaitable<void> run_command(int (*start)(Rc*, MYSQL*), int (*resume)(Rc*, MYSQL*, int), const char* what) {
         Rc rc = 0;
@@ -526,7 +554,7 @@ private:
 
     Awaitable<void> run_text(const std::string& sql) {
         s_->fresh = false;
-        if (detail::mentions_get_lock(sql)) s_->named_locks = true;
+        s_->marks |= detail::session_marks(sql);
         int rc = 0;
         MYSQL* h = s_->handle;
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
@@ -558,7 +586,7 @@ private:
 
     Awaitable<detail::StatementPtr> prepare(const std::string& sql, std::size_t arguments) {
         s_->fresh = false;
-        if (detail::mentions_get_lock(sql)) s_->named_locks = true;
+        s_->marks |= detail::session_marks(sql);
         detail::StatementPtr stmt(mysql_stmt_init(s_->handle));
         if (!stmt) throw std::bad_alloc();
         int rc = 0;
@@ -751,7 +779,7 @@ public:
     bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, core_.options().reset); }
     static bool needs_cleaning(const AsyncConnection& c, ResetMode mode) noexcept {
         if (mode == ResetMode::full) return !c.is_fresh();
-        return c.rollback_pending() || c.in_transaction() || c.may_hold_named_locks();
+        return c.needs_cleaning();
     }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
@@ -853,9 +881,8 @@ private:
             if (!c.is_broken() && c.is_connected()) {
                 if (mode == ResetMode::full) {
                     if (!c.is_fresh()) co_await c.async_reset();
-                } else {
-                    if (c.rollback_pending() || c.in_transaction()) co_await c.async_rollback();
-                    if (c.may_hold_named_locks()) co_await c.async_release_named_locks();
+                } else if (c.needs_cleaning()) {
+                    co_await c.async_clean_session();
                 }
                 clean = true;
             }

@@ -207,3 +207,35 @@ BOOST_AUTO_TEST_CASE(keepalive_keeps_an_idle_connection_past_the_servers_idle_ti
     BOOST_TEST(st.destroyed == 0u);
     BOOST_TEST(st.validation_failures == 0u);
 }
+
+BOOST_AUTO_TEST_CASE(the_next_holder_gets_autocommit_back_and_no_table_locks) {
+    mdb::Connection admin(server_options());
+    admin.execute("CREATE TABLE IF NOT EXISTS async_cleaning (id INT PRIMARY KEY)");
+    admin.execute("DELETE FROM async_cleaning");
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(),
+                                     respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    unsigned long first = 0;
+    run_on(io, [&]() -> asio::awaitable<void> {
+        {
+            auto lease = co_await pool.async_acquire();
+            first = lease->thread_id();
+            co_await lease->async_execute("SET autocommit = 0");
+            co_await lease->async_execute("INSERT INTO async_cleaning VALUES (1)");
+            co_await lease.async_release(); // cleaned asynchronously, then given back
+        }
+        {
+            auto lease = co_await pool.async_acquire();
+            BOOST_TEST(lease->thread_id() == first);
+            BOOST_TEST((co_await lease->async_query("SELECT @@autocommit"))[0].get<int>(0) == 1);
+            co_await lease->async_execute("INSERT INTO async_cleaning VALUES (2)");
+            co_await lease->async_execute("LOCK TABLES async_cleaning WRITE");
+            co_await lease.async_release();
+        }
+    }());
+    BOOST_TEST(pool.stats().idle == 1u); // kept, not destroyed
+    admin.execute("SET SESSION lock_wait_timeout = 1");
+    admin.execute("INSERT INTO async_cleaning VALUES (3)"); // would wait out lock_wait_timeout and fail if still locked
+    BOOST_TEST(admin.query("SELECT GROUP_CONCAT(id ORDER BY id) FROM async_cleaning")[0].get<std::string>(0) == "2,3");
+    admin.execute("DROP TABLE async_cleaning");
+}

@@ -181,6 +181,77 @@ BOOST_AUTO_TEST_CASE(transaction_on_a_lease_rolls_back_and_named_locks_are_relea
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(autocommit_turned_off_is_turned_back_on_so_the_next_holders_writes_commit) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "autocommit", "id INT PRIMARY KEY");
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        lease->execute("SET autocommit = 0");
+        lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 1); // implicitly in a transaction now
+        BOOST_TEST(lease->needs_cleaning());
+    }
+    {
+        auto lease = pool.acquire();
+        BOOST_TEST(lease->thread_id() == first); // the same session, cleaned
+        BOOST_TEST(lease->query("SELECT @@autocommit")[0].get<int>(0) == 1);
+        lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 2);
+        BOOST_TEST(!lease->needs_cleaning());
+    }
+    // The first holder's row was rolled back; the second holder's is committed: another session sees exactly it.
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name() + " WHERE id = 2")[0].get<int>(0) == 1);
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(autocommit_off_from_the_init_statements_is_the_sessions_normal_state) {
+    auto options = server_options();
+    options.init_statements = {"SET autocommit = 0"};
+    auto pool = mdb::make_pool(options, one_connection);
+    {
+        auto lease = pool.acquire();
+        BOOST_TEST(!lease->needs_cleaning());
+        lease->execute("SET autocommit = 1");
+        BOOST_TEST(lease->needs_cleaning());
+    }
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->query("SELECT @@autocommit")[0].get<int>(0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(table_locks_are_released_on_return) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "locked", "id INT PRIMARY KEY");
+    {
+        auto lease = pool.acquire();
+        lease->execute("LOCK TABLES " + t.name() + " WRITE");
+    }
+    {
+        auto lease = pool.acquire(); // not confined to the locked table any more
+        BOOST_TEST(lease->query("SELECT 1 FROM information_schema.tables LIMIT 1").size() == 1u);
+    }
+    // Another session can write the table at once (a lock still held would make it wait out lock_wait_timeout).
+    admin.execute("SET SESSION lock_wait_timeout = 1");
+    admin.execute("INSERT INTO " + t.name() + " VALUES (?)", 1);
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(set_transaction_for_the_next_transaction_does_not_reach_the_next_holder) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "next_tx", "id INT PRIMARY KEY");
+    {
+        auto lease = pool.acquire();
+        lease->execute("SET TRANSACTION READ ONLY"); // applies to this session's next transaction only
+    }
+    auto lease = pool.acquire();
+    mdb::Transaction tx(lease);
+    lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 1); // would fail in a READ ONLY transaction
+    tx.commit();
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(full_reset_clears_session_state_and_reruns_init_statements) {
     auto options = server_options();
     options.init_statements = {"SET @respool_init = 42"};

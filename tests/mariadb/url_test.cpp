@@ -131,3 +131,20 @@ BOOST_AUTO_TEST_CASE(bad_pool_keys_are_refused_by_make_pool) {
     check_refused("mariadb://u@h/d?pool_pre_ping=perhaps", "pool_pre_ping", true);
     check_refused("mariadb://u@h/d?pool_size=0&max_overflow=0", "pool_size", true); // PoolOptions::validate
 }
+
+// What a statement may leave in the session for the return-time cleaning (no server needed: text only).
+BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_their_text) {
+    namespace d = respool::mariadb::detail;
+    BOOST_TEST(d::session_marks("SELECT 1") == 0u);
+    BOOST_TEST(d::session_marks("SELECT GET_LOCK('x', 0)") == unsigned{d::named_locks_mark});
+    BOOST_TEST(d::session_marks("lock tables t write") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("LOCK\n\tTABLE t READ") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("UNLOCK TABLES") == 0u); // "lock" inside a word does not count
+    BOOST_TEST(d::session_marks("FLUSH TABLES WITH READ LOCK") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("SELECT * FROM block_tables") == 0u);
+    BOOST_TEST(d::session_marks("SELECT padlock tablet FROM t") == 0u);
+    BOOST_TEST(d::session_marks("SET TRANSACTION READ ONLY") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("set  transaction isolation level serializable") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("SET SESSION TRANSACTION READ ONLY") == 0u); // a session default: stays, as SET does
+    BOOST_TEST(d::session_marks("SELECT * FROM t FOR UPDATE") == 0u);        // a row lock ends with the transaction
+}

@@ -95,9 +95,8 @@ private:
             if (!c.is_broken() && c.is_connected()) {
                 if (mode == ResetMode::full) {
                     if (!c.is_fresh()) co_await c.async_reset();
-                } else {
-                    if (c.rollback_pending() || c.in_transaction()) co_await c.async_rollback();
-                    if (c.may_hold_named_locks()) co_await c.async_release_named_locks();
+                } else if (c.needs_cleaning()) {
+                    co_await c.async_clean_session();
                 }
                 clean = true;
             }

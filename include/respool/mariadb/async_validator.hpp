@@ -68,7 +68,7 @@ public:
     bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, core_.options().reset); }
     static bool needs_cleaning(const AsyncConnection& c, ResetMode mode) noexcept {
         if (mode == ResetMode::full) return !c.is_fresh();
-        return c.rollback_pending() || c.in_transaction() || c.may_hold_named_locks();
+        return c.needs_cleaning();
     }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.

@@ -51,8 +51,8 @@ public:
         return Clock::now() - c.last_used() < std::chrono::milliseconds(1) || ping(c);
     }
 
-    // true: keep the connection, with a clean session. Blocks for a ROLLBACK / RELEASE_ALL_LOCKS() only when needed
-    // (or for the full reset). Never throws.
+    // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()
+    // needs (none for a session left clean), or for the full reset. Never throws.
     bool reset(Connection& c) noexcept {
         if (c.is_broken()) {
             core_.on_disconnect();
@@ -64,9 +64,7 @@ public:
                 c.reset_session();
                 return;
             }
-            const unsigned status = c.server_status();
-            if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0) c.rollback();
-            if (c.may_hold_named_locks()) c.release_named_locks();
+            if (c.needs_cleaning()) c.clean_session();
         });
     }
 
