@@ -36,14 +36,18 @@ public:
     // Gives the resource back (see reset()).
     ~Lease() { reset(); }
 
-    resource_type* operator->() const noexcept { return get(); }
-    resource_type& operator*() const noexcept { return *get(); }
-
     // The resource; precondition: the lease is not empty.
-    resource_type* get() const noexcept {
+    resource_type* operator->() const noexcept {
         assert(owner_ && "precondition: the lease holds a resource");
-        return &owner_->resource(slot_);
+        return get();
     }
+    resource_type& operator*() const noexcept {
+        assert(owner_ && "precondition: the lease holds a resource");
+        return *get();
+    }
+
+    // The resource, or nullptr when the lease is empty (as std::unique_ptr::get).
+    resource_type* get() const noexcept { return owner_ ? &owner_->resource(slot_) : nullptr; }
 
     explicit operator bool() const noexcept { return owner_ != nullptr; }
 

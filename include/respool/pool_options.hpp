@@ -58,8 +58,8 @@ struct PoolOptions {
         auto fail = [](const char* field, const char* why) {
             throw std::invalid_argument(std::string("respool::PoolOptions::") + field + ": " + why);
         };
+        if (pool_size > max_resources) fail("pool_size", "too large (at most 16,777,214)");
         if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
-        if (pool_size > max_resources) fail("pool_size", "too large");
         if (max_overflow > max_resources || pool_size + max_overflow > max_resources)
             fail("max_overflow", "pool_size + max_overflow is too large (at most 16,777,214)");
         if (timeout.count() < 0) fail("timeout", "must not be negative");

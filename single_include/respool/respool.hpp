@@ -413,14 +413,18 @@ public:
     // Gives the resource back (see reset()).
     ~Lease() { reset(); }
 
-    resource_type* operator->() const noexcept { return get(); }
-    resource_type& operator*() const noexcept { return *get(); }
-
     // The resource; precondition: the lease is not empty.
-    resource_type* get() const noexcept {
+    resource_type* operator->() const noexcept {
         assert(owner_ && "precondition: the lease holds a resource");
-        return &owner_->resource(slot_);
+        return get();
     }
+    resource_type& operator*() const noexcept {
+        assert(owner_ && "precondition: the lease holds a resource");
+        return *get();
+    }
+
+    // The resource, or nullptr when the lease is empty (as std::unique_ptr::get).
+    resource_type* get() const noexcept { return owner_ ? &owner_->resource(slot_) : nullptr; }
 
     explicit operator bool() const noexcept { return owner_ != nullptr; }
 
@@ -587,8 +591,8 @@ struct PoolOptions {
         auto fail = [](const char* field, const char* why) {
             throw std::invalid_argument(std::string("respool::PoolOptions::") + field + ": " + why);
         };
+        if (pool_size > max_resources) fail("pool_size", "too large (at most 16,777,214)");
         if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
-        if (pool_size > max_resources) fail("pool_size", "too large");
         if (max_overflow > max_resources || pool_size + max_overflow > max_resources)
             fail("max_overflow", "pool_size + max_overflow is too large (at most 16,777,214)");
         if (timeout.count() < 0) fail("timeout", "must not be negative");
@@ -1519,7 +1523,7 @@ public:
     using Op = AsyncOp<PoolCore>;
 
     PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
-        : options_(options), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
+        : user_options_(options), options_(within_clock_range(options)), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
           factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
           events_(std::move(events)),
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
@@ -1535,7 +1539,7 @@ public:
     PoolCore(const PoolCore&) = delete;
     PoolCore& operator=(const PoolCore&) = delete;
 
-    const PoolOptions& options() const noexcept { return options_; }
+    const PoolOptions& options() const noexcept { return user_options_; }
     Resource& resource(std::uint32_t slot) noexcept { return *slots_[slot].resource; }
 
     // ---- checkout ------------------------------------------------------------------------------------------------
@@ -1545,6 +1549,7 @@ public:
     // only once nothing is free.
     LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec,
                       const SourceLocation& where = SourceLocation::current()) {
+        if (ec) ec->clear(); // success leaves it clear; each failure below sets it
         if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
         CheckoutContext context{where, std::nullopt};
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
@@ -1580,11 +1585,10 @@ public:
 
     // Never waits for a holder; may create.
     LeaseType try_acquire(std::error_code* ec, const SourceLocation& where = SourceLocation::current()) {
+        if (ec) ec->clear(); // success, or nothing free, leaves it clear; each failure below sets it
         const CheckoutContext context{where, std::nullopt};
-        if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot)) {
-            if (ec) ec->clear();
+        if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
             return hand_out(slot, context);
-        }
         for (;;) {
             const Take take = try_take(closed_flag | starving_flag);
             switch (take.kind) {
@@ -1594,7 +1598,6 @@ public:
             case Take::Kind::room: return create_in(take.slot, ec, TimePoint::max(), &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             default:
-                if (ec) ec->clear();
                 return LeaseType();
             }
         }
@@ -2128,12 +2131,20 @@ private:
                 if (gate) gate->release();
             }
         } turn{connect_gate_.get()};
+        // Closed since the room was taken (an asynchronous delivery runs later, a gate wait may be long): no new
+        // resource for a closed pool.
+        if (idle_.flags_hint() & closed_flag) {
+            return_room(slot);
+            return fail(errc::pool_closed, ec, context);
+        }
         // relaxed: counts; the pool's own reference keeps this alive while acquire runs.
         alive_.fetch_add(1, std::memory_order_relaxed);
         refs_.fetch_add(1, std::memory_order_relaxed);
         s.state.store(SlotState::creating, std::memory_order_relaxed); // relaxed: see Slot::state
         [[maybe_unused]] TimePoint create_started{};
         if constexpr (HasCreateHook<Events>) create_started = clock_.now();
+        // The generation when create() starts: an invalidate_all() while it runs replaces this resource too.
+        const std::uint64_t generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
         try {
             s.resource.emplace(factory_.create());
         } catch (...) {
@@ -2153,7 +2164,7 @@ private:
                                                     : TimePoint::max();
         s.keepalive_jitter = jitter(options_.keepalive / 5);
         s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
-        s.generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
+        s.generation = generation;
         s.state.store(SlotState::leased, std::memory_order_relaxed);
         if constexpr (HasCreateHook<Events>) emit([&] { events_.on_create(CreateEvent{s.created_at - create_started, {}}); });
         if (ec) ec->clear();
@@ -2664,6 +2675,20 @@ private:
         throw Error(make_error_code(e));
     }
 
+    // The options as given (what options() reports), and as used: durations that mean "never" in practice
+    // (milliseconds::max() and the like) capped where adding them to a time point cannot overflow.
+    static PoolOptions within_clock_range(PoolOptions o) noexcept {
+        using std::chrono::milliseconds;
+        // About 36 years: far past any real deadline, and a time point plus a few of these still fits in the clock.
+        constexpr milliseconds never =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::duration::max()) / 8;
+        for (milliseconds* d : {&o.recycle, &o.recycle_jitter, &o.keepalive, &o.idle_timeout, &o.leak_threshold})
+            *d = std::min(*d, never);
+        if (o.handoff_after > never) o.handoff_after = std::chrono::duration_cast<decltype(o.handoff_after)>(never);
+        return o;
+    }
+
+    const PoolOptions user_options_;
     const PoolOptions options_;
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;

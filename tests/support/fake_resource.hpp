@@ -3,6 +3,7 @@
 // fail when told to.
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -28,6 +29,7 @@ struct Script {
     std::atomic<bool> hold_creates{false}; // create() spins (yielding) while this is set
     std::atomic<int> creating{0};          // create() calls in progress
     std::atomic<int> max_creating{0};
+    std::function<void()> on_create; // run at the start of every create() (set while no create() runs)
     std::mutex mutex;
     std::vector<int> validated_ids;
     std::vector<int> destroyed_ids;
@@ -54,6 +56,7 @@ struct FakeFactory {
     std::shared_ptr<Script> script = std::make_shared<Script>();
 
     Fake create() {
+        if (script->on_create) script->on_create();
         const int now_creating = script->creating.fetch_add(1) + 1;
         int peak_creating = script->max_creating.load();
         while (now_creating > peak_creating && !script->max_creating.compare_exchange_weak(peak_creating, now_creating)) {

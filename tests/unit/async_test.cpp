@@ -138,6 +138,18 @@ BOOST_AUTO_TEST_CASE(completion_runs_on_the_executor_never_inline) {
     BOOST_TEST(pool.stats().in_use == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(room_granted_before_close_creates_nothing_and_reports_closed) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    Result r;
+    pool.async_acquire(executor, r.handler()); // the room is taken; creation waits for the task
+    pool.close();
+    BOOST_TEST(executor.run() == 1);
+    BOOST_TEST(r.called);
+    BOOST_TEST(r.failed_with<respool::PoolClosedError>());
+    BOOST_TEST(!r.lease);
+    BOOST_TEST(pool.stats().created == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(a_queued_async_waiter_gets_the_returned_resource_through_its_executor) {
     auto pool = make({.pool_size = 1, .max_overflow = 0});
     auto held = pool.acquire();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <latch>
+#include <limits>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -746,6 +747,88 @@ BOOST_AUTO_TEST_CASE(a_void_reset_and_a_throwing_destroy_are_called_and_lose_not
     BOOST_TEST(counts.destructions == 2); // every created resource's destructor ran (moved-from ones do not count)
     auto again = pool.acquire();          // its room was given back
     BOOST_TEST(pool.stats().created == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(contract_edges, Fixture)
+
+BOOST_AUTO_TEST_CASE(error_code_forms_leave_ec_clear_on_success_after_a_failure) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
+    std::error_code ec;
+    auto a = pool.acquire(ec);
+    BOOST_TEST(!ec);
+    auto b = pool.acquire(ec);
+    BOOST_TEST((ec == respool::errc::timeout));
+    a.reset();
+    b = pool.acquire(ec); // the resource this thread just returned: the fast path
+    BOOST_TEST(bool(b));
+    BOOST_TEST(!ec);
+    ec = respool::errc::timeout;
+    b.reset();
+    auto c = pool.try_acquire(ec);
+    BOOST_TEST(bool(c));
+    BOOST_TEST(!ec);
+    c.reset();
+    ec = respool::errc::timeout;
+    std::thread([&] { // another thread: the idle set, not this thread's cache
+        auto d = pool.acquire_for(10ms, ec);
+        BOOST_TEST(bool(d));
+    }).join();
+    BOOST_TEST(!ec);
+}
+
+BOOST_AUTO_TEST_CASE(durations_meaning_never_do_not_overflow) {
+    constexpr auto never = std::chrono::milliseconds::max();
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .recycle = never, .keepalive = never, .idle_timeout = never,
+                      .leak_threshold = never});
+    BOOST_TEST((pool.options().recycle == never)); // reported as given
+    int id = 0;
+    {
+        auto lease = pool.acquire();
+        id = lease->id;
+        clock.advance(24h * 365 * 10);
+        pool.maintain(); // no leak report: ten years is not past "never"
+    }
+    clock.advance(24h * 365 * 10);
+    pool.maintain(); // neither idle too long nor due for keepalive
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->id == id); // not recycled
+    const auto st = pool.stats();
+    BOOST_TEST(st.recycled == 0u);
+    BOOST_TEST(st.destroyed == 0u);
+    BOOST_TEST(script().validations == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_resource_being_created_when_invalidate_all_runs_is_replaced_too) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    script().on_create = [&] { pool.invalidate_all(); }; // runs inside create(), after it started
+    int first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->id;
+    }
+    script().on_create = nullptr;
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->id != first);
+    BOOST_TEST(pool.stats().created == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_lease_gets_nullptr) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    TestPool::Lease lease;
+    BOOST_TEST(lease.get() == nullptr);
+    lease = pool.acquire();
+    BOOST_TEST(lease.get() != nullptr);
+    lease.reset();
+    BOOST_TEST(lease.get() == nullptr);
+}
+
+BOOST_AUTO_TEST_CASE(a_pool_size_too_large_to_add_is_named_as_such) {
+    const std::string message =
+        invalid_argument_message({.pool_size = std::numeric_limits<std::size_t>::max(), .max_overflow = 1});
+    BOOST_TEST(message.find("pool_size") != std::string::npos);
+    BOOST_TEST(message.find("too large") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
