@@ -80,6 +80,8 @@ inline UrlParts split_url(std::string_view url) {
     const auto scheme_end = url.find("://");
     if (scheme_end == std::string_view::npos) url_error("missing '://' after the scheme (expected mariadb://...)");
     parts.scheme = std::string(url.substr(0, scheme_end));
+    for (char& ch : parts.scheme) // schemes are case-insensitive (RFC 3986)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
     const std::string_view base = std::string_view(parts.scheme).substr(0, parts.scheme.find('+'));
     if (base != "mariadb" && base != "mysql")
         url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
@@ -852,11 +854,26 @@ public:
     // The number of columns.
     std::size_t size() const noexcept { return values_.size(); }
 
-    // The index of the column named `name`. Throws Error (errc::no_such_column) when there is none.
+    // The index of the column named `name`: the exact name first, else the first that differs only in ASCII case
+    // (as the server compares column names). Throws Error (errc::no_such_column) when there is none.
     std::size_t index_of(std::string_view name) const {
-        if (columns_)
-            for (std::size_t i = 0; i < columns_->names.size(); ++i)
-                if (columns_->names[i] == name) return i;
+        if (columns_) {
+            const std::vector<std::string>& names = columns_->names;
+            for (std::size_t i = 0; i < names.size(); ++i)
+                if (names[i] == name) return i;
+            auto same_ignoring_case = [](std::string_view a, std::string_view b) {
+                if (a.size() != b.size()) return false;
+                for (std::size_t k = 0; k < a.size(); ++k) {
+                    char x = a[k], y = b[k];
+                    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+                    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+                    if (x != y) return false;
+                }
+                return true;
+            };
+            for (std::size_t i = 0; i < names.size(); ++i)
+                if (same_ignoring_case(names[i], name)) return i;
+        }
         throw Error(errc::no_such_column, "no column named '" + std::string(name) + "'");
     }
 

@@ -51,6 +51,7 @@ BOOST_AUTO_TEST_CASE(rows_convert_types_and_report_null) {
         const auto& row = result[0];
         BOOST_TEST(row.size() == 7u);
         BOOST_TEST(row.get<int>("answer") == 42);
+        BOOST_TEST(row.get<int>("ANSWER") == 42); // column names compare as the server compares them
         BOOST_TEST(row.get<std::string>("answer") == "42");
         BOOST_TEST(row.get<std::uint64_t>("big") == std::numeric_limits<std::uint64_t>::max());
         BOOST_TEST(row.get<double>("d") == 2.5);

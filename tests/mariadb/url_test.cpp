@@ -66,6 +66,8 @@ BOOST_AUTO_TEST_CASE(defaults_ipv6_socket_and_sqlalchemy_schemes) {
     BOOST_TEST(b.host == "localhost");
     BOOST_TEST(b.unix_socket == "/run/mysqld.sock");
     BOOST_TEST(b.password.empty());
+    const auto c = mdb::ConnectOptions::from_url("MariaDB://u@h/d"); // schemes are case-insensitive
+    BOOST_TEST(c.host == "h");
 }
 
 BOOST_AUTO_TEST_CASE(from_url_leaves_pool_keys_to_make_pool) {
