@@ -1136,14 +1136,7 @@ public:
                                        select_sql.back() == '\r'))
             select_sql.pop_back();
         std::size_t at = select_sql.find_first_not_of(" \t\r\n(");
-        constexpr std::string_view select = "select";
-        bool is_select = at != std::string::npos && select_sql.size() - at >= select.size();
-        for (std::size_t i = 0; is_select && i < select.size(); ++i) {
-            char ch = select_sql[at + i];
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-            is_select = ch == select[i];
-        }
-        if (!is_select)
+        if (at == std::string::npos || !detail::matches_at(select_sql, at, "select"))
             throw std::invalid_argument("respool::mariadb::AsyncTransaction::select_for_update: not a SELECT: " +
                                         detail::sql_excerpt(select_sql));
         select_sql += " FOR UPDATE";

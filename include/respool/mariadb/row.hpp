@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "detail/sql.hpp"
 #include "detail/value.hpp"
 #include "error.hpp"
 
@@ -72,18 +73,8 @@ public:
             const std::vector<std::string>& names = columns_->names;
             for (std::size_t i = 0; i < names.size(); ++i)
                 if (names[i] == name) return i;
-            auto same_ignoring_case = [](std::string_view a, std::string_view b) {
-                if (a.size() != b.size()) return false;
-                for (std::size_t k = 0; k < a.size(); ++k) {
-                    char x = a[k], y = b[k];
-                    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-                    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-                    if (x != y) return false;
-                }
-                return true;
-            };
             for (std::size_t i = 0; i < names.size(); ++i)
-                if (same_ignoring_case(names[i], name)) return i;
+                if (detail::equal_ignoring_ascii_case(names[i], name)) return i;
         }
         throw Error(errc::no_such_column, "no column named '" + std::string(name) + "'");
     }

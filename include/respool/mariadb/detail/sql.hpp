@@ -24,6 +24,14 @@ inline bool is_word_char(char ch) noexcept {
 }
 inline bool is_blank(char ch) noexcept { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
 
+// Do `a` and `b` differ at most in ASCII case?
+inline bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (lower_ascii(a[i]) != lower_ascii(b[i])) return false;
+    return true;
+}
+
 // Does `sql` hold lowercase `word` at `at` (ignoring case)?
 inline bool matches_at(std::string_view sql, std::size_t at, std::string_view word) noexcept {
     if (at + word.size() > sql.size()) return false;

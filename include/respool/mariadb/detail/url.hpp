@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "sql.hpp"
+
 namespace respool::mariadb::detail {
 
 [[noreturn]] inline void url_error(std::string_view what) {
@@ -61,8 +63,7 @@ inline UrlParts split_url(std::string_view url) {
     const auto scheme_end = url.find("://");
     if (scheme_end == std::string_view::npos) url_error("missing '://' after the scheme (expected mariadb://...)");
     parts.scheme = std::string(url.substr(0, scheme_end));
-    for (char& ch : parts.scheme) // schemes are case-insensitive (RFC 3986)
-        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    for (char& ch : parts.scheme) ch = lower_ascii(ch); // schemes are case-insensitive (RFC 3986)
     const std::string_view base = std::string_view(parts.scheme).substr(0, parts.scheme.find('+'));
     if (base != "mariadb" && base != "mysql")
         url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
