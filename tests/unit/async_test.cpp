@@ -150,6 +150,39 @@ BOOST_AUTO_TEST_CASE(room_granted_before_close_creates_nothing_and_reports_close
     BOOST_TEST(pool.stats().created == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(a_stale_resource_does_not_restart_the_time_limit) {
+    // The op queues with a 300 ms limit. At ~200 ms it is handed a resource that fails pre_ping; meanwhile a blocking
+    // caller takes the room that frees, so the op queues again. It must still time out at ~300 ms after its call,
+    // not 300 ms after the restart.
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .pre_ping = true});
+    auto held = pool.acquire();
+    Result r;
+    const auto called_at = std::chrono::steady_clock::now();
+    pool.async_acquire_for(300ms, executor, r.handler());
+    BOOST_TEST(executor.run() == 0); // queued
+    std::optional<TestPool::Lease> blocking_lease;
+    std::thread blocking([&] { blocking_lease.emplace(pool.acquire()); }); // queued behind the op
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (pool.stats().waiting != 2u) {
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "the blocking caller never queued");
+        std::this_thread::yield();
+    }
+    while (std::chrono::steady_clock::now() < called_at + 200ms) std::this_thread::yield(); // time passing is the test
+    factory.script->fail_next_validates = 1;
+    held.reset();       // granted to the op; its delivery waits in the executor
+    executor.run();     // pre_ping fails: destroyed; the room goes to the blocking caller; the op queues again
+    blocking.join();
+    BOOST_REQUIRE(blocking_lease.has_value());
+    executor.wait_for_task(); // the deadline keeper's timeout
+    const auto completed_after = std::chrono::steady_clock::now() - called_at;
+    executor.run();
+    BOOST_TEST(r.called);
+    BOOST_TEST(r.failed_with<respool::TimeoutError>());
+    BOOST_TEST_MESSAGE("timed out after " << std::chrono::duration_cast<std::chrono::milliseconds>(completed_after).count()
+                                          << " ms (limit 300 ms; a restarted limit would end at about 500 ms)");
+    BOOST_TEST((completed_after < 450ms));
+}
+
 BOOST_AUTO_TEST_CASE(a_queued_async_waiter_gets_the_returned_resource_through_its_executor) {
     auto pool = make({.pool_size = 1, .max_overflow = 0});
     auto held = pool.acquire();

@@ -28,7 +28,6 @@
 #include <limits>
 #include <memory>
 #include <mutex>
-#include <semaphore>
 #include <optional>
 #include <cstdio>
 #include <stop_token>
@@ -47,6 +46,7 @@
 #include "../source_location.hpp"
 #include "../task.hpp"
 #include "affinity_cache.hpp"
+#include "connect_gate.hpp"
 #include "fork_generation.hpp"
 #include "idle_set.hpp"
 #include "index_stack.hpp"
@@ -166,7 +166,7 @@ public:
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
         for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
         if (options_.max_connecting > 0)
-            connect_gate_ = std::make_unique<std::counting_semaphore<>>(std::ptrdiff_t(options_.max_connecting));
+            connect_gate_ = std::make_unique<ConnectGate>(options_.max_connecting);
         if (options_.needs_maintenance() && options_.maintenance_thread) {
             std::lock_guard lock(mutex_);
             wake_housekeeper();
@@ -290,6 +290,9 @@ public:
         Slot<Resource>& s = slots_[slot];
         Resource out = std::move(*s.resource);
         s.resource.reset();
+        // The lease ends here, as at a return: the leak scan must not report it any more. acq_rel: as in
+        // report_checkin(), closes the scan's window; pairs with report_leaks().
+        if (leak_detection_) s.leak_word.exchange(0, std::memory_order_acq_rel);
         alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count; nothing is published through it
         detached_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         s.state.store(SlotState::room, std::memory_order_relaxed);
@@ -753,17 +756,18 @@ private:
         }
     }
 
+    // `background`: for min_idle's top-up, whose failure to get a connect turn is no caller's timeout.
     LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max(),
-                        const CheckoutContext* context = nullptr) {
+                        const CheckoutContext* context = nullptr, bool background = false) {
         Slot<Resource>& s = slots_[slot];
         // max_connecting: wait for a turn to connect (within the caller's deadline); creation stays outside any lock.
-        if (connect_gate_ && !(deadline == TimePoint::max() ? (connect_gate_->acquire(), true)
-                                                            : connect_gate_->try_acquire_until(deadline))) {
+        if (connect_gate_ && !connect_gate_->acquire_until(deadline)) {
             return_room(slot);
+            if (background) return LeaseType(); // min_idle's top-up: no caller timed out; the next pass tries again
             return fail(errc::timeout, ec, context);
         }
         struct GateTurn {
-            std::counting_semaphore<>* gate;
+            ConnectGate* gate;
             ~GateTurn() {
                 if (gate) gate->release();
             }
@@ -983,6 +987,7 @@ private:
         }
         if (take.kind == Take::Kind::nothing) {
             op->deadline = op->limit.resolve();
+            op->limit = WaitLimit::until(op->deadline); // a restart after a stale resource keeps this deadline
             if (std::chrono::steady_clock::now() >= op->deadline) take = {Take::Kind::timed_out, 0};
         }
         if (take.kind == Take::Kind::nothing) {
@@ -1270,7 +1275,7 @@ private:
             const std::uint32_t room = room_.pop();
             if (room == IndexStack::nil) return;
             std::error_code ec;
-            LeaseType lease = create_in(room, &ec, std::chrono::steady_clock::now());
+            LeaseType lease = create_in(room, &ec, std::chrono::steady_clock::now(), nullptr, /*background=*/true);
             if (!lease) return; // creation failed: try again next pass
             lease.reset();
         }
@@ -1368,7 +1373,7 @@ private:
     TimePoint housekeeper_wakes_at_{}; // when the sleeping housekeeper wakes by itself; guarded by mutex_
     std::mutex housekeeper_join_mutex_; // close() may run on two threads at once; one of them joins
     std::mutex maintenance_mutex_;      // one maintenance pass at a time
-    std::unique_ptr<std::counting_semaphore<>> connect_gate_; // max_connecting turns, when limited
+    std::unique_ptr<ConnectGate> connect_gate_; // max_connecting turns, when limited
 };
 
 } // namespace respool::detail
