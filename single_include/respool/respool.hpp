@@ -1522,6 +1522,12 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
 };
 
 // What a checkout brings along for its events and leak detection.
+// T, spelled as a type that depends on `On`: a member declared with it is instantiated only with its class template.
+template <class T, class On>
+struct Dependent {
+    using type = T;
+};
+
 struct CheckoutContext {
     SourceLocation where;
     std::optional<TimePoint> wait_started; // the pool's clock when it first found nothing free
@@ -1540,7 +1546,7 @@ struct AsyncOp final : Waiter {
     using LeaseType = typename Core::LeaseType;
 
     // Takes one reference on `owner`, dropped when the last holder of the op lets go.
-    AsyncOp(Core* owner, UniqueFunction<void(Task)> post_to,
+    AsyncOp(Core* owner, typename Core::PostFunction post_to,
             UniqueFunction<void(std::exception_ptr, LeaseType)> complete, WaitLimit wait)
         : core(owner), post(std::move(post_to)), handler(std::move(complete)), limit(wait) {
         is_async = true;
@@ -1554,14 +1560,15 @@ struct AsyncOp final : Waiter {
     AsyncOp& operator=(const AsyncOp&) = delete;
 
     Core* core;
-    UniqueFunction<void(Task)> post;
+    // Member types that depend on Core are instantiated with a pool that uses them, not in every including file.
+    typename Core::PostFunction post;
     UniqueFunction<void(std::exception_ptr, LeaseType)> handler;
     WaitLimit limit;                     // resolved into `deadline` only when the op has to wait
     TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
-    std::optional<errc> cancel_reason;  // cancelled after its delivery was scheduled: the delivery gives back
-    std::optional<std::stop_callback<UniqueFunction<void()>>> on_stop;
+    typename Core::CancelReason cancel_reason; // cancelled after its delivery was scheduled: the delivery gives back
+    std::optional<std::stop_callback<typename Core::StopHandler>> on_stop;
 };
 
 template <class Resource, class Factory, class Validator, class Clock, class Events = NoEvents>
@@ -1570,6 +1577,9 @@ public:
     using resource_type = Resource;
     using LeaseType = Lease<PoolCore>;
     using Op = AsyncOp<PoolCore>;
+    using StopHandler = UniqueFunction<void()>; // what an asynchronous acquire's stop_token runs
+    using PostFunction = UniqueFunction<void(Task)>;
+    using CancelReason = std::optional<errc>;
 
     PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
         : user_options_(options), options_(within_clock_range(options)), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
@@ -1578,7 +1588,8 @@ public:
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
         for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
         if (options_.max_connecting > 0)
-            connect_gate_ = std::make_unique<ConnectGate>(options_.max_connecting);
+            connect_gate_ =
+                std::make_unique<typename Dependent<ConnectGate, Resource>::type>(options_.max_connecting);
         if (options_.needs_maintenance() && options_.maintenance_thread) {
             std::lock_guard lock(mutex_);
             wake_housekeeper();
@@ -2648,7 +2659,7 @@ private:
                 put_idle(slot);
         };
         if (options_.order == CheckoutOrder::lifo)
-            for (auto it = taken.rbegin(); it != taken.rend(); ++it) visit(*it);
+            for (std::size_t i = taken.size(); i-- > 0;) visit(taken[i]);
         else
             for (std::uint32_t slot : taken) visit(slot);
         for (std::uint32_t slot : due) {
@@ -2785,7 +2796,8 @@ private:
     TimePoint housekeeper_wakes_at_{}; // when the sleeping housekeeper wakes by itself; guarded by mutex_
     std::mutex housekeeper_join_mutex_; // close() may run on two threads at once; one of them joins
     std::mutex maintenance_mutex_;      // one maintenance pass at a time
-    std::unique_ptr<ConnectGate> connect_gate_; // max_connecting turns, when limited
+    // max_connecting turns, when limited. Spelled to depend on Resource, so that it is instantiated with the pool.
+    std::unique_ptr<typename Dependent<ConnectGate, Resource>::type> connect_gate_;
 };
 
 } // namespace respool::detail
