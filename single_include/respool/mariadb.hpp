@@ -56,7 +56,9 @@ inline char lower_ascii(char ch) noexcept { return ch >= 'A' && ch <= 'Z' ? stat
 inline bool is_word_char(char ch) noexcept {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
 }
-inline bool is_blank(char ch) noexcept { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+inline bool is_blank(char ch) noexcept {
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
 
 // Do `a` and `b` differ at most in ASCII case?
 inline bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
@@ -74,27 +76,72 @@ inline bool matches_at(std::string_view sql, std::size_t at, std::string_view wo
     return true;
 }
 
-// Does `sql` mention `first` as a word, then blanks, then a word starting with `second` (both lowercase)? With an
-// empty `second`, `first` anywhere, even inside a word.
-inline bool mentions(std::string_view sql, std::string_view first, std::string_view second = {}) noexcept {
-    for (std::size_t i = 0; i + first.size() <= sql.size(); ++i) {
-        if (!matches_at(sql, i, first)) continue;
-        if (second.empty()) return true;
-        if (i > 0 && is_word_char(sql[i - 1])) continue;
-        std::size_t k = i + first.size();
-        if (k >= sql.size() || !is_blank(sql[k])) continue;
-        while (k < sql.size() && is_blank(sql[k])) ++k;
-        if (matches_at(sql, k, second)) return true;
+// The words of a statement in order, as the server would read them: blanks and comments (/* */, -- , #) separate
+// words and are skipped; the text of an executable comment (/*!50000 ... */, /*M!100000 ... */) counts.
+class Words {
+public:
+    explicit Words(std::string_view sql) noexcept : sql_(sql) {}
+
+    // The next word (letters, digits, '_', '$'), or an empty view at the end.
+    std::string_view next() noexcept {
+        for (;;) {
+            while (at_ < sql_.size() && is_blank(sql_[at_])) ++at_;
+            if (at_ >= sql_.size()) return {};
+            if (starts_with("/*!") || starts_with("/*M!") || starts_with("/*m!")) {
+                at_ += sql_[at_ + 2] == '!' ? 3 : 4;
+                while (at_ < sql_.size() && sql_[at_] >= '0' && sql_[at_] <= '9') ++at_; // the version
+                continue;
+            }
+            if (starts_with("/*")) {
+                const std::size_t close = sql_.find("*/", at_ + 2);
+                at_ = close == std::string_view::npos ? sql_.size() : close + 2;
+                continue;
+            }
+            if (starts_with("*/")) { // the end of an executable comment
+                at_ += 2;
+                continue;
+            }
+            if (sql_[at_] == '#' || (starts_with("--") && (at_ + 2 == sql_.size() || is_blank(sql_[at_ + 2])))) {
+                const std::size_t eol = sql_.find('\n', at_);
+                at_ = eol == std::string_view::npos ? sql_.size() : eol + 1;
+                continue;
+            }
+            if (!is_word_char(sql_[at_]) && sql_[at_] != '$') {
+                ++at_; // punctuation, quotes: not part of a word
+                continue;
+            }
+            const std::size_t begin = at_;
+            while (at_ < sql_.size() && (is_word_char(sql_[at_]) || sql_[at_] == '$')) ++at_;
+            return sql_.substr(begin, at_ - begin);
+        }
     }
+
+private:
+    bool starts_with(std::string_view s) const noexcept { return sql_.substr(at_, s.size()) == s; }
+
+    std::string_view sql_;
+    std::size_t at_ = 0;
+};
+
+// Does `sql` contain lowercase `text` anywhere, ignoring case?
+inline bool contains_ignoring_case(std::string_view sql, std::string_view text) noexcept {
+    for (std::size_t i = 0; i + text.size() <= sql.size(); ++i)
+        if (matches_at(sql, i, text)) return true;
     return false;
 }
 
 // The SessionMark bits for one statement.
 inline unsigned session_marks(std::string_view sql) noexcept {
-    unsigned marks = 0;
-    if (mentions(sql, "get_lock")) marks |= named_locks_mark;
-    if (mentions(sql, "lock", "table") || mentions(sql, "read", "lock")) marks |= table_locks_mark;
-    if (mentions(sql, "set", "transaction")) marks |= next_transaction_mark;
+    unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
+    auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    Words words(sql);
+    std::string_view previous;
+    for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
+        if ((is(previous, "lock") && (is(word, "table") || is(word, "tables"))) ||
+            (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
+            marks |= table_locks_mark;
+        if (is(previous, "set") && is(word, "transaction")) marks |= next_transaction_mark;
+    }
     return marks;
 }
 
@@ -1284,8 +1331,9 @@ public:
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
     // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
-    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK) or set the next transaction's characteristics
-    // (SET TRANSACTION). Never blocks: no round trip.
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT) or set the next transaction's
+    // characteristics (SET TRANSACTION). Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are
+    // the session's own and stay: ResetMode::full undoes them. Never blocks: no round trip.
     bool needs_cleaning() const noexcept {
         const unsigned status = server_status();
         const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
@@ -1297,9 +1345,10 @@ public:
     // Blocks for the round trips. Throws Error.
     void clean_session() {
         const unsigned status = server_status();
-        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        if ((status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit || (marks_ & detail::next_transaction_mark) != 0)
+        if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0 ||
+            (marks_ & detail::next_transaction_mark) != 0)
             rollback();
+        const bool autocommit = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0; // as the last reply says
         if (autocommit != autocommit_after_connect_)
             query_text(autocommit_after_connect_ ? "SET autocommit = 1" : "SET autocommit = 0");
         if ((marks_ & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
@@ -1325,11 +1374,13 @@ private:
             throw_error(detail::connect_context(o));
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
+        // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the
+        // reset and the init statements bring back this same state anyway.
+        autocommit_after_connect_ = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
     }
 
     void run_init_statements() {
         for (const std::string& statement : options_.init_statements) execute(statement);
-        autocommit_after_connect_ = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
         marks_ = 0; // what the init statements set is the session's starting point
     }
 
@@ -1717,6 +1768,39 @@ private:
     std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
 };
 
+// COM_PING through Connector/C's non-blocking calls, polling the socket: true when the server answered within
+// `limit`. A false leaves the session mid-command: the caller must not use it again. For a connection in
+// non-blocking mode (MYSQL_OPT_NONBLOCK) with no operation in flight.
+inline bool ping_within(MYSQL* handle, std::chrono::milliseconds limit) noexcept {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int result = 0;
+    int wait_for = mysql_ping_start(&result, handle);
+    while (wait_for != 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                                std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{};
+        p.fd = mysql_get_socket(handle);
+        if (wait_for & MYSQL_WAIT_READ) p.events |= POLLIN;
+        if (wait_for & MYSQL_WAIT_WRITE) p.events |= POLLOUT;
+        if (wait_for & MYSQL_WAIT_EXCEPT) p.events |= POLLPRI;
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno != EINTR) return false;
+        int status = 0;
+        if (ready > 0) {
+            if (p.revents & (POLLIN | POLLHUP | POLLERR)) status |= MYSQL_WAIT_READ;
+            if (p.revents & POLLOUT) status |= MYSQL_WAIT_WRITE;
+            if (p.revents & POLLPRI) status |= MYSQL_WAIT_EXCEPT;
+        } else if (ready == 0) {
+            return false; // the whole time left passed without an answer
+        } else {
+            continue; // EINTR
+        }
+        wait_for = mysql_ping_cont(&result, handle, status);
+    }
+    return result == 0;
+}
+
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
 // ---- end respool/mariadb/detail/validation.hpp ----
@@ -1727,8 +1811,9 @@ namespace respool::mariadb {
 // blocking (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server already closed; and pings (COM_PING) only a
 // connection idle for at least ValidatorOptions::ping_after, so one used a moment ago costs no round trip.
 // reset() (on return): refuses a broken connection, so a connection that saw a disconnect is destroyed; otherwise
-// rolls back only when the server's status flags say a transaction is (or with autocommit off, may be) open, and
-// releases named locks only when the session took some; ResetMode::full resets the whole session instead.
+// runs Connection::clean_session() when Connection::needs_cleaning() says so (ROLLBACK, autocommit restored,
+// UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when needed); ResetMode::full resets the whole session instead.
+// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout when set.
 //
 // Thread safety: validate() and reset() may run at once on different connections (the pool's contract); copies
 // share the pool-wide invalidation mark.

@@ -296,6 +296,9 @@ public:
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
         co_await run_init_statements();
+        // Read once, here: after a session reset the status flags are stale until the next statement, and the reset
+        // and the init statements bring back this same state anyway.
+        s_->autocommit_after_connect = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
     }
 
     // Runs a statement; the affected rows (for a SELECT: rows returned, which are discarded). Without arguments it
@@ -411,10 +414,10 @@ public:
     // needed. Suspends for the round trips. Throws Error.
     Awaitable<void> async_clean_session() {
         const unsigned status = server_status();
-        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        if (s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit ||
+        if (s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0 ||
             (s_->marks & detail::next_transaction_mark) != 0)
             co_await async_rollback();
+        const bool autocommit = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0; // as the last reply says
         if (autocommit != s_->autocommit_after_connect)
             co_await async_execute(s_->autocommit_after_connect ? "SET autocommit = 1" : "SET autocommit = 0");
         if ((s_->marks & detail::table_locks_mark) != 0) co_await async_execute("UNLOCK TABLES");
@@ -534,15 +537,15 @@ private:
         guard.finished();
     }
 
-    // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
-    // it in the error), then records the round trip.
+    // Runs the init statements (after connecting or a session reset): their effects are the session's starting point.
     Awaitable<void> run_init_statements() {
         for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
-        s_->autocommit_after_connect = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
-        s_->marks = 0; // what the init statements set is the session's starting point
+        s_->marks = 0;
         s_->fresh = true;
     }
 
+    // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
+    // it in the error), then records the round trip.
     template <class Rc>
     Awaitable<void> run_command(int (*start)(Rc*, MYSQL*), int (*resume)(Rc*, MYSQL*, int), const char* what) {
         Rc rc = 0;
@@ -719,14 +722,14 @@ private:
 
 namespace respool::mariadb {
 
-// The pool calls these synchronously, so validate() and reset() never wait on the network: the round trips (the pre-ping COM_PING, the
-// ROLLBACK of an abandoned transaction) are awaited by AsyncConnectionPool and AsyncLease around them.
+// The pool calls these synchronously, so validate() and reset() never wait on the network: the round trips (the
+// pre-ping COM_PING, the return-time cleaning) are awaited by AsyncConnectionPool and AsyncLease around them.
 // validate() (checkout, with pre_ping): refuses a broken or invalidated connection and peeks at its socket
 // (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server closed. A connection not yet connected passes: the
 // pool connects it.
 // reset() (return): refuses a connection that is broken, unconnected, invalidated or still needs a round trip to be
-// clean (a transaction open or abandoned, named locks, with ResetMode::full any statement run): AsyncLease does that cleaning
-// asynchronously before it gives the connection back, so such a connection only gets here when something bypassed
+// clean (AsyncConnection::needs_cleaning(), or with ResetMode::full any statement run): AsyncLease does that
+// cleaning asynchronously before it gives the connection back, so such a connection only gets here when something bypassed
 // it; it is destroyed rather than cleaned by blocking. A kept connection lets go of its Asio objects.
 //
 // Thread safety: validate() and reset() may run at once on different connections; copies share the pool-wide
@@ -747,21 +750,30 @@ public:
 
     // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
-    // timeout. Unlike the other hooks it blocks, for that one round trip (bounded by the read and write timeouts): the
-    // pool runs it on its maintenance thread, never on an event loop, while the connection is idle and no operation
-    // is in flight (Connector/C lets blocking and non-blocking calls share a connection). A connection not connected
-    // yet has nothing to keep alive. Never throws.
+    // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
+    // pool's own, never an event loop); the connection is idle, with no operation in flight and no Asio object
+    // attached. The wait is bounded by keepalive_ping_limit(): that thread also expires asynchronous acquires'
+    // deadlines, so a server that stopped answering must not hold it. A connection that does not answer in time is
+    // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
     bool keepalive(AsyncConnection& c) noexcept {
         if (!validate(c)) return false;
         if (!c.is_connected()) return true;
         if (AsyncConnection::Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
-        if (mysql_ping(c.native_handle()) != 0) {
+        if (!detail::ping_within(c.native_handle(), keepalive_ping_limit(c.options()))) {
             c.mark_broken();
+            if (const auto fd = mysql_get_socket(c.native_handle()); fd >= 0) ::shutdown(fd, SHUT_RDWR);
             on_disconnect();
             return false;
         }
         c.touch();
         return true;
+    }
+
+    // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a
+    // COM_PING in well under a millisecond).
+    static std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
+        if (o.read_timeout.count() > 0) return o.read_timeout;
+        return std::chrono::seconds(1);
     }
 
     // true: keep the connection. Never blocks; never throws.

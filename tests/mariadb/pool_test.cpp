@@ -219,6 +219,16 @@ BOOST_AUTO_TEST_CASE(autocommit_off_from_the_init_statements_is_the_sessions_nor
     BOOST_TEST(lease->query("SELECT @@autocommit")[0].get<int>(0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_session_reset_keeps_the_autocommit_connecting_left) {
+    mdb::Connection c(server_options());
+    c.execute("SET autocommit = 0");
+    c.reset_session(); // the server's autocommit is back on; the client's status flags catch up at the next reply
+    c.query("SELECT 1");
+    BOOST_TEST(!c.needs_cleaning());
+    if (c.needs_cleaning()) c.clean_session();
+    BOOST_TEST(c.query("SELECT @@autocommit")[0].get<int>(0) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(table_locks_are_released_on_return) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());

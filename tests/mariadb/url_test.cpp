@@ -149,4 +149,14 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("set  transaction isolation level serializable") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SET SESSION TRANSACTION READ ONLY") == 0u); // a session default: stays, as SET does
     BOOST_TEST(d::session_marks("SELECT * FROM t FOR UPDATE") == 0u);        // a row lock ends with the transaction
+    // Comments and every kind of blank separate words as the server reads them; executable comments count.
+    BOOST_TEST(d::session_marks("LOCK/**/TABLES t WRITE") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("/*!50000LOCK TABLES t WRITE*/") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("/*M!100000 LOCK TABLES t READ */") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("LOCK\vTABLES t WRITE") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("LOCK -- why\n TABLES t WRITE") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("LOCK # why\n TABLES t WRITE") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("FLUSH TABLES t FOR EXPORT") == unsigned{d::table_locks_mark});
+    BOOST_TEST(d::session_marks("SET/**/TRANSACTION READ ONLY") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("SELECT 1 /* lock */ -- tables") == 0u);
 }

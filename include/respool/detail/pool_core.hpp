@@ -109,13 +109,13 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     std::atomic<SlotState> state{SlotState::room};
 };
 
-// What a checkout brings along for its events and leak detection.
 // T, spelled as a type that depends on `On`: a member declared with it is instantiated only with its class template.
 template <class T, class On>
 struct Dependent {
     using type = T;
 };
 
+// What a checkout brings along for its events and leak detection.
 struct CheckoutContext {
     SourceLocation where;
     std::optional<TimePoint> wait_started; // the pool's clock when it first found nothing free
@@ -165,12 +165,13 @@ public:
     using resource_type = Resource;
     using LeaseType = Lease<PoolCore>;
     using Op = AsyncOp<PoolCore>;
-    using StopHandler = UniqueFunction<void()>; // what an asynchronous acquire's stop_token runs
+    using StopHandler = UniqueFunction<void()>; // what an asynchronous acquire's stop_token calls
     using PostFunction = UniqueFunction<void(Task)>;
     using CancelReason = std::optional<errc>;
 
     PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
-        : user_options_(options), options_(within_clock_range(options)), capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
+        : user_options_(options), options_(within_clock_range(options)),
+          capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
           factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
           events_(std::move(events)),
           slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
@@ -380,7 +381,7 @@ public:
 
     // A fresh core with the same options and policies, for a child process to start afresh with.
     PoolCore* clone_for_child() const {
-        return new PoolCore(options_, factory_, validator_, clock_, events_);
+        return new PoolCore(user_options_, factory_, validator_, clock_, events_);
     }
 
     // The Pool object or an asynchronous op lets go; the last of them and the resources frees this.
@@ -1335,6 +1336,8 @@ private:
         // About 36 years: far past any real deadline, and a time point plus a few of these still fits in the clock.
         constexpr milliseconds never =
             std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::duration::max()) / 8;
+        // A jitter shortens recycle: capped, it must stay well below the capped recycle, or "never" could come soon.
+        if (o.recycle > never) o.recycle_jitter = std::min(o.recycle_jitter, never / 2);
         for (milliseconds* d : {&o.recycle, &o.recycle_jitter, &o.keepalive, &o.idle_timeout, &o.leak_threshold})
             *d = std::min(*d, never);
         if (o.handoff_after > never) o.handoff_after = std::chrono::duration_cast<decltype(o.handoff_after)>(never);

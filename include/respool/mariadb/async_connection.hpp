@@ -98,6 +98,9 @@ public:
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
         co_await run_init_statements();
+        // Read once, here: after a session reset the status flags are stale until the next statement, and the reset
+        // and the init statements bring back this same state anyway.
+        s_->autocommit_after_connect = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
     }
 
     // Runs a statement; the affected rows (for a SELECT: rows returned, which are discarded). Without arguments it
@@ -213,10 +216,10 @@ public:
     // needed. Suspends for the round trips. Throws Error.
     Awaitable<void> async_clean_session() {
         const unsigned status = server_status();
-        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        if (s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit ||
+        if (s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0 ||
             (s_->marks & detail::next_transaction_mark) != 0)
             co_await async_rollback();
+        const bool autocommit = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0; // as the last reply says
         if (autocommit != s_->autocommit_after_connect)
             co_await async_execute(s_->autocommit_after_connect ? "SET autocommit = 1" : "SET autocommit = 0");
         if ((s_->marks & detail::table_locks_mark) != 0) co_await async_execute("UNLOCK TABLES");
@@ -336,15 +339,15 @@ private:
         guard.finished();
     }
 
-    // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
-    // it in the error), then records the round trip.
+    // Runs the init statements (after connecting or a session reset): their effects are the session's starting point.
     Awaitable<void> run_init_statements() {
         for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
-        s_->autocommit_after_connect = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
-        s_->marks = 0; // what the init statements set is the session's starting point
+        s_->marks = 0;
         s_->fresh = true;
     }
 
+    // Runs a command on the session whose *_start / *_cont pair reports a failure as a non-zero result (`what` names
+    // it in the error), then records the round trip.
     template <class Rc>
     Awaitable<void> run_command(int (*start)(Rc*, MYSQL*), int (*resume)(Rc*, MYSQL*, int), const char* what) {
         Rc rc = 0;

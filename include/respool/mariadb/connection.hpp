@@ -184,8 +184,9 @@ public:
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
     // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
-    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK) or set the next transaction's characteristics
-    // (SET TRANSACTION). Never blocks: no round trip.
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT) or set the next transaction's
+    // characteristics (SET TRANSACTION). Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are
+    // the session's own and stay: ResetMode::full undoes them. Never blocks: no round trip.
     bool needs_cleaning() const noexcept {
         const unsigned status = server_status();
         const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
@@ -197,9 +198,10 @@ public:
     // Blocks for the round trips. Throws Error.
     void clean_session() {
         const unsigned status = server_status();
-        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        if ((status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit || (marks_ & detail::next_transaction_mark) != 0)
+        if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0 ||
+            (marks_ & detail::next_transaction_mark) != 0)
             rollback();
+        const bool autocommit = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0; // as the last reply says
         if (autocommit != autocommit_after_connect_)
             query_text(autocommit_after_connect_ ? "SET autocommit = 1" : "SET autocommit = 0");
         if ((marks_ & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
@@ -225,11 +227,13 @@ private:
             throw_error(detail::connect_context(o));
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
+        // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the
+        // reset and the init statements bring back this same state anyway.
+        autocommit_after_connect_ = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
     }
 
     void run_init_statements() {
         for (const std::string& statement : options_.init_statements) execute(statement);
-        autocommit_after_connect_ = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
         marks_ = 0; // what the init statements set is the session's starting point
     }
 

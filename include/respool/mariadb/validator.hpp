@@ -17,8 +17,9 @@ namespace respool::mariadb {
 // blocking (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server already closed; and pings (COM_PING) only a
 // connection idle for at least ValidatorOptions::ping_after, so one used a moment ago costs no round trip.
 // reset() (on return): refuses a broken connection, so a connection that saw a disconnect is destroyed; otherwise
-// rolls back only when the server's status flags say a transaction is (or with autocommit off, may be) open, and
-// releases named locks only when the session took some; ResetMode::full resets the whole session instead.
+// runs Connection::clean_session() when Connection::needs_cleaning() says so (ROLLBACK, autocommit restored,
+// UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when needed); ResetMode::full resets the whole session instead.
+// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout when set.
 //
 // Thread safety: validate() and reset() may run at once on different connections (the pool's contract); copies
 // share the pool-wide invalidation mark.

@@ -22,7 +22,9 @@ inline char lower_ascii(char ch) noexcept { return ch >= 'A' && ch <= 'Z' ? stat
 inline bool is_word_char(char ch) noexcept {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
 }
-inline bool is_blank(char ch) noexcept { return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r'; }
+inline bool is_blank(char ch) noexcept {
+    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
+}
 
 // Do `a` and `b` differ at most in ASCII case?
 inline bool equal_ignoring_ascii_case(std::string_view a, std::string_view b) noexcept {
@@ -40,27 +42,72 @@ inline bool matches_at(std::string_view sql, std::size_t at, std::string_view wo
     return true;
 }
 
-// Does `sql` mention `first` as a word, then blanks, then a word starting with `second` (both lowercase)? With an
-// empty `second`, `first` anywhere, even inside a word.
-inline bool mentions(std::string_view sql, std::string_view first, std::string_view second = {}) noexcept {
-    for (std::size_t i = 0; i + first.size() <= sql.size(); ++i) {
-        if (!matches_at(sql, i, first)) continue;
-        if (second.empty()) return true;
-        if (i > 0 && is_word_char(sql[i - 1])) continue;
-        std::size_t k = i + first.size();
-        if (k >= sql.size() || !is_blank(sql[k])) continue;
-        while (k < sql.size() && is_blank(sql[k])) ++k;
-        if (matches_at(sql, k, second)) return true;
+// The words of a statement in order, as the server would read them: blanks and comments (/* */, -- , #) separate
+// words and are skipped; the text of an executable comment (/*!50000 ... */, /*M!100000 ... */) counts.
+class Words {
+public:
+    explicit Words(std::string_view sql) noexcept : sql_(sql) {}
+
+    // The next word (letters, digits, '_', '$'), or an empty view at the end.
+    std::string_view next() noexcept {
+        for (;;) {
+            while (at_ < sql_.size() && is_blank(sql_[at_])) ++at_;
+            if (at_ >= sql_.size()) return {};
+            if (starts_with("/*!") || starts_with("/*M!") || starts_with("/*m!")) {
+                at_ += sql_[at_ + 2] == '!' ? 3 : 4;
+                while (at_ < sql_.size() && sql_[at_] >= '0' && sql_[at_] <= '9') ++at_; // the version
+                continue;
+            }
+            if (starts_with("/*")) {
+                const std::size_t close = sql_.find("*/", at_ + 2);
+                at_ = close == std::string_view::npos ? sql_.size() : close + 2;
+                continue;
+            }
+            if (starts_with("*/")) { // the end of an executable comment
+                at_ += 2;
+                continue;
+            }
+            if (sql_[at_] == '#' || (starts_with("--") && (at_ + 2 == sql_.size() || is_blank(sql_[at_ + 2])))) {
+                const std::size_t eol = sql_.find('\n', at_);
+                at_ = eol == std::string_view::npos ? sql_.size() : eol + 1;
+                continue;
+            }
+            if (!is_word_char(sql_[at_]) && sql_[at_] != '$') {
+                ++at_; // punctuation, quotes: not part of a word
+                continue;
+            }
+            const std::size_t begin = at_;
+            while (at_ < sql_.size() && (is_word_char(sql_[at_]) || sql_[at_] == '$')) ++at_;
+            return sql_.substr(begin, at_ - begin);
+        }
     }
+
+private:
+    bool starts_with(std::string_view s) const noexcept { return sql_.substr(at_, s.size()) == s; }
+
+    std::string_view sql_;
+    std::size_t at_ = 0;
+};
+
+// Does `sql` contain lowercase `text` anywhere, ignoring case?
+inline bool contains_ignoring_case(std::string_view sql, std::string_view text) noexcept {
+    for (std::size_t i = 0; i + text.size() <= sql.size(); ++i)
+        if (matches_at(sql, i, text)) return true;
     return false;
 }
 
 // The SessionMark bits for one statement.
 inline unsigned session_marks(std::string_view sql) noexcept {
-    unsigned marks = 0;
-    if (mentions(sql, "get_lock")) marks |= named_locks_mark;
-    if (mentions(sql, "lock", "table") || mentions(sql, "read", "lock")) marks |= table_locks_mark;
-    if (mentions(sql, "set", "transaction")) marks |= next_transaction_mark;
+    unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
+    auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    Words words(sql);
+    std::string_view previous;
+    for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
+        if ((is(previous, "lock") && (is(word, "table") || is(word, "tables"))) ||
+            (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
+            marks |= table_locks_mark;
+        if (is(previous, "set") && is(word, "transaction")) marks |= next_transaction_mark;
+    }
     return marks;
 }
 

@@ -118,5 +118,38 @@ private:
     std::shared_ptr<std::atomic<Clock::rep>> invalidated_before_;
 };
 
+// COM_PING through Connector/C's non-blocking calls, polling the socket: true when the server answered within
+// `limit`. A false leaves the session mid-command: the caller must not use it again. For a connection in
+// non-blocking mode (MYSQL_OPT_NONBLOCK) with no operation in flight.
+inline bool ping_within(MYSQL* handle, std::chrono::milliseconds limit) noexcept {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int result = 0;
+    int wait_for = mysql_ping_start(&result, handle);
+    while (wait_for != 0) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                                std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        pollfd p{};
+        p.fd = mysql_get_socket(handle);
+        if (wait_for & MYSQL_WAIT_READ) p.events |= POLLIN;
+        if (wait_for & MYSQL_WAIT_WRITE) p.events |= POLLOUT;
+        if (wait_for & MYSQL_WAIT_EXCEPT) p.events |= POLLPRI;
+        const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (ready < 0 && errno != EINTR) return false;
+        int status = 0;
+        if (ready > 0) {
+            if (p.revents & (POLLIN | POLLHUP | POLLERR)) status |= MYSQL_WAIT_READ;
+            if (p.revents & POLLOUT) status |= MYSQL_WAIT_WRITE;
+            if (p.revents & POLLPRI) status |= MYSQL_WAIT_EXCEPT;
+        } else if (ready == 0) {
+            return false; // the whole time left passed without an answer
+        } else {
+            continue; // EINTR
+        }
+        wait_for = mysql_ping_cont(&result, handle, status);
+    }
+    return result == 0;
+}
+
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
