@@ -60,7 +60,8 @@ struct LeakEvent {
 
 // PoolEvents: optional hooks, each detected on its own; a policy may have any subset. The pool calls them on the
 // thread where the event happens (acquire, return, the background maintenance thread, close()), never while it holds a
-// lock, and swallows anything they throw. With hooks for checkin or leaks, each checkout also reads the clock.
+// lock, and swallows anything they throw. With hooks for checkin or leaks, each checkout also reads the clock. A hook
+// may take its event by const reference (as below), by value or by non-const reference (a copy of its own).
 //   void on_create(const CreateEvent&)     after each create(), successful or not
 //   void on_checkout(const CheckoutEvent&) a lease is handed out
 //   void on_checkin(const CheckinEvent&)   a lease comes back (before the resource is kept, handed on or destroyed)
@@ -68,17 +69,17 @@ struct LeakEvent {
 //   void on_timeout(const TimeoutEvent&)   an acquire timed out
 //   void on_leak(const LeakEvent&)         a lease held past PoolOptions::leak_threshold, and when it comes back
 template <class E>
-concept HasCreateHook = requires(E& e, const CreateEvent& ev) { e.on_create(ev); };
+concept HasCreateHook = requires(E& e, CreateEvent& ev) { e.on_create(ev); };
 template <class E>
-concept HasCheckoutHook = requires(E& e, const CheckoutEvent& ev) { e.on_checkout(ev); };
+concept HasCheckoutHook = requires(E& e, CheckoutEvent& ev) { e.on_checkout(ev); };
 template <class E>
-concept HasCheckinHook = requires(E& e, const CheckinEvent& ev) { e.on_checkin(ev); };
+concept HasCheckinHook = requires(E& e, CheckinEvent& ev) { e.on_checkin(ev); };
 template <class E>
-concept HasDestroyHook = requires(E& e, const DestroyEvent& ev) { e.on_destroy(ev); };
+concept HasDestroyHook = requires(E& e, DestroyEvent& ev) { e.on_destroy(ev); };
 template <class E>
-concept HasTimeoutHook = requires(E& e, const TimeoutEvent& ev) { e.on_timeout(ev); };
+concept HasTimeoutHook = requires(E& e, TimeoutEvent& ev) { e.on_timeout(ev); };
 template <class E>
-concept HasLeakHook = requires(E& e, const LeakEvent& ev) { e.on_leak(ev); };
+concept HasLeakHook = requires(E& e, LeakEvent& ev) { e.on_leak(ev); };
 
 template <class E>
 concept PoolEvents = std::move_constructible<E>;

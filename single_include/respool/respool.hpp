@@ -346,7 +346,8 @@ struct LeakEvent {
 
 // PoolEvents: optional hooks, each detected on its own; a policy may have any subset. The pool calls them on the
 // thread where the event happens (acquire, return, the background maintenance thread, close()), never while it holds a
-// lock, and swallows anything they throw. With hooks for checkin or leaks, each checkout also reads the clock.
+// lock, and swallows anything they throw. With hooks for checkin or leaks, each checkout also reads the clock. A hook
+// may take its event by const reference (as below), by value or by non-const reference (a copy of its own).
 //   void on_create(const CreateEvent&)     after each create(), successful or not
 //   void on_checkout(const CheckoutEvent&) a lease is handed out
 //   void on_checkin(const CheckinEvent&)   a lease comes back (before the resource is kept, handed on or destroyed)
@@ -354,17 +355,17 @@ struct LeakEvent {
 //   void on_timeout(const TimeoutEvent&)   an acquire timed out
 //   void on_leak(const LeakEvent&)         a lease held past PoolOptions::leak_threshold, and when it comes back
 template <class E>
-concept HasCreateHook = requires(E& e, const CreateEvent& ev) { e.on_create(ev); };
+concept HasCreateHook = requires(E& e, CreateEvent& ev) { e.on_create(ev); };
 template <class E>
-concept HasCheckoutHook = requires(E& e, const CheckoutEvent& ev) { e.on_checkout(ev); };
+concept HasCheckoutHook = requires(E& e, CheckoutEvent& ev) { e.on_checkout(ev); };
 template <class E>
-concept HasCheckinHook = requires(E& e, const CheckinEvent& ev) { e.on_checkin(ev); };
+concept HasCheckinHook = requires(E& e, CheckinEvent& ev) { e.on_checkin(ev); };
 template <class E>
-concept HasDestroyHook = requires(E& e, const DestroyEvent& ev) { e.on_destroy(ev); };
+concept HasDestroyHook = requires(E& e, DestroyEvent& ev) { e.on_destroy(ev); };
 template <class E>
-concept HasTimeoutHook = requires(E& e, const TimeoutEvent& ev) { e.on_timeout(ev); };
+concept HasTimeoutHook = requires(E& e, TimeoutEvent& ev) { e.on_timeout(ev); };
 template <class E>
-concept HasLeakHook = requires(E& e, const LeakEvent& ev) { e.on_leak(ev); };
+concept HasLeakHook = requires(E& e, LeakEvent& ev) { e.on_leak(ev); };
 
 template <class E>
 concept PoolEvents = std::move_constructible<E>;
@@ -2103,7 +2104,10 @@ private:
         }
         if constexpr (HasCheckoutHook<Events>) {
             const auto waited = context.wait_started ? clock_.now() - *context.wait_started : TimePoint::duration{};
-            emit([&] { events_.on_checkout(CheckoutEvent{waited}); });
+            emit([&] {
+                CheckoutEvent event{waited}; // an lvalue: a hook may take it by any kind of reference
+                events_.on_checkout(event);
+            });
         }
         return LeaseType(this, slot);
     }
@@ -2112,7 +2116,10 @@ private:
     void report_checkin(Slot<Resource>& s) noexcept {
         // relaxed: written by this lease's own checkout, on this or a thread that handed the lease over.
         const auto held = clock_.now() - TimePoint(TimePoint::duration(s.checked_out_at.load(std::memory_order_relaxed)));
-        if constexpr (HasCheckinHook<Events>) emit([&] { events_.on_checkin(CheckinEvent{held}); });
+        if constexpr (HasCheckinHook<Events>) emit([&] {
+            CheckinEvent event{held};
+            events_.on_checkin(event);
+        });
         if (leak_detection_) {
             // acq_rel: closes the window in which the leak scan may report this checkout; pairs with report_leaks().
             if (s.leak_word.exchange(0, std::memory_order_acq_rel) & 1u)
@@ -2146,7 +2153,10 @@ private:
 
     void report_leak(const LeakEvent& event) noexcept {
         if constexpr (HasLeakHook<Events>) {
-            emit([&] { events_.on_leak(event); });
+            emit([&] {
+                LeakEvent copy = event; // an lvalue the hook may take by any kind of reference
+                events_.on_leak(copy);
+            });
         } else {
             std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired at %s:%u in %s\n",
                          event.returned ? "came back" : "is still held",
@@ -2218,7 +2228,10 @@ private:
             s.state.store(SlotState::room, std::memory_order_relaxed);
             release_room(slot); // wakes a waiter so it can try to create in turn
             if constexpr (HasCreateHook<Events>)
-                emit([&] { events_.on_create(CreateEvent{clock_.now() - create_started, std::current_exception()}); });
+                emit([&] {
+                    CreateEvent event{clock_.now() - create_started, std::current_exception()};
+                    events_.on_create(event);
+                });
             if (!ec) throw;
             *ec = make_error_code(errc::create_failed);
             return LeaseType();
@@ -2231,7 +2244,10 @@ private:
         s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation;
         s.state.store(SlotState::leased, std::memory_order_relaxed);
-        if constexpr (HasCreateHook<Events>) emit([&] { events_.on_create(CreateEvent{s.created_at - create_started, {}}); });
+        if constexpr (HasCreateHook<Events>) emit([&] {
+            CreateEvent event{s.created_at - create_started, {}};
+            events_.on_create(event);
+        });
         if (ec) ec->clear();
         return hand_out(slot, context ? *context : CheckoutContext{});
     }
@@ -2340,7 +2356,10 @@ private:
         s.state.store(SlotState::room, std::memory_order_relaxed);
         if constexpr (HasDestroyHook<Events>) {
             release_room(slot, /*drop_ref=*/false); // the room goes to whoever needs it before the hook runs
-            emit([&] { events_.on_destroy(DestroyEvent{reason}); });
+            emit([&] {
+                DestroyEvent event{reason};
+                events_.on_destroy(event);
+            });
             release_ref();
         } else {
             release_room(slot);
@@ -2725,7 +2744,10 @@ private:
             if constexpr (HasTimeoutHook<Events>) {
                 const auto waited = context && context->wait_started ? clock_.now() - *context->wait_started
                                                                      : TimePoint::duration{};
-                emit([&] { events_.on_timeout(TimeoutEvent{waited}); });
+                emit([&] {
+                    TimeoutEvent event{waited};
+                    events_.on_timeout(event);
+                });
             }
         }
         if (ec) {

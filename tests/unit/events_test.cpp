@@ -200,6 +200,25 @@ BOOST_AUTO_TEST_CASE(min_idle_top_up_waiting_for_a_connect_turn_is_no_timeout) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// Hooks taking their event by value or by non-const reference are hooks too.
+struct LooseHooks {
+    std::shared_ptr<int> checkouts = std::make_shared<int>(0);
+    std::shared_ptr<int> destroys = std::make_shared<int>(0);
+    void on_checkout(respool::CheckoutEvent& e) { ++*checkouts, e.waited = {}; }
+    void on_destroy(respool::DestroyEvent) { ++*destroys; }
+};
+static_assert(respool::HasCheckoutHook<LooseHooks> && respool::HasDestroyHook<LooseHooks>);
+
+BOOST_AUTO_TEST_CASE(hooks_taking_the_event_by_value_or_non_const_reference_are_called) {
+    LooseHooks hooks;
+    FakeFactory factory;
+    respool::Pool<Fake, FakeFactory, FakeValidator, respool::policies::SteadyClock, LooseHooks> pool(
+        {.pool_size = 1, .max_overflow = 0}, factory, FakeValidator{factory.script}, {}, hooks);
+    pool.acquire().invalidate();
+    BOOST_TEST(*hooks.checkouts == 1);
+    BOOST_TEST(*hooks.destroys == 1);
+}
+
 BOOST_AUTO_TEST_CASE(the_default_policy_has_no_hooks_and_costs_nothing_in_size) {
     static_assert(!respool::HasCheckoutHook<respool::NoEvents>);
     static_assert(!respool::HasDestroyHook<respool::NoEvents>);

@@ -691,7 +691,10 @@ private:
         }
         if constexpr (HasCheckoutHook<Events>) {
             const auto waited = context.wait_started ? clock_.now() - *context.wait_started : TimePoint::duration{};
-            emit([&] { events_.on_checkout(CheckoutEvent{waited}); });
+            emit([&] {
+                CheckoutEvent event{waited}; // an lvalue: a hook may take it by any kind of reference
+                events_.on_checkout(event);
+            });
         }
         return LeaseType(this, slot);
     }
@@ -700,7 +703,10 @@ private:
     void report_checkin(Slot<Resource>& s) noexcept {
         // relaxed: written by this lease's own checkout, on this or a thread that handed the lease over.
         const auto held = clock_.now() - TimePoint(TimePoint::duration(s.checked_out_at.load(std::memory_order_relaxed)));
-        if constexpr (HasCheckinHook<Events>) emit([&] { events_.on_checkin(CheckinEvent{held}); });
+        if constexpr (HasCheckinHook<Events>) emit([&] {
+            CheckinEvent event{held};
+            events_.on_checkin(event);
+        });
         if (leak_detection_) {
             // acq_rel: closes the window in which the leak scan may report this checkout; pairs with report_leaks().
             if (s.leak_word.exchange(0, std::memory_order_acq_rel) & 1u)
@@ -734,7 +740,10 @@ private:
 
     void report_leak(const LeakEvent& event) noexcept {
         if constexpr (HasLeakHook<Events>) {
-            emit([&] { events_.on_leak(event); });
+            emit([&] {
+                LeakEvent copy = event; // an lvalue the hook may take by any kind of reference
+                events_.on_leak(copy);
+            });
         } else {
             std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired at %s:%u in %s\n",
                          event.returned ? "came back" : "is still held",
@@ -806,7 +815,10 @@ private:
             s.state.store(SlotState::room, std::memory_order_relaxed);
             release_room(slot); // wakes a waiter so it can try to create in turn
             if constexpr (HasCreateHook<Events>)
-                emit([&] { events_.on_create(CreateEvent{clock_.now() - create_started, std::current_exception()}); });
+                emit([&] {
+                    CreateEvent event{clock_.now() - create_started, std::current_exception()};
+                    events_.on_create(event);
+                });
             if (!ec) throw;
             *ec = make_error_code(errc::create_failed);
             return LeaseType();
@@ -819,7 +831,10 @@ private:
         s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation;
         s.state.store(SlotState::leased, std::memory_order_relaxed);
-        if constexpr (HasCreateHook<Events>) emit([&] { events_.on_create(CreateEvent{s.created_at - create_started, {}}); });
+        if constexpr (HasCreateHook<Events>) emit([&] {
+            CreateEvent event{s.created_at - create_started, {}};
+            events_.on_create(event);
+        });
         if (ec) ec->clear();
         return hand_out(slot, context ? *context : CheckoutContext{});
     }
@@ -928,7 +943,10 @@ private:
         s.state.store(SlotState::room, std::memory_order_relaxed);
         if constexpr (HasDestroyHook<Events>) {
             release_room(slot, /*drop_ref=*/false); // the room goes to whoever needs it before the hook runs
-            emit([&] { events_.on_destroy(DestroyEvent{reason}); });
+            emit([&] {
+                DestroyEvent event{reason};
+                events_.on_destroy(event);
+            });
             release_ref();
         } else {
             release_room(slot);
@@ -1313,7 +1331,10 @@ private:
             if constexpr (HasTimeoutHook<Events>) {
                 const auto waited = context && context->wait_started ? clock_.now() - *context->wait_started
                                                                      : TimePoint::duration{};
-                emit([&] { events_.on_timeout(TimeoutEvent{waited}); });
+                emit([&] {
+                    TimeoutEvent event{waited};
+                    events_.on_timeout(event);
+                });
             }
         }
         if (ec) {
