@@ -42,8 +42,10 @@
 // AsyncConnection drives its *_start / *_cont calls with it.
 #include <utility> // before Asio: Boost 1.74's Asio uses std::exchange without including it
 
+#include <fcntl.h>
 #include <mysql.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -67,7 +69,9 @@ namespace respool::mariadb::detail {
 // (another thread's epoll_wait may have consumed the edge) would otherwise never be reported. The first event cancels
 // the others; the completion runs once all of them have finished, so the next wait starts on idle objects.
 //
-// The socket belongs to Connector/C: the descriptor is release()d, never closed.
+// The socket belongs to Connector/C, which closes it itself when the server goes away. Asio watches a duplicate of
+// the descriptor, which this waiter closes: watching Connector/C's own number, a detach after Connector/C closed it
+// would take out of epoll whatever socket has reused that number since (another connection's, which then hangs).
 class SocketWaiter {
 public:
     using executor_type = boost::asio::any_io_executor;
@@ -98,8 +102,8 @@ public:
             token);
     }
 
-    // Lets go of the socket (without closing it) and of the timer, e.g. once the socket may have changed or before
-    // the connection rests in a pool. Precondition: no wait in progress.
+    // Lets go of the socket (closing only this waiter's duplicate) and of the timer, e.g. once the socket may have
+    // changed or before the connection rests in a pool. Precondition: no wait in progress.
     void detach() noexcept { io_->detach(); }
 
 private:
@@ -112,14 +116,17 @@ private:
     struct Io {
         explicit Io(Strand s) : strand(std::move(s)) {}
         Strand strand;
-        std::optional<Descriptor> descriptor;
+        std::optional<Descriptor> descriptor; // holds a duplicate of watched_fd
+        int watched_fd = -1;                  // Connector/C's descriptor that `descriptor` duplicates
         std::optional<Timer> timer;
 
         void detach() noexcept {
             if (descriptor) {
-                descriptor->release(); // the fd stays open: Connector/C owns it
+                boost::system::error_code ignored;
+                descriptor->close(ignored); // the duplicate only: Connector/C's descriptor stays as it is
                 descriptor.reset();
             }
+            watched_fd = -1;
             timer.reset();
         }
     };
@@ -138,17 +145,22 @@ private:
                     unsigned timeout_ms) {
         const int socket_events = status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
         if (socket_events != 0) {
-            if (io->descriptor && io->descriptor->native_handle() != fd) io->detach();
+            if (io->descriptor && io->watched_fd != fd) io->detach();
             if (!io->descriptor) {
-                boost::system::error_code ec;
-                io->descriptor.emplace(io->strand);
-                io->descriptor->assign(fd, ec);
-                if (ec) { // cannot watch it: report it ready, Connector/C finds the error itself
-                    io->descriptor->release();
-                    io->descriptor.reset();
+                if (const int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0); copy >= 0) {
+                    boost::system::error_code ec;
+                    io->descriptor.emplace(io->strand);
+                    io->descriptor->assign(copy, ec);
+                    if (ec) { // not taken over: it is still ours to close
+                        io->descriptor.reset();
+                        ::close(copy);
+                    }
+                }
+                if (!io->descriptor) { // cannot watch it: report it ready, Connector/C finds the error itself
                     op->ready = socket_events;
                     return complete(io, op);
                 }
+                io->watched_fd = fd;
             }
             auto watch = [&](int flag, boost::asio::posix::descriptor_base::wait_type type) {
                 if ((status & flag) == 0) return;

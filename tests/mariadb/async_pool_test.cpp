@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -238,4 +239,40 @@ BOOST_AUTO_TEST_CASE(the_next_holder_gets_autocommit_back_and_no_table_locks) {
     admin.execute("INSERT INTO async_cleaning VALUES (3)"); // would wait out lock_wait_timeout and fail if still locked
     BOOST_TEST(admin.query("SELECT GROUP_CONCAT(id ORDER BY id) FROM async_cleaning")[0].get<std::string>(0) == "2,3");
     admin.execute("DROP TABLE async_cleaning");
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_closed_by_the_server_does_not_take_its_successors_socket_out_of_the_loop) {
+    // Connector/C closes a killed connection's socket itself; a new connection may then get the same descriptor
+    // number. Destroying the dead connection afterwards must leave the new one's socket watched.
+    mdb::Connection admin(server_options());
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(),
+                                     respool::PoolOptions{.pool_size = 2, .max_overflow = 0, .timeout = 10s});
+    bool done = false;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            std::optional<mdb::AsyncLease> a(co_await pool.async_acquire());
+            co_await (*a)->async_query("SELECT 1"); // its socket is watched by the loop now
+            const int a_fd = mysql_get_socket((*a)->native_handle());
+            respool_test::kill_session(admin, (*a)->thread_id());
+            bool failed = false;
+            try {
+                co_await (*a)->async_query("SELECT 1");
+            } catch (const mdb::Error& e) {
+                failed = e.is_disconnect();
+            }
+            BOOST_TEST(failed);
+            auto b = co_await pool.async_acquire(); // a new connection: often the dead one's descriptor number
+            BOOST_TEST((co_await b->async_query("SELECT 1"))[0].get<int>(0) == 1);
+            BOOST_TEST_MESSAGE("dead connection's descriptor " << a_fd << ", new connection's "
+                                                               << mysql_get_socket(b->native_handle()));
+            a.reset(); // the dead connection is destroyed now
+            BOOST_TEST((co_await b->async_query("SELECT SLEEP(0.05)")).size() == 1u);
+            done = true;
+        },
+        asio::detached);
+    io.run_for(10s); // bounded: a socket no longer watched would leave the last query waiting forever
+    BOOST_TEST(done, "the second connection's query completed");
+    io.stop();
 }
