@@ -37,6 +37,8 @@
 #define RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
 // What Connection and AsyncConnection read from a statement's text: the session state it may leave behind, and its
 // start for error messages. Not API.
+#include <mysql.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -48,7 +50,7 @@ namespace respool::mariadb::detail {
 // hand the state to the next holder.
 enum SessionMark : unsigned {
     named_locks_mark = 1u << 0,      // GET_LOCK(...): RELEASE_ALL_LOCKS()
-    table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK: UNLOCK TABLES
+    table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
 };
 
@@ -144,6 +146,27 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     }
     return marks;
 }
+
+// What a session may hand on to its next holder, and which round trips of the return-time cleaning undo it: the
+// rules Connection and AsyncConnection share. `status` is the server's SERVER_STATUS_* flags from its last reply.
+struct SessionCarryover {
+    unsigned marks = 0;                   // SessionMark bits of the statements run since connecting or cleaning
+    bool autocommit_after_connect = true; // as connecting and the init statements left it
+
+    bool needs_cleaning(unsigned status) const noexcept {
+        return (status & SERVER_STATUS_IN_TRANS) != 0 || autocommit(status) != autocommit_after_connect || marks != 0;
+    }
+    // A transaction may be open (autocommit off opens one implicitly), or SET TRANSACTION awaits the next one.
+    bool needs_rollback(unsigned status) const noexcept {
+        return (status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit(status) || (marks & next_transaction_mark) != 0;
+    }
+    // The statement that brings autocommit back to its value after connecting, or nullptr when it has it.
+    const char* autocommit_restore(unsigned status) const noexcept {
+        if (autocommit(status) == autocommit_after_connect) return nullptr;
+        return autocommit_after_connect ? "SET autocommit = 1" : "SET autocommit = 0";
+    }
+    static bool autocommit(unsigned status) noexcept { return (status & SERVER_STATUS_AUTOCOMMIT) != 0; }
+};
 
 // The start of a statement, for error messages.
 inline std::string sql_excerpt(std::string_view sql) {
@@ -1201,7 +1224,7 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), marks_(other.marks_), autocommit_after_connect_(other.autocommit_after_connect_) {}
+          broken_(other.broken_), carryover_(other.carryover_) {}
 
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
@@ -1212,8 +1235,7 @@ public:
             last_used_ = other.last_used_;
             last_insert_id_ = other.last_insert_id_;
             broken_ = other.broken_;
-            marks_ = other.marks_;
-            autocommit_after_connect_ = other.autocommit_after_connect_;
+            carryover_ = other.carryover_;
         }
         return *this;
     }
@@ -1320,13 +1342,13 @@ public:
 
     // Records that the session may hold named locks (GET_LOCK), so returning it to a pool releases them. Statements
     // run through execute()/query() that mention GET_LOCK record it themselves. Never blocks.
-    void note_named_locks() noexcept { marks_ |= detail::named_locks_mark; }
+    void note_named_locks() noexcept { carryover_.marks |= detail::named_locks_mark; }
     // Whether the session may hold named locks. Never blocks.
-    bool may_hold_named_locks() const noexcept { return (marks_ & detail::named_locks_mark) != 0; }
+    bool may_hold_named_locks() const noexcept { return (carryover_.marks & detail::named_locks_mark) != 0; }
     // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
     void release_named_locks() {
         query_text("SELECT RELEASE_ALL_LOCKS()");
-        marks_ &= ~unsigned{detail::named_locks_mark};
+        carryover_.marks &= ~unsigned{detail::named_locks_mark};
     }
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
@@ -1334,33 +1356,24 @@ public:
     // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT) or set the next transaction's
     // characteristics (SET TRANSACTION). Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are
     // the session's own and stay: ResetMode::full undoes them. Never blocks: no round trip.
-    bool needs_cleaning() const noexcept {
-        const unsigned status = server_status();
-        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        return (status & SERVER_STATUS_IN_TRANS) != 0 || autocommit != autocommit_after_connect_ || marks_ != 0;
-    }
+    bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
     // RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
     // Blocks for the round trips. Throws Error.
     void clean_session() {
-        const unsigned status = server_status();
-        if ((status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0 ||
-            (marks_ & detail::next_transaction_mark) != 0)
-            rollback();
-        const bool autocommit = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0; // as the last reply says
-        if (autocommit != autocommit_after_connect_)
-            query_text(autocommit_after_connect_ ? "SET autocommit = 1" : "SET autocommit = 0");
-        if ((marks_ & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
-        if ((marks_ & detail::named_locks_mark) != 0) release_named_locks();
-        marks_ = 0;
+        if (carryover_.needs_rollback(server_status())) rollback();
+        if (const char* restore = carryover_.autocommit_restore(server_status())) query_text(restore); // fresh status
+        if ((carryover_.marks & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
+        if ((carryover_.marks & detail::named_locks_mark) != 0) release_named_locks();
+        carryover_.marks = 0;
     }
 
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named locks,
     // resets session variables), then the init statements again. Blocks for the round trips. Throws Error.
     void reset_session() {
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
-        marks_ = 0;
+        carryover_.marks = 0;
         touch();
         run_init_statements();
     }
@@ -1376,12 +1389,12 @@ private:
         run_init_statements();
         // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the
         // reset and the init statements bring back this same state anyway.
-        autocommit_after_connect_ = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
+        carryover_.autocommit_after_connect = detail::SessionCarryover::autocommit(server_status());
     }
 
     void run_init_statements() {
         for (const std::string& statement : options_.init_statements) execute(statement);
-        marks_ = 0; // what the init statements set is the session's starting point
+        carryover_.marks = 0; // what the init statements set is the session's starting point
     }
 
     void close() noexcept {
@@ -1404,7 +1417,7 @@ private:
     }
 
     void run_text(std::string_view sql) {
-        marks_ |= detail::session_marks(sql);
+        carryover_.marks |= detail::session_marks(sql);
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
             fail("running " + detail::sql_excerpt(sql));
         touch();
@@ -1434,7 +1447,7 @@ private:
     }
 
     detail::StatementPtr prepare(std::string_view sql, std::size_t arguments) {
-        marks_ |= detail::session_marks(sql);
+        carryover_.marks |= detail::session_marks(sql);
         detail::StatementPtr stmt(mysql_stmt_init(handle_));
         if (!stmt) throw std::bad_alloc();
         if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0)
@@ -1498,8 +1511,7 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
-    unsigned marks_ = 0;                   // detail::SessionMark bits: what the return-time cleaning must undo
-    bool autocommit_after_connect_ = true; // as connecting and the init statements left it
+    detail::SessionCarryover carryover_; // what the return-time cleaning must undo
 };
 
 } // namespace respool::mariadb

@@ -310,7 +310,7 @@ public:
         co_await run_init_statements();
         // Read once, here: after a session reset the status flags are stale until the next statement, and the reset
         // and the init statements bring back this same state anyway.
-        s_->autocommit_after_connect = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0;
+        s_->carryover.autocommit_after_connect = detail::SessionCarryover::autocommit(server_status());
     }
 
     // Runs a statement; the affected rows (for a SELECT: rows returned, which are discarded). Without arguments it
@@ -411,30 +411,23 @@ public:
     // RELEASE_ALL_LOCKS(): one round trip. Throws Error.
     Awaitable<void> async_release_named_locks() {
         co_await async_query("SELECT RELEASE_ALL_LOCKS()");
-        s_->marks &= ~unsigned{detail::named_locks_mark};
+        s_->carryover.marks &= ~unsigned{detail::named_locks_mark};
     }
 
     // As Connection's: whether handing this session to someone else needs a round trip first (an abandoned or open
     // transaction, autocommit changed, named or table locks, SET TRANSACTION). No round trip; never blocks.
     bool needs_cleaning() const noexcept {
-        const unsigned status = server_status();
-        const bool autocommit = (status & SERVER_STATUS_AUTOCOMMIT) != 0;
-        return s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 ||
-               autocommit != s_->autocommit_after_connect || s_->marks != 0;
+        return s_->rollback_pending || s_->carryover.needs_cleaning(server_status());
     }
     // As Connection::clean_session(): ROLLBACK, autocommit back, UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when
     // needed. Suspends for the round trips. Throws Error.
     Awaitable<void> async_clean_session() {
-        const unsigned status = server_status();
-        if (s_->rollback_pending || (status & SERVER_STATUS_IN_TRANS) != 0 || (status & SERVER_STATUS_AUTOCOMMIT) == 0 ||
-            (s_->marks & detail::next_transaction_mark) != 0)
-            co_await async_rollback();
-        const bool autocommit = (server_status() & SERVER_STATUS_AUTOCOMMIT) != 0; // as the last reply says
-        if (autocommit != s_->autocommit_after_connect)
-            co_await async_execute(s_->autocommit_after_connect ? "SET autocommit = 1" : "SET autocommit = 0");
-        if ((s_->marks & detail::table_locks_mark) != 0) co_await async_execute("UNLOCK TABLES");
-        if ((s_->marks & detail::named_locks_mark) != 0) co_await async_release_named_locks();
-        s_->marks = 0;
+        detail::SessionCarryover& carryover = s_->carryover;
+        if (s_->rollback_pending || carryover.needs_rollback(server_status())) co_await async_rollback();
+        if (const char* restore = carryover.autocommit_restore(server_status())) co_await async_execute(restore);
+        if ((carryover.marks & detail::table_locks_mark) != 0) co_await async_execute("UNLOCK TABLES");
+        if ((carryover.marks & detail::named_locks_mark) != 0) co_await async_release_named_locks();
+        carryover.marks = 0;
     }
 
     // Marks the open transaction as abandoned (what AsyncTransaction does when it ends unfinished): it is rolled back
@@ -473,8 +466,8 @@ public:
     const ConnectOptions& options() const noexcept { return s_->options; }
 
     // Records that the session may hold GET_LOCK locks; statements that mention GET_LOCK record it themselves.
-    void note_named_locks() noexcept { s_->marks |= detail::named_locks_mark; }
-    bool may_hold_named_locks() const noexcept { return (s_->marks & detail::named_locks_mark) != 0; }
+    void note_named_locks() noexcept { s_->carryover.marks |= detail::named_locks_mark; }
+    bool may_hold_named_locks() const noexcept { return (s_->carryover.marks & detail::named_locks_mark) != 0; }
 
     // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight.
     MYSQL* native_handle() const noexcept { return s_->handle; }
@@ -503,8 +496,7 @@ private:
         bool connected = false;
         bool broken = false;
         bool in_flight = false;
-        unsigned marks = 0;                   // detail::SessionMark bits: what the return-time cleaning must undo
-        bool autocommit_after_connect = true; // as connecting and the init statements left it
+        detail::SessionCarryover carryover; // what the return-time cleaning must undo
         bool rollback_pending = false;
         bool fresh = false; // no statement since connect or reset
     };
@@ -552,7 +544,7 @@ private:
     // Runs the init statements (after connecting or a session reset): their effects are the session's starting point.
     Awaitable<void> run_init_statements() {
         for (const std::string& statement : s_->options.init_statements) co_await async_execute(statement);
-        s_->marks = 0;
+        s_->carryover.marks = 0;
         s_->fresh = true;
     }
 
@@ -569,7 +561,7 @@ private:
 
     Awaitable<void> run_text(const std::string& sql) {
         s_->fresh = false;
-        s_->marks |= detail::session_marks(sql);
+        s_->carryover.marks |= detail::session_marks(sql);
         int rc = 0;
         MYSQL* h = s_->handle;
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
@@ -601,7 +593,7 @@ private:
 
     Awaitable<detail::StatementPtr> prepare(const std::string& sql, std::size_t arguments) {
         s_->fresh = false;
-        s_->marks |= detail::session_marks(sql);
+        s_->carryover.marks |= detail::session_marks(sql);
         detail::StatementPtr stmt(mysql_stmt_init(s_->handle));
         if (!stmt) throw std::bad_alloc();
         int rc = 0;

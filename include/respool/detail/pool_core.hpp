@@ -835,7 +835,6 @@ private:
             CreateEvent event{s.created_at - create_started, {}};
             events_.on_create(event);
         });
-        if (ec) ec->clear();
         return hand_out(slot, context ? *context : CheckoutContext{});
     }
 

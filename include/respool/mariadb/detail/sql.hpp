@@ -3,6 +3,8 @@
 #define RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
 // What Connection and AsyncConnection read from a statement's text: the session state it may leave behind, and its
 // start for error messages. Not API.
+#include <mysql.h>
+
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -14,7 +16,7 @@ namespace respool::mariadb::detail {
 // hand the state to the next holder.
 enum SessionMark : unsigned {
     named_locks_mark = 1u << 0,      // GET_LOCK(...): RELEASE_ALL_LOCKS()
-    table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK: UNLOCK TABLES
+    table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
 };
 
@@ -110,6 +112,27 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     }
     return marks;
 }
+
+// What a session may hand on to its next holder, and which round trips of the return-time cleaning undo it: the
+// rules Connection and AsyncConnection share. `status` is the server's SERVER_STATUS_* flags from its last reply.
+struct SessionCarryover {
+    unsigned marks = 0;                   // SessionMark bits of the statements run since connecting or cleaning
+    bool autocommit_after_connect = true; // as connecting and the init statements left it
+
+    bool needs_cleaning(unsigned status) const noexcept {
+        return (status & SERVER_STATUS_IN_TRANS) != 0 || autocommit(status) != autocommit_after_connect || marks != 0;
+    }
+    // A transaction may be open (autocommit off opens one implicitly), or SET TRANSACTION awaits the next one.
+    bool needs_rollback(unsigned status) const noexcept {
+        return (status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit(status) || (marks & next_transaction_mark) != 0;
+    }
+    // The statement that brings autocommit back to its value after connecting, or nullptr when it has it.
+    const char* autocommit_restore(unsigned status) const noexcept {
+        if (autocommit(status) == autocommit_after_connect) return nullptr;
+        return autocommit_after_connect ? "SET autocommit = 1" : "SET autocommit = 0";
+    }
+    static bool autocommit(unsigned status) noexcept { return (status & SERVER_STATUS_AUTOCOMMIT) != 0; }
+};
 
 // The start of a statement, for error messages.
 inline std::string sql_excerpt(std::string_view sql) {
