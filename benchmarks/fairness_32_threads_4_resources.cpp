@@ -11,6 +11,9 @@
 // operations over the wall time of each whole run; fairness is the worst run's max/min of per-thread counts.
 #include <respool/pool.hpp>
 
+#include <array>
+#include <cstdlib>
+#include <ctime>
 #include <iomanip>
 
 #include "bench_support.hpp"
@@ -25,8 +28,13 @@ constexpr std::size_t thread_count = 32;
 constexpr std::size_t resource_count = 4;
 constexpr auto hold_time = 200ns;
 // Long enough that every thread gets several scheduler time slices (32 threads on 2 cores get ~1/16 of a core each):
-// over a short run the scheduler alone makes the counts uneven, pool or not.
-constexpr auto run_length = 600ms;
+// over a short run the scheduler alone makes the counts uneven, pool or not. RESPOOL_BENCH_RUN_MS changes it, to see
+// how the imbalance evens out over longer windows (docs/benchmarks.md).
+const std::chrono::milliseconds run_length = [] {
+    const char* text = std::getenv("RESPOOL_BENCH_RUN_MS");
+    const long ms = text ? std::strtol(text, nullptr, 10) : 0;
+    return ms > 0 ? std::chrono::milliseconds(ms) : std::chrono::milliseconds(600);
+}();
 constexpr int iterations = 3; // x 2 contenders x 600 ms: about 4 s
 
 std::uint64_t hold_iterations = 0; // set by main() before any benchmark runs
@@ -85,10 +93,59 @@ BENCHMARK(fairness)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// What a sched_yield() costs the caller in the scheduler's sharing of the CPU, on the machine at hand: 8 busy threads
+// for one second, 4 of which yield after every 100 us of work. Where the scheduler books a yield as the rest of a
+// time slice used (Linux's EEVDF does), the yielders get a small fraction of the others' CPU time. respool's waiters
+// yield before queueing, so this number explains how far scenario 3's per-thread counts can spread.
+double thread_cpu_ms() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return double(now.tv_sec) * 1e3 + double(now.tv_nsec) / 1e6;
+}
+
+void scheduler_yield_share(benchmark::State& state) {
+    constexpr int per_group = 4;
+    constexpr double yield_every_ms = 0.1;
+    double yielders_ms = 0, others_ms = 0;
+    for (auto _ : state) {
+        std::atomic<bool> stop{false};
+        std::array<double, 2 * per_group> cpu_ms{};
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 2 * per_group; ++i) {
+            threads.emplace_back([&, i] {
+                const bool yields = i >= per_group;
+                double last = thread_cpu_ms();
+                while (!stop.load(std::memory_order_relaxed)) { // relaxed: a flag; join publishes the results
+                    if (!yields) continue;
+                    if (const double now = thread_cpu_ms(); now - last >= yield_every_ms) {
+                        std::this_thread::yield();
+                        last = thread_cpu_ms();
+                    }
+                }
+                cpu_ms[static_cast<std::size_t>(i)] = thread_cpu_ms();
+            });
+        }
+        std::this_thread::sleep_for(1s);
+        stop.store(true, std::memory_order_relaxed);
+        for (std::thread& t : threads) t.join();
+        for (int i = 0; i < 2 * per_group; ++i) (i >= per_group ? yielders_ms : others_ms) += cpu_ms[std::size_t(i)];
+    }
+    state.counters["yielder_share"] = others_ms > 0 ? yielders_ms / others_ms : 0;
+}
+
+BENCHMARK(scheduler_yield_share)->Iterations(1)->Unit(benchmark::kMillisecond);
+
 void summary(const respool_bench::Collected& c, std::ostream& out) {
     out << std::fixed << std::setprecision(2);
-    out << "  hold: " << hold_iterations << " loop iterations calibrated to " << hold_time.count() << " ns\n";
+    out << "  hold: " << hold_iterations << " loop iterations calibrated to " << hold_time.count() << " ns; runs of "
+        << run_length.count() << " ms\n";
     for (const auto& [name, counters] : c.counters) {
+        if (name.rfind("scheduler_yield_share", 0) == 0) {
+            out << "  " << name << ": threads that yield after every 100 us of work got "
+                << c.median_counter(name, "yielder_share")
+                << " of the CPU time of threads that never yield (1.00: yields cost nothing in the CPU's sharing)\n";
+            continue;
+        }
         const double slowdown = c.median_counter(name, "slowdown");
         const double max_min = c.median_counter(name, "respool_max_min");
         out << "  " << name << " (" << c.repetitions(name) << " reps)\n"
