@@ -568,6 +568,11 @@ namespace server_errno {
 inline constexpr unsigned access_denied = ER_ACCESS_DENIED_ERROR;     // 1045
 inline constexpr unsigned server_shutdown = ER_SERVER_SHUTDOWN;       // 1053
 inline constexpr unsigned aborting_connection = ER_ABORTING_CONNECTION; // 1152
+inline constexpr unsigned net_packet_too_large = ER_NET_PACKET_TOO_LARGE; // 1153: the server closes the session
+inline constexpr unsigned net_read_error_from_pipe = ER_NET_READ_ERROR_FROM_PIPE; // 1154
+inline constexpr unsigned net_fcntl_error = ER_NET_FCNTL_ERROR;       // 1155
+inline constexpr unsigned net_packets_out_of_order = ER_NET_PACKETS_OUT_OF_ORDER; // 1156
+inline constexpr unsigned net_uncompress_error = ER_NET_UNCOMPRESS_ERROR; // 1157
 inline constexpr unsigned net_read_error = ER_NET_READ_ERROR;         // 1158
 inline constexpr unsigned net_read_interrupted = ER_NET_READ_INTERRUPTED; // 1159
 inline constexpr unsigned net_error_on_write = ER_NET_ERROR_ON_WRITE; // 1160
@@ -596,6 +601,11 @@ constexpr bool is_disconnect_errno(unsigned code) noexcept {
     switch (code) {
     case server_errno::server_shutdown:
     case server_errno::aborting_connection:
+    case server_errno::net_packet_too_large:
+    case server_errno::net_read_error_from_pipe:
+    case server_errno::net_fcntl_error:
+    case server_errno::net_packets_out_of_order:
+    case server_errno::net_uncompress_error:
     case server_errno::net_read_error:
     case server_errno::net_read_interrupted:
     case server_errno::net_error_on_write:
@@ -1275,6 +1285,7 @@ public:
                 fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
             last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+            skip_more_statement_results(stmt.get(), sql);
             return affected;
         }
     }
@@ -1487,6 +1498,7 @@ private:
         if (!meta) {
             if (mysql_stmt_errno(stmt) != 0) fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
             last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
+            skip_more_statement_results(stmt, sql);
             return {};
         }
         detail::request_max_length(stmt);
@@ -1502,7 +1514,24 @@ private:
             throw;
         }
         mysql_stmt_free_result(stmt);
+        skip_more_statement_results(stmt, sql);
         return rows;
+    }
+
+    // A CALL sends a result set per SELECT in the procedure, then its own status. Reads (and drops) what follows the
+    // first, so that an error the procedure raised later reaches the caller: closing the statement would skip it.
+    void skip_more_statement_results(MYSQL_STMT* stmt, std::string_view sql) {
+        while (mysql_stmt_more_results(stmt)) {
+            const int rc = mysql_stmt_next_result(stmt);
+            if (rc > 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
+            if (rc < 0) break;
+            if (mysql_stmt_field_count(stmt) > 0) {
+                if (mysql_stmt_store_result(stmt) != 0)
+                    fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+                mysql_stmt_free_result(stmt);
+            }
+        }
+        touch();
     }
 
     ConnectOptions options_;

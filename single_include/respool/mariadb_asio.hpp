@@ -340,6 +340,7 @@ public:
             if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
             s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+            co_await skip_more_statement_results(stmt.get(), sql);
             co_await close_statement(std::move(stmt));
             co_return affected;
         }
@@ -376,8 +377,10 @@ public:
                 detail::request_max_length(stmt.get());
                 co_await store_statement_result(stmt.get(), sql);
                 out = detail::rows_of(stmt.get(), meta.get(), sql);
+                mysql_stmt_free_result(stmt.get());
             }
             meta.reset();
+            co_await skip_more_statement_results(stmt.get(), sql);
             co_await close_statement(std::move(stmt));
             co_return out;
         }
@@ -639,6 +642,23 @@ private:
         co_await drive([&] { return mysql_stmt_store_result_start(&rc, stmt); },
                        [&](int r) { return mysql_stmt_store_result_cont(&rc, stmt, r); });
         if (rc != 0) fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+        touch();
+    }
+
+    // A CALL sends a result set per SELECT in the procedure, then its own status. Reads (and drops) what follows the
+    // first, so that an error the procedure raised later reaches the caller: closing the statement would skip it.
+    Awaitable<void> skip_more_statement_results(MYSQL_STMT* stmt, const std::string& sql) {
+        while (mysql_stmt_more_results(stmt)) {
+            int rc = 0;
+            co_await drive([&] { return mysql_stmt_next_result_start(&rc, stmt); },
+                           [&](int r) { return mysql_stmt_next_result_cont(&rc, stmt, r); });
+            if (rc > 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
+            if (rc < 0) break;
+            if (mysql_stmt_field_count(stmt) > 0) {
+                co_await store_statement_result(stmt, sql);
+                mysql_stmt_free_result(stmt);
+            }
+        }
         touch();
     }
 

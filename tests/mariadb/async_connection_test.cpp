@@ -121,6 +121,35 @@ BOOST_AUTO_TEST_CASE(server_errors_carry_the_message_and_leave_the_connection_us
     }());
 }
 
+BOOST_AUTO_TEST_CASE(an_error_a_procedure_raises_after_its_first_result_set_reaches_the_caller) {
+    mdb::Connection admin(server_options());
+    admin.execute("DROP PROCEDURE IF EXISTS respool_async_select_then_fail");
+    admin.execute("CREATE PROCEDURE respool_async_select_then_fail(x INT) BEGIN SELECT x; "
+                  "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'failed after a result set'; END");
+    asio::io_context io;
+    mdb::AsyncConnection conn(io.get_executor(), server_options());
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await conn.async_connect();
+        for (int form = 0; form < 3; ++form) {
+            bool thrown = false;
+            try {
+                if (form == 0) (void)co_await conn.async_query("CALL respool_async_select_then_fail(1)");
+                if (form == 1) (void)co_await conn.async_query("CALL respool_async_select_then_fail(?)", 1);
+                if (form == 2) (void)co_await conn.async_execute("CALL respool_async_select_then_fail(?)", 1);
+            } catch (const mdb::Error& e) {
+                thrown = true;
+                BOOST_TEST(e.server_errno() == 1644u, "form " << form);
+                BOOST_TEST(std::string(e.what()).find("failed after a result set") != std::string::npos, e.what());
+            }
+            BOOST_TEST(thrown, "form " << form << ": the procedure's error was lost");
+            BOOST_TEST(!conn.is_broken());
+            const auto two = co_await conn.async_query("SELECT ? + 1", 1);
+            BOOST_TEST(two[0].get<int>(0) == 2);
+        }
+    }());
+    admin.execute("DROP PROCEDURE respool_async_select_then_fail");
+}
+
 BOOST_AUTO_TEST_CASE(ping_commit_rollback_and_reset) {
     mdb::Connection admin(server_options());
     ScratchTable table(admin, "async_tx", "id INT PRIMARY KEY");

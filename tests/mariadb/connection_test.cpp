@@ -122,6 +122,33 @@ BOOST_AUTO_TEST_CASE(server_errors_carry_errno_sqlstate_and_message) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(an_error_a_procedure_raises_after_its_first_result_set_reaches_the_caller) {
+    mdb::Connection c(server_options());
+    c.execute("DROP PROCEDURE IF EXISTS respool_select_then_fail");
+    c.execute("CREATE PROCEDURE respool_select_then_fail(x INT) BEGIN SELECT x; SELECT x + 1; "
+              "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'failed after two result sets'; END");
+    auto expect_signal = [](const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == 1644u); // ER_SIGNAL_EXCEPTION
+        BOOST_TEST(e.sqlstate() == "45000");
+        BOOST_TEST(std::string(e.what()).find("failed after two result sets") != std::string::npos, e.what());
+    };
+    for (int form = 0; form < 3; ++form) {
+        BOOST_TEST_CONTEXT("form " << form) {
+            try {
+                if (form == 0) (void)c.query("CALL respool_select_then_fail(1)");
+                if (form == 1) (void)c.query("CALL respool_select_then_fail(?)", 1);
+                if (form == 2) (void)c.execute("CALL respool_select_then_fail(?)", 1);
+                BOOST_ERROR("the procedure's error was lost");
+            } catch (const mdb::Error& e) {
+                expect_signal(e);
+            }
+            BOOST_TEST(!c.is_broken());
+            BOOST_TEST(c.query("SELECT ? + 1", 1)[0].get<int>(0) == 2); // the session is in sync
+        }
+    }
+    c.execute("DROP PROCEDURE respool_select_then_fail");
+}
+
 BOOST_AUTO_TEST_CASE(wrong_password_fails_fast_with_the_servers_message) {
     auto options = server_options();
     options.password = "definitely-wrong";

@@ -111,6 +111,28 @@ BOOST_AUTO_TEST_CASE(connection_killed_while_leased_fails_with_disconnect_and_is
     BOOST_TEST(pool.stats().created == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(a_packet_over_max_allowed_packet_closes_the_session_and_the_connection_is_not_returned) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        const auto limit = lease->query("SELECT @@max_allowed_packet").at(0).get<std::uint64_t>(0);
+        try {
+            (void)lease->query("SELECT LENGTH(?)", std::string(static_cast<std::size_t>(limit) + 1, 'x'));
+            BOOST_ERROR("a parameter over max_allowed_packet was accepted");
+        } catch (const mdb::Error& e) {
+            // The server answers 1153 (SQLSTATE 08S01) and closes the session.
+            BOOST_TEST(e.is_disconnect(), e.what() << " (errno " << e.server_errno() << ")");
+        }
+        BOOST_TEST(lease->is_broken());
+    }
+    BOOST_TEST(pool.stats().destroyed == 1u);
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() != first);
+    BOOST_TEST(lease->query("SELECT 1").at(0).get<int>(0) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(one_disconnect_can_invalidate_the_whole_pool) {
     auto pool = mdb::make_pool(server_options(), respool::PoolOptions{.pool_size = 2, .max_overflow = 0},
                                mdb::ValidatorOptions{.disconnect_invalidates_pool = true});

@@ -105,6 +105,7 @@ public:
                 fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
             const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
             last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+            skip_more_statement_results(stmt.get(), sql);
             return affected;
         }
     }
@@ -317,6 +318,7 @@ private:
         if (!meta) {
             if (mysql_stmt_errno(stmt) != 0) fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
             last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
+            skip_more_statement_results(stmt, sql);
             return {};
         }
         detail::request_max_length(stmt);
@@ -332,7 +334,24 @@ private:
             throw;
         }
         mysql_stmt_free_result(stmt);
+        skip_more_statement_results(stmt, sql);
         return rows;
+    }
+
+    // A CALL sends a result set per SELECT in the procedure, then its own status. Reads (and drops) what follows the
+    // first, so that an error the procedure raised later reaches the caller: closing the statement would skip it.
+    void skip_more_statement_results(MYSQL_STMT* stmt, std::string_view sql) {
+        while (mysql_stmt_more_results(stmt)) {
+            const int rc = mysql_stmt_next_result(stmt);
+            if (rc > 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
+            if (rc < 0) break;
+            if (mysql_stmt_field_count(stmt) > 0) {
+                if (mysql_stmt_store_result(stmt) != 0)
+                    fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+                mysql_stmt_free_result(stmt);
+            }
+        }
+        touch();
     }
 
     ConnectOptions options_;

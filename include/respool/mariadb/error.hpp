@@ -23,6 +23,11 @@ namespace server_errno {
 inline constexpr unsigned access_denied = ER_ACCESS_DENIED_ERROR;     // 1045
 inline constexpr unsigned server_shutdown = ER_SERVER_SHUTDOWN;       // 1053
 inline constexpr unsigned aborting_connection = ER_ABORTING_CONNECTION; // 1152
+inline constexpr unsigned net_packet_too_large = ER_NET_PACKET_TOO_LARGE; // 1153: the server closes the session
+inline constexpr unsigned net_read_error_from_pipe = ER_NET_READ_ERROR_FROM_PIPE; // 1154
+inline constexpr unsigned net_fcntl_error = ER_NET_FCNTL_ERROR;       // 1155
+inline constexpr unsigned net_packets_out_of_order = ER_NET_PACKETS_OUT_OF_ORDER; // 1156
+inline constexpr unsigned net_uncompress_error = ER_NET_UNCOMPRESS_ERROR; // 1157
 inline constexpr unsigned net_read_error = ER_NET_READ_ERROR;         // 1158
 inline constexpr unsigned net_read_interrupted = ER_NET_READ_INTERRUPTED; // 1159
 inline constexpr unsigned net_error_on_write = ER_NET_ERROR_ON_WRITE; // 1160
@@ -51,6 +56,11 @@ constexpr bool is_disconnect_errno(unsigned code) noexcept {
     switch (code) {
     case server_errno::server_shutdown:
     case server_errno::aborting_connection:
+    case server_errno::net_packet_too_large:
+    case server_errno::net_read_error_from_pipe:
+    case server_errno::net_fcntl_error:
+    case server_errno::net_packets_out_of_order:
+    case server_errno::net_uncompress_error:
     case server_errno::net_read_error:
     case server_errno::net_read_interrupted:
     case server_errno::net_error_on_write:
