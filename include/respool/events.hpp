@@ -64,7 +64,8 @@ struct LeakEvent {
 // may take its event by const reference (as below), by value or by non-const reference (a copy of its own).
 //   void on_create(const CreateEvent&)     after each create(), successful or not
 //   void on_checkout(const CheckoutEvent&) a lease is handed out
-//   void on_checkin(const CheckinEvent&)   a lease comes back (before the resource is kept, handed on or destroyed)
+//   void on_checkin(const CheckinEvent&)   a lease ends: it comes back (before the resource is kept, handed on or
+//                                          destroyed) or is detached
 //   void on_destroy(const DestroyEvent&)   a resource is destroyed, with the reason
 //   void on_timeout(const TimeoutEvent&)   an acquire timed out
 //   void on_leak(const LeakEvent&)         a lease held past PoolOptions::leak_threshold, and when it comes back

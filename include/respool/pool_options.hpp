@@ -34,7 +34,7 @@ struct PoolOptions {
                                                     // finds dead ones before a caller does); 0 = off. Spread by up
                                                     // to a fifth so that resources are not all pinged at once.
     std::chrono::milliseconds idle_timeout{0};      // background: an idle resource unused this long is destroyed while
-                                                    // more than min_idle exist; 0 = never
+                                                    // more than min_idle are idle; 0 = never
     std::size_t min_idle = 0;                       // background: resources created ahead of demand so that this many
                                                     // are idle (never beyond pool_size)
     std::size_t max_connecting = 0;                 // at most this many create() calls at once, so a mass disconnect
@@ -59,9 +59,10 @@ struct PoolOptions {
             throw std::invalid_argument(std::string("respool::PoolOptions::") + field + ": " + why);
         };
         if (pool_size > max_resources) fail("pool_size", "too large (at most 16,777,214)");
-        if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
+        // Checked before the sum is formed: a huge max_overflow would wrap it around.
         if (max_overflow > max_resources || pool_size + max_overflow > max_resources)
             fail("max_overflow", "pool_size + max_overflow is too large (at most 16,777,214)");
+        if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
         if (timeout.count() < 0) fail("timeout", "must not be negative");
         if (recycle.count() < 0) fail("recycle", "must not be negative (0 means never)");
         if (recycle_jitter.count() < 0) fail("recycle_jitter", "must not be negative");

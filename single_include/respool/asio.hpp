@@ -37,6 +37,10 @@ void start_acquire(Pool& pool, std::chrono::steady_clock::time_point deadline, c
                    Handler&& handler) {
     using Lease = typename Pool::Lease;
     auto executor = boost::asio::get_associated_executor(handler, fallback);
+#if BOOST_VERSION >= 107700
+    // Taken before the handler moves: the slot belongs to the operation, not to the handler object.
+    auto slot = boost::asio::get_associated_cancellation_slot(handler);
+#endif
     // Keeps the executor's context running until the completion has been delivered.
     auto post = [work = boost::asio::make_work_guard(executor)](Task task) {
         boost::asio::post(work.get_executor(), std::move(task));
@@ -47,7 +51,7 @@ void start_acquire(Pool& pool, std::chrono::steady_clock::time_point deadline, c
     };
 #if BOOST_VERSION >= 107700
     // Per-operation cancellation: Asio's cancellation slot stops the wait like a std::stop_token does.
-    if (auto slot = boost::asio::get_associated_cancellation_slot(complete.h); slot.is_connected()) {
+    if (slot.is_connected()) {
         std::stop_source stop;
         slot.assign([stop](boost::asio::cancellation_type) mutable { stop.request_stop(); });
         return pool.async_acquire_until(deadline, stop.get_token(), std::move(post), std::move(complete));

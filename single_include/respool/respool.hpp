@@ -350,7 +350,8 @@ struct LeakEvent {
 // may take its event by const reference (as below), by value or by non-const reference (a copy of its own).
 //   void on_create(const CreateEvent&)     after each create(), successful or not
 //   void on_checkout(const CheckoutEvent&) a lease is handed out
-//   void on_checkin(const CheckinEvent&)   a lease comes back (before the resource is kept, handed on or destroyed)
+//   void on_checkin(const CheckinEvent&)   a lease ends: it comes back (before the resource is kept, handed on or
+//                                          destroyed) or is detached
 //   void on_destroy(const DestroyEvent&)   a resource is destroyed, with the reason
 //   void on_timeout(const TimeoutEvent&)   an acquire timed out
 //   void on_leak(const LeakEvent&)         a lease held past PoolOptions::leak_threshold, and when it comes back
@@ -568,7 +569,7 @@ struct PoolOptions {
                                                     // finds dead ones before a caller does); 0 = off. Spread by up
                                                     // to a fifth so that resources are not all pinged at once.
     std::chrono::milliseconds idle_timeout{0};      // background: an idle resource unused this long is destroyed while
-                                                    // more than min_idle exist; 0 = never
+                                                    // more than min_idle are idle; 0 = never
     std::size_t min_idle = 0;                       // background: resources created ahead of demand so that this many
                                                     // are idle (never beyond pool_size)
     std::size_t max_connecting = 0;                 // at most this many create() calls at once, so a mass disconnect
@@ -593,9 +594,10 @@ struct PoolOptions {
             throw std::invalid_argument(std::string("respool::PoolOptions::") + field + ": " + why);
         };
         if (pool_size > max_resources) fail("pool_size", "too large (at most 16,777,214)");
-        if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
+        // Checked before the sum is formed: a huge max_overflow would wrap it around.
         if (max_overflow > max_resources || pool_size + max_overflow > max_resources)
             fail("max_overflow", "pool_size + max_overflow is too large (at most 16,777,214)");
+        if (pool_size + max_overflow == 0) fail("pool_size", "pool_size + max_overflow must be at least 1");
         if (timeout.count() < 0) fail("timeout", "must not be negative");
         if (recycle.count() < 0) fail("recycle", "must not be negative (0 means never)");
         if (recycle_jitter.count() < 0) fail("recycle_jitter", "must not be negative");
@@ -809,6 +811,7 @@ private:
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <cstdio>
 #include <stop_token>
 #include <system_error>
@@ -925,13 +928,11 @@ inline std::uint64_t next_pool_id() noexcept {
 // ---- begin respool/detail/connect_gate.hpp ----
 #ifndef RESPOOL_DETAIL_CONNECT_GATE_HPP_INCLUDED
 #define RESPOOL_DETAIL_CONNECT_GATE_HPP_INCLUDED
-// PoolOptions::max_connecting: at most that many create() calls at once. A mutex and a condition variable rather than
-// std::counting_semaphore: the gate is taken only around create(), far from the checkout fast path, and it must never
-// lose a wake-up (libstdc++ 12's counting_semaphore can leave a waiter asleep while a turn is free, GCC PR 104928).
-#include <chrono>
-#include <condition_variable>
+// PoolOptions::max_connecting: at most that many create() calls at once. A turn is taken together with the room to
+// create in and never waited for here: a caller that finds no turn waits in the pool's own FIFO, where a returned
+// resource, a freed turn or close() reaches it like any other waiter.
+#include <atomic>
 #include <cstddef>
-#include <mutex>
 
 namespace respool::detail {
 
@@ -941,32 +942,25 @@ public:
     ConnectGate(const ConnectGate&) = delete;
     ConnectGate& operator=(const ConnectGate&) = delete;
 
-    // Takes a turn, waiting until one is free or `deadline` passes (false then). TimePoint::max() waits as long as
-    // it takes.
-    bool acquire_until(std::chrono::steady_clock::time_point deadline) {
-        std::unique_lock lock(mutex_);
-        auto turn_free = [this] { return free_ > 0; };
-        if (deadline == std::chrono::steady_clock::time_point::max())
-            freed_.wait(lock, turn_free);
-        else if (!freed_.wait_until(lock, deadline, turn_free))
-            return false;
-        --free_;
-        return true;
+    // Takes a turn if one is free. Never blocks.
+    bool try_acquire() noexcept {
+        std::size_t free = free_.load(std::memory_order_seq_cst);
+        while (free > 0) {
+            // seq_cst: a caller that finds no turn raises the pool's waiters flag and looks again; a releaser gives
+            // its turn back and then reads that flag (Dekker; pairs with release() and the pool's flag raise).
+            if (free_.compare_exchange_weak(free, free - 1, std::memory_order_seq_cst, std::memory_order_seq_cst))
+                return true;
+        }
+        return false;
     }
 
-    // Gives a turn back and wakes one waiter. Never throws.
+    // Gives a turn back. The caller then wakes a waiter if the pool's waiters flag is up. Never throws.
     void release() noexcept {
-        {
-            std::lock_guard lock(mutex_);
-            ++free_;
-        }
-        freed_.notify_one();
+        free_.fetch_add(1, std::memory_order_seq_cst); // seq_cst: see try_acquire()
     }
 
 private:
-    std::mutex mutex_;
-    std::condition_variable freed_;
-    std::size_t free_;
+    std::atomic<std::size_t> free_;
 };
 
 } // namespace respool::detail
@@ -1636,7 +1630,7 @@ public:
             case Take::Kind::idle:
                 if (check_out(take.slot)) return hand_out(take.slot, context);
                 continue; // that one was stale and is gone; its room is free now
-            case Take::Kind::room: return create_in(take.slot, ec, deadline ? *deadline : limit.resolve(), &context);
+            case Take::Kind::room: return create_in(take.slot, ec, &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             case Take::Kind::cancelled: return fail(errc::cancelled, ec);
             case Take::Kind::nothing:
@@ -1657,7 +1651,7 @@ public:
             case Take::Kind::idle:
                 if (check_out(take.slot)) return hand_out(take.slot, context);
                 continue;
-            case Take::Kind::room: return create_in(take.slot, ec, TimePoint::max(), &context);
+            case Take::Kind::room: return create_in(take.slot, ec, &context);
             case Take::Kind::closed: return fail(errc::pool_closed, ec);
             default:
                 return LeaseType();
@@ -1693,8 +1687,8 @@ public:
         Slot<Resource>& s = slots_[slot];
         if (times_checkouts_) report_checkin(s);
         if (invalidated) return destroy(slot, true, DestroyReason::invalidated);
+        if (const auto why = staleness(s)) return destroy(slot, true, *why); // no reset for one that goes anyway
         if (!reset(s)) return destroy(slot, true, DestroyReason::reset_failed);
-        if (const auto why = staleness(s)) return destroy(slot, true, *why);
         if (options_.max_overflow > 0 && above_pool_size() && claim_shrink())
             return destroy(slot, false, DestroyReason::overflow);
         if (tracks_idle_time_) s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // see Slot
@@ -1709,15 +1703,17 @@ public:
         check_in_slow(slot);
     }
 
-    // The lease's resource leaves the pool for good; its room becomes free.
-    // Throws only what moving the resource throws, and then nothing has changed.
+    // The lease's resource leaves the pool for good; its room becomes free. The lease ends here as at a return
+    // (its checkin event; the leak scan forgets it). Throws what moving the resource throws, and then nothing has
+    // changed; in a child process after fork(), std::logic_error: the resource is the parent's.
     Resource detach(std::uint32_t slot) {
+        if (fork_generation_ != fork_generation())
+            throw std::logic_error("respool: Lease::detach() in a child process after fork(): the resource belongs to "
+                                   "the parent process");
         Slot<Resource>& s = slots_[slot];
         Resource out = std::move(*s.resource);
         s.resource.reset();
-        // The lease ends here, as at a return: the leak scan must not report it any more. acq_rel: as in
-        // report_checkin(), closes the scan's window; pairs with report_leaks().
-        if (leak_detection_) s.leak_word.exchange(0, std::memory_order_acq_rel);
+        if (times_checkouts_) report_checkin(s);
         alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count; nothing is published through it
         detached_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         s.state.store(SlotState::room, std::memory_order_relaxed);
@@ -1843,7 +1839,8 @@ private:
         if (idle_.flags_hint() & refusing_flags & starving_flag) return {}; // queue behind the starving waiter
         if (const std::uint32_t slot = steal_parked(false); slot != AffinityCache::none)
             return {Take::Kind::idle, slot}; // an idle resource another thread parked: better than creating one
-        if (const std::uint32_t slot = room_.pop(); slot != IndexStack::nil) return {Take::Kind::room, slot};
+        if (const std::uint32_t slot = take_room(/*under_lock=*/false); slot != IndexStack::nil)
+            return {Take::Kind::room, slot};
         return {};
     }
 
@@ -1985,8 +1982,44 @@ private:
             return {Take::Kind::idle, slot};
         if (idle_.flags() & closed_flag) return {Take::Kind::closed, 0};
         if (const std::uint32_t slot = steal_parked(true); slot != AffinityCache::none) return {Take::Kind::idle, slot};
-        if (const std::uint32_t slot = room_.pop(); slot != IndexStack::nil) return {Take::Kind::room, slot};
+        if (const std::uint32_t slot = take_room(/*under_lock=*/true); slot != IndexStack::nil)
+            return {Take::Kind::room, slot};
         return {};
+    }
+
+    // Room to create in, with its connect turn when max_connecting is set; nil when either is lacking (the caller
+    // then waits in the FIFO like any other). `under_lock`: the caller holds mutex_, so no queued waiter is between
+    // its look and its sleep, and the turn held here for a moment cannot have turned one away.
+    std::uint32_t take_room(bool under_lock) noexcept {
+        if (!connect_gate_) return room_.pop();
+        if (!connect_gate_->try_acquire()) return IndexStack::nil;
+        const std::uint32_t slot = room_.pop();
+        if (slot == IndexStack::nil) {
+            connect_gate_->release();
+            if (!under_lock) wake_for_room(); // a waiter may have found no turn while this one held it
+        }
+        return slot;
+    }
+
+    // A create() ended: its connect turn is free again for a waiter that found none.
+    void release_turn() noexcept {
+        if (!connect_gate_) return;
+        connect_gate_->release(); // seq_cst, then the seq_cst flag load below: Dekker with wait_for_slot's flag raise
+        wake_for_room();
+    }
+
+    // Grants room (with a turn) to the first waiter, if anyone waits and both are there.
+    void wake_for_room() noexcept {
+        if (!(idle_.flags() & waiters_flag)) return;
+        std::unique_lock lock(mutex_);
+        Handoffs handoffs;
+        if (!waiters_.empty()) {
+            if (const std::uint32_t slot = take_room(/*under_lock=*/true); slot != IndexStack::nil)
+                grant_front(slot, handoffs);
+            update_waiter_flags(clock_.now());
+        }
+        lock.unlock();
+        deliver_all(handoffs);
     }
 
     // Removes a waiter that gives up or took a slot itself. Holds mutex_.
@@ -2190,27 +2223,32 @@ private:
         }
     }
 
-    // `background`: for min_idle's top-up, whose failure to get a connect turn is no caller's timeout.
-    LeaseType create_in(std::uint32_t slot, std::error_code* ec, TimePoint deadline = TimePoint::max(),
-                        const CheckoutContext* context = nullptr, bool background = false) {
+    // Creates a resource in `slot` (room taken by take_room, with its connect turn) and hands it out. A create()
+    // that throws gives the room and the turn back, and its exception reaches the caller (or `ec` says
+    // create_failed). Creation holds no lock.
+    LeaseType create_in(std::uint32_t slot, std::error_code* ec, const CheckoutContext* context = nullptr) {
+        if (!create_resource(slot, ec, context)) return LeaseType();
+        return hand_out(slot, context ? *context : CheckoutContext{});
+    }
+
+    // Creates a resource in `slot` and makes it idle: min_idle's top-up, which is not a checkout (no checkout or
+    // checkin event, no reset). False when creation failed.
+    bool create_idle(std::uint32_t slot) noexcept {
+        std::error_code ec;
+        if (!create_resource(slot, &ec, nullptr)) return false;
+        put_idle(slot);
+        return true;
+    }
+
+    // The creation itself: on success the slot holds a new resource, state leased. On failure the room and the turn
+    // are given back, and false is returned with `ec` set, or the exception thrown when `ec` is null.
+    bool create_resource(std::uint32_t slot, std::error_code* ec, const CheckoutContext* context) {
         Slot<Resource>& s = slots_[slot];
-        // max_connecting: wait for a turn to connect (within the caller's deadline); creation stays outside any lock.
-        if (connect_gate_ && !connect_gate_->acquire_until(deadline)) {
-            return_room(slot);
-            if (background) return LeaseType(); // min_idle's top-up: no caller timed out; the next pass tries again
-            return fail(errc::timeout, ec, context);
-        }
-        struct GateTurn {
-            ConnectGate* gate;
-            ~GateTurn() {
-                if (gate) gate->release();
-            }
-        } turn{connect_gate_.get()};
-        // Closed since the room was taken (an asynchronous delivery runs later, a gate wait may be long): no new
-        // resource for a closed pool.
+        // Closed since the room was taken (an asynchronous delivery runs later): no new resource for a closed pool.
         if (idle_.flags_hint() & closed_flag) {
             return_room(slot);
-            return fail(errc::pool_closed, ec, context);
+            fail(errc::pool_closed, ec, context);
+            return false;
         }
         // relaxed: counts; the pool's own reference keeps this alive while acquire runs.
         alive_.fetch_add(1, std::memory_order_relaxed);
@@ -2226,6 +2264,7 @@ private:
             create_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
             alive_.fetch_sub(1, std::memory_order_relaxed);
             s.state.store(SlotState::room, std::memory_order_relaxed);
+            release_turn();
             release_room(slot); // wakes a waiter so it can try to create in turn
             if constexpr (HasCreateHook<Events>)
                 emit([&] {
@@ -2234,8 +2273,9 @@ private:
                 });
             if (!ec) throw;
             *ec = make_error_code(errc::create_failed);
-            return LeaseType();
+            return false;
         }
+        release_turn();
         created_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
         s.created_at = clock_.now();
         s.expires_at = options_.recycle.count() > 0 ? s.created_at + options_.recycle - jitter(options_.recycle_jitter)
@@ -2248,7 +2288,7 @@ private:
             CreateEvent event{s.created_at - create_started, {}};
             events_.on_create(event);
         });
-        return hand_out(slot, context ? *context : CheckoutContext{});
+        return true;
     }
 
     // A random duration in [0, up_to].
@@ -2374,7 +2414,8 @@ private:
         std::unique_lock lock(mutex_);
         Handoffs handoffs;
         if (wake && !waiters_.empty()) {
-            if (const std::uint32_t granted = room_.pop(); granted != IndexStack::nil) grant_front(granted, handoffs);
+            if (const std::uint32_t granted = take_room(/*under_lock=*/true); granted != IndexStack::nil)
+                grant_front(granted, handoffs);
             update_waiter_flags(clock_.now());
         }
         const bool last = drop_ref && release_ref_locked();
@@ -2521,19 +2562,23 @@ private:
             }
             return start(op);
         case Take::Kind::room: {
+            CheckoutContext context{};
+            if (op->enqueued_at != TimePoint{}) context.wait_started = op->enqueued_at; // it waited in the FIFO
             LeaseType lease;
             try {
-                lease = create_in(take.slot, nullptr,
-                                  op->deadline != TimePoint::max() ? op->deadline : op->limit.resolve(), nullptr);
+                lease = create_in(take.slot, nullptr, &context);
             } catch (...) {
                 return complete(*op, std::current_exception(), LeaseType());
             }
             return complete(*op, nullptr, std::move(lease));
         }
         case Take::Kind::closed: return complete(*op, std::make_exception_ptr(PoolClosedError()), LeaseType());
-        case Take::Kind::timed_out:
-            timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        case Take::Kind::timed_out: {
+            CheckoutContext context{};
+            if (op->enqueued_at != TimePoint{}) context.wait_started = op->enqueued_at;
+            count_timeout(&context);
             return complete(*op, std::make_exception_ptr(TimeoutError()), LeaseType());
+        }
         case Take::Kind::cancelled:
         case Take::Kind::nothing: return complete(*op, std::make_exception_ptr(CancelledError()), LeaseType());
         }
@@ -2547,13 +2592,23 @@ private:
 
     // Gives back what a cancelled or abandoned op had taken.
     void abandon(Take take) noexcept {
-        if (take.kind == Take::Kind::idle) return check_in(take.slot, false);
+        if (take.kind == Take::Kind::idle) return give_back_unused(take.slot);
         if (take.kind == Take::Kind::room) return return_room(take.slot);
     }
 
-    // Room taken but never created in: back to room_, waking a waiter that could use it.
+    // An idle resource taken for a checkout that never happened: no lease ended, so no checkin event and no reset.
+    void give_back_unused(std::uint32_t slot) noexcept {
+        if (fork_generation_ != fork_generation()) return; // the parent's: not ours to keep or destroy
+        if (const auto why = staleness(slots_[slot])) return destroy(slot, true, *why);
+        if (options_.max_overflow > 0 && above_pool_size() && claim_shrink())
+            return destroy(slot, false, DestroyReason::overflow);
+        put_idle(slot);
+    }
+
+    // Room taken (with its connect turn) but never created in: both back, waking a waiter that could use them.
     void return_room(std::uint32_t slot) noexcept {
         slots_[slot].state.store(SlotState::room, std::memory_order_relaxed); // relaxed: see Slot::state
+        if (connect_gate_) connect_gate_->release(); // seq_cst; release_room's flag load follows (Dekker)
         release_room(slot, /*drop_ref=*/false);
     }
 
@@ -2641,64 +2696,83 @@ private:
 
     // A racy look over the slots: is any idle resource due for keepalive or past its idle timeout?
     bool any_idle_due(TimePoint now) const noexcept {
+        std::size_t idle_count = 0;
+        bool expired = false;
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             const Slot<Resource>& s = slots_[i];
             const SlotState state = s.state.load(std::memory_order_relaxed); // relaxed: a hint
             if (state != SlotState::idle && state != SlotState::parked) continue;
+            ++idle_count;
             const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: a hint
+            expired = expired || idle_expired(idle);
             // The hint uses the earliest any resource can be due (the most jitter), not this slot's own jitter,
             // which belongs to whoever holds the slot.
-            if (idle_expired(idle) || (options_.keepalive.count() > 0 &&
-                                       std::chrono::steady_clock::duration(idle) >= options_.keepalive * 4 / 5))
+            if (options_.keepalive.count() > 0 &&
+                std::chrono::steady_clock::duration(idle) >= options_.keepalive * 4 / 5)
                 return true;
         }
-        return false;
+        return expired && idle_count > options_.min_idle; // min_idle idle ones stay, however long idle
     }
 
-    // Takes every idle resource out for a moment, puts back at once those with nothing due (in their order), then
-    // validates or destroys the others and puts the survivors back. Acquirers meanwhile create or wait as usual.
+    // Whether an idle resource (out of the idle set, ours) needs looking at: idle past idle_timeout while more than
+    // min_idle are idle, or due for its keepalive check.
+    bool idle_due(std::uint32_t slot, TimePoint now, std::size_t idle_count) const noexcept {
+        // relaxed: the slot is ours; its last writer published it through the idle set.
+        const std::int64_t idle = ticks(now) - slots_[slot].returned_at.load(std::memory_order_relaxed);
+        return (idle_expired(idle) && idle_count > options_.min_idle) || keepalive_due(slots_[slot], idle);
+    }
+
+    // Deals with one idle resource that idle_due() picked, then puts it back unless it is destroyed.
+    void revisit_one(std::uint32_t slot, TimePoint now, std::size_t idle_count) noexcept {
+        Slot<Resource>& s = slots_[slot];
+        const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
+        if (idle_expired(idle) && idle_count > options_.min_idle) return destroy(slot, true, DestroyReason::idle_timeout);
+        if (const auto why = staleness(s)) return destroy(slot, true, *why);
+        if (keepalive_due(s, idle)) {
+            if (!keep_alive(s)) {
+                validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+                return destroy(slot, true, DestroyReason::validation_failed);
+            }
+            s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
+        }
+        put_idle(slot);
+    }
+
+    // Takes every idle resource out for a moment, puts back at once all of them (in their order) but the first with
+    // something due, deals with that one, and looks again. While a check (a ping) or an event hook runs, the pool
+    // holds no other idle resource out of reach. Acquirers meanwhile create or wait as usual.
     void revisit_idle() noexcept {
-        std::vector<std::uint32_t> taken, due;
+        std::vector<std::uint32_t> taken, visited;
         try {
             taken.reserve(capacity_);
-            due.reserve(capacity_);
+            visited.reserve(capacity_);
         } catch (...) {
             return; // no memory for a maintenance pass: skip it
         }
-        idle_.take_all_and_set(0, [&](std::uint32_t slot) { taken.push_back(slot); });
-        for (std::uint32_t slot; (slot = steal_parked(false)) != AffinityCache::none;) taken.insert(taken.begin(), slot);
-        // A stack gives its top first; pushing back from the bottom keeps LIFO order. A ring gives its oldest first.
         const TimePoint now = clock_.now();
-        auto visit = [&](std::uint32_t slot) {
-            // relaxed: the slot is ours; its last writer published it through the idle set.
-            const std::int64_t idle = ticks(now) - slots_[slot].returned_at.load(std::memory_order_relaxed);
-            if (idle_expired(idle) || keepalive_due(slots_[slot], idle))
-                due.push_back(slot);
+        // Each round deals with one resource; one dealt with is not picked again (a bound, whatever the clock says).
+        for (std::uint32_t round = 0; round <= capacity_; ++round) {
+            taken.clear();
+            idle_.take_all_and_set(0, [&](std::uint32_t slot) { taken.push_back(slot); });
+            for (std::uint32_t slot; (slot = steal_parked(false)) != AffinityCache::none;)
+                taken.insert(taken.begin(), slot);
+            const std::size_t idle_count = taken.size();
+            std::uint32_t picked = AffinityCache::none;
+            auto visit = [&](std::uint32_t slot) {
+                if (picked == AffinityCache::none && idle_due(slot, now, idle_count) &&
+                    std::find(visited.begin(), visited.end(), slot) == visited.end())
+                    picked = slot;
+                else
+                    put_idle(slot);
+            };
+            // A stack gives its top first; pushing back from the bottom keeps LIFO order. A ring gives its oldest first.
+            if (options_.order == CheckoutOrder::lifo)
+                for (std::size_t i = taken.size(); i-- > 0;) visit(taken[i]);
             else
-                put_idle(slot);
-        };
-        if (options_.order == CheckoutOrder::lifo)
-            for (std::size_t i = taken.size(); i-- > 0;) visit(taken[i]);
-        else
-            for (std::uint32_t slot : taken) visit(slot);
-        for (std::uint32_t slot : due) {
-            Slot<Resource>& s = slots_[slot];
-            const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
-            if (idle_expired(idle) && claim_shrink_to(options_.min_idle)) {
-                destroy(slot, /*counted=*/false, DestroyReason::idle_timeout);
-                continue;
-            }
-            if (const auto why = staleness(s)) {
-                destroy(slot, true, *why);
-                continue;
-            }
-            if (!keep_alive(s)) {
-                validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                destroy(slot, true, DestroyReason::validation_failed);
-                continue;
-            }
-            s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
-            put_idle(slot);
+                for (std::uint32_t slot : taken) visit(slot);
+            if (picked == AffinityCache::none) return;
+            visited.push_back(picked);
+            revisit_one(picked, now, idle_count);
         }
     }
 
@@ -2714,12 +2788,9 @@ private:
             // relaxed: a hint; creation is bounded by the room it owns.
             if (idle >= options_.min_idle || alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
             if (idle_.flags() & (closed_flag | waiters_flag)) return; // waiters create for themselves
-            const std::uint32_t room = room_.pop();
+            const std::uint32_t room = take_room(/*under_lock=*/false);
             if (room == IndexStack::nil) return;
-            std::error_code ec;
-            LeaseType lease = create_in(room, &ec, std::chrono::steady_clock::now(), nullptr, /*background=*/true);
-            if (!lease) return; // creation failed: try again next pass
-            lease.reset();
+            if (!create_idle(room)) return; // creation failed: try again next pass
         }
     }
 
@@ -2737,18 +2808,21 @@ private:
         return accepts([&] { return validator_.validate(*s.resource); });
     }
 
-    LeaseType fail(errc e, std::error_code* ec, [[maybe_unused]] const CheckoutContext* context = nullptr) {
-        if (e == errc::timeout) {
-            timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-            if constexpr (HasTimeoutHook<Events>) {
-                const auto waited = context && context->wait_started ? clock_.now() - *context->wait_started
-                                                                     : TimePoint::duration{};
-                emit([&] {
-                    TimeoutEvent event{waited};
-                    events_.on_timeout(event);
-                });
-            }
+    // An acquire (blocking or asynchronous) timed out: the statistic and the timeout event.
+    void count_timeout([[maybe_unused]] const CheckoutContext* context) noexcept {
+        timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        if constexpr (HasTimeoutHook<Events>) {
+            const auto waited =
+                context && context->wait_started ? clock_.now() - *context->wait_started : TimePoint::duration{};
+            emit([&] {
+                TimeoutEvent event{waited};
+                events_.on_timeout(event);
+            });
         }
+    }
+
+    LeaseType fail(errc e, std::error_code* ec, const CheckoutContext* context = nullptr) {
+        if (e == errc::timeout) count_timeout(context);
         if (ec) {
             *ec = make_error_code(e);
             return LeaseType();

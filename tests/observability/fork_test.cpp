@@ -5,6 +5,7 @@
 #include <respool/respool.hpp>
 
 #include <sys/wait.h>
+#include <stdexcept>
 #include <unistd.h>
 
 #include "fake_resource.hpp"
@@ -49,5 +50,28 @@ BOOST_AUTO_TEST_CASE(a_child_gets_resources_of_its_own_and_never_destroys_the_pa
     // The parent's pool is untouched: the same resources, none destroyed.
     BOOST_TEST(held->id == held_id);
     BOOST_TEST(pool.acquire()->id == idle_id);
+    BOOST_TEST(factory.script->destroyed == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_child_cannot_detach_a_lease_it_inherited) {
+    FakeFactory factory;
+    ForkPool pool({.pool_size = 1, .max_overflow = 0}, factory, FakeValidator{factory.script});
+    auto held = pool.acquire(); // leased across the fork
+    const int held_id = held->id;
+    const int code = in_child([&] {
+        int failures = 1;
+        try {
+            Fake taken = held.detach(); // would hand the child the parent's resource to use and destroy
+            (void)taken;
+        } catch (const std::logic_error&) {
+            failures = 0;
+        }
+        if (!held || held->id != held_id) ++failures; // the lease still holds it, and forgets it when it ends
+        held.reset();
+        if (factory.script->destroyed != 0) ++failures;
+        return failures;
+    });
+    BOOST_TEST(code == 0);
+    BOOST_TEST(held->id == held_id); // the parent's lease is untouched
     BOOST_TEST(factory.script->destroyed == 0);
 }

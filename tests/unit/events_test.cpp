@@ -6,6 +6,8 @@
 #include <respool/respool.hpp>
 
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,6 +40,7 @@ struct Log {
     std::vector<respool::DestroyReason> destroys;
     std::vector<respool::TimeoutEvent> timeouts;
     std::vector<respool::LeakEvent> leaks;
+    std::function<void(respool::DestroyReason)> during_destroy; // run inside on_destroy, outside the log's lock
 };
 
 // Records every event; copies share one log.
@@ -56,7 +59,10 @@ struct Recorder {
     void on_create(const respool::CreateEvent& e) { add(log->creates, e); }
     void on_checkout(const respool::CheckoutEvent& e) { add(log->checkouts, e); }
     void on_checkin(const respool::CheckinEvent& e) { add(log->checkins, e); }
-    void on_destroy(const respool::DestroyEvent& e) { add(log->destroys, e.reason); }
+    void on_destroy(const respool::DestroyEvent& e) {
+        if (log->during_destroy) log->during_destroy(e.reason);
+        add(log->destroys, e.reason);
+    }
     void on_timeout(const respool::TimeoutEvent& e) { add(log->timeouts, e); }
     void on_leak(const respool::LeakEvent& e) { add(log->leaks, e); }
 };
@@ -71,6 +77,56 @@ struct Fixture {
     EventPool make(respool::PoolOptions options) {
         options.maintenance_thread = false; // the test calls maintain() when its clock says so
         return EventPool(options, factory, FakeValidator{factory.script}, clock, recorder);
+    }
+};
+
+// An executor the test drives by hand: posted tasks run only when the test says so.
+struct ManualExecutor {
+    std::shared_ptr<std::mutex> mutex = std::make_shared<std::mutex>();
+    std::shared_ptr<std::deque<respool::Task>> tasks = std::make_shared<std::deque<respool::Task>>();
+    void operator()(respool::Task task) const {
+        std::lock_guard lock(*mutex);
+        tasks->push_back(std::move(task));
+    }
+    bool empty() const {
+        std::lock_guard lock(*mutex);
+        return tasks->empty();
+    }
+    void run() const {
+        for (;;) {
+            respool::Task task;
+            {
+                std::lock_guard lock(*mutex);
+                if (tasks->empty()) return;
+                task = std::move(tasks->front());
+                tasks->pop_front();
+            }
+            task();
+        }
+    }
+    void drop_all() const {
+        std::deque<respool::Task> dropped;
+        std::lock_guard lock(*mutex);
+        dropped.swap(*tasks);
+    }
+    // Waits (yielding, bounded) for a task posted by another thread: the pool's deadline keeper.
+    void wait_for_task() const {
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (empty()) {
+            BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "no task arrived");
+            std::this_thread::yield();
+        }
+    }
+};
+
+struct AsyncResult {
+    std::shared_ptr<std::exception_ptr> error = std::make_shared<std::exception_ptr>();
+    std::shared_ptr<bool> done = std::make_shared<bool>(false);
+    auto handler() {
+        return [error = error, done = done](std::exception_ptr e, EventPool::Lease) {
+            *error = std::move(e);
+            *done = true;
+        };
     }
 };
 
@@ -178,6 +234,117 @@ BOOST_AUTO_TEST_CASE(a_detached_lease_is_not_reported_as_leaked) {
     pool.maintain();
     BOOST_TEST(log().leaks.empty());
     BOOST_TEST(mine.id != 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_async_timeout_is_reported_with_the_time_it_waited) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    auto held = pool.acquire();
+    ManualExecutor executor;
+    AsyncResult result;
+    pool.async_acquire_for(20ms, executor, result.handler());
+    clock.advance(50ms);
+    executor.wait_for_task(); // the pool's deadline keeper expires it
+    executor.run();
+    BOOST_TEST(*result.done);
+    BOOST_REQUIRE(log().timeouts.size() == 1u);
+    BOOST_TEST(log().timeouts[0].waited.count() == std::chrono::nanoseconds(50ms).count());
+    BOOST_TEST(pool.stats().timeouts == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_async_waiter_granted_room_reports_the_time_it_waited) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    auto held = pool.acquire();
+    ManualExecutor executor;
+    AsyncResult result;
+    pool.async_acquire_for(5s, executor, result.handler());
+    clock.advance(50ms);
+    held.invalidate(); // its room goes to the waiter, which creates in it
+    executor.run();
+    BOOST_TEST(*result.done);
+    BOOST_TEST(!*result.error);
+    BOOST_REQUIRE(log().checkouts.size() == 2u);
+    BOOST_TEST(log().checkouts[1].waited.count() == std::chrono::nanoseconds(50ms).count());
+}
+
+BOOST_AUTO_TEST_CASE(an_async_grant_cancelled_or_dropped_before_it_runs_is_no_checkout_and_no_checkin) {
+    for (const bool drop : {false, true}) {
+        BOOST_TEST_CONTEXT((drop ? "dropped unrun" : "cancelled")) {
+            auto pool = make({.pool_size = 1, .max_overflow = 0});
+            const auto checkouts = log().checkouts.size();
+            const auto checkins = log().checkins.size();
+            const int resets = factory.script->resets.load();
+            auto held = pool.acquire();
+            ManualExecutor executor;
+            AsyncResult result;
+            std::stop_source stop;
+            pool.async_acquire_until(std::chrono::steady_clock::time_point::max(), stop.get_token(), executor,
+                                     result.handler());
+            held.reset(); // granted to the waiter; its delivery is queued
+            if (drop) {
+                executor.drop_all();
+            } else {
+                stop.request_stop();
+                executor.run();
+                BOOST_TEST(*result.done);
+            }
+            BOOST_TEST(log().checkouts.size() - checkouts == 1u); // the held lease only
+            BOOST_TEST(log().checkins.size() - checkins == 1u);
+            BOOST_TEST(factory.script->resets.load() - resets == 1);
+            BOOST_TEST(pool.stats().idle == 1u); // the resource is back, usable
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(the_min_idle_top_up_is_no_checkout_and_resets_nothing) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .min_idle = 2});
+    pool.maintain();
+    BOOST_TEST(pool.stats().idle == 2u);
+    BOOST_TEST(log().creates.size() == 2u);
+    BOOST_TEST(log().checkouts.empty());
+    BOOST_TEST(log().checkins.empty());
+    BOOST_TEST(factory.script->resets.load() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_detached_lease_ends_with_a_checkin_so_metrics_stop_counting_it_as_used) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    for (int i = 0; i < 3; ++i) {
+        Fake mine = pool.acquire().detach();
+        BOOST_TEST(mine.id != 0);
+    }
+    BOOST_TEST(log().checkouts.size() == 3u);
+    BOOST_TEST(log().checkins.size() == 3u);
+
+    respool::policies::PoolMetrics metrics; // copies share one set of metrics
+    respool::Pool<Fake, FakeFactory, FakeValidator, Clock, respool::policies::PoolMetrics> measured(
+        {.pool_size = 1, .max_overflow = 0, .maintenance_thread = false}, factory, FakeValidator{factory.script}, clock,
+        metrics);
+    for (int i = 0; i < 3; ++i) (void)measured.acquire().detach();
+    BOOST_TEST(metrics.data().used.load() == 0);
+    BOOST_TEST(metrics.data().peak_used.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_event_hook_never_runs_while_the_maintenance_pass_holds_other_idle_resources) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .keepalive = 100ms, .idle_timeout = 200ms});
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+        a.reset();         // idle from t = 0: past idle_timeout at t = 250 ms
+        clock.advance(150ms);
+        b.reset();         // idle from t = 150 ms: due for keepalive at t = 250 ms, and kept
+    }
+    clock.advance(100ms);
+    int found_idle = 0;
+    log().during_destroy = [&](respool::DestroyReason reason) {
+        if (reason != respool::DestroyReason::idle_timeout) return;
+        std::error_code ec;
+        auto lease = pool.try_acquire(ec);
+        found_idle = lease ? lease->id : -1;
+    };
+    const int created_before = factory.script->created.load();
+    pool.maintain();
+    log().during_destroy = nullptr;
+    BOOST_TEST(found_idle != 0); // the hook ran
+    BOOST_TEST(factory.script->created.load() == created_before); // it found the kept resource: nothing created
 }
 
 BOOST_AUTO_TEST_CASE(min_idle_top_up_waiting_for_a_connect_turn_is_no_timeout) {

@@ -650,6 +650,109 @@ BOOST_AUTO_TEST_CASE(max_connecting_bounds_concurrent_creates) {
     BOOST_TEST(script().max_creating == 2);
 }
 
+// Starts `acquire` on a thread once another caller sits in create() holding the only connect turn, and returns when
+// the pool counts it as waiting.
+struct TurnTaken {
+    TestPool& pool;
+    respool_test::Script& script;
+    std::jthread creator;
+    explicit TurnTaken(TestPool& p, respool_test::Script& s) : pool(p), script(s) {
+        script.hold_creates = true;
+        creator = std::jthread([this] { pool.acquire(); });
+        wait_until([&] { return script.creating.load() == 1; }, "create() never started");
+    }
+    ~TurnTaken() { script.hold_creates = false; }
+    template <class Pred>
+    static void wait_until(Pred pred, const char* what) {
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (!pred()) {
+            BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, what);
+            std::this_thread::yield();
+        }
+    }
+};
+
+BOOST_AUTO_TEST_CASE(a_caller_without_a_connect_turn_takes_a_resource_returned_meanwhile) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .timeout = 10s, .max_connecting = 1});
+    auto first = pool.acquire();
+    const int first_id = first->id;
+    TurnTaken turn(pool, script());
+    int got = 0;
+    std::jthread waiter([&] { got = pool.acquire()->id; }); // room is free, the turn is not
+    TurnTaken::wait_until([&] { return pool.stats().waiting == 1u; }, "the caller is not counted as waiting");
+    BOOST_TEST(pool.try_acquire().get() == nullptr); // no turn, nothing idle: empty at once, no wait
+    first.reset();
+    waiter.join(); // returns only if the returned resource reached it
+    BOOST_TEST(got == first_id);
+}
+
+BOOST_AUTO_TEST_CASE(close_ends_the_wait_of_a_caller_without_a_connect_turn) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .timeout = 10s, .max_connecting = 1});
+    TurnTaken turn(pool, script());
+    bool closed = false;
+    std::jthread waiter([&] {
+        try {
+            pool.acquire();
+        } catch (const respool::PoolClosedError&) {
+            closed = true;
+        }
+    });
+    TurnTaken::wait_until([&] { return pool.stats().waiting == 1u; }, "the caller is not counted as waiting");
+    pool.close();
+    waiter.join(); // returns only if close() reached it while the other create() still runs
+    BOOST_TEST(closed);
+    BOOST_TEST(script().creating.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_finished_create_passes_its_turn_to_a_waiting_caller) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .timeout = 10s, .max_connecting = 1});
+    std::optional<TurnTaken> turn(std::in_place, pool, script());
+    bool got = false;
+    std::jthread waiter([&] { got = static_cast<bool>(pool.acquire()); });
+    TurnTaken::wait_until([&] { return pool.stats().waiting == 1u; }, "the caller is not counted as waiting");
+    turn.reset(); // the first create() finishes; its turn goes to the waiter, which creates
+    waiter.join();
+    BOOST_TEST(got);
+    BOOST_TEST(script().max_creating.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(with_keepalive_off_the_maintenance_pass_validates_nothing) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .idle_timeout = 100ms, .min_idle = 1});
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+    }
+    clock.advance(200ms);
+    script().fail_next_validates = 10; // a validation would destroy what min_idle keeps
+    pool.maintain();
+    BOOST_TEST(script().validations.load() == 0);
+    BOOST_TEST(pool.stats().idle == 1u); // one past idle_timeout destroyed, one kept for min_idle
+    BOOST_TEST(script().created.load() == 2);
+    script().fail_next_validates = 0;
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_keeps_min_idle_idle_resources_while_others_are_leased) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .idle_timeout = 100ms, .min_idle = 1});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    pool.acquire().reset(); // the only idle one
+    clock.advance(200ms);
+    pool.maintain();
+    // Kept, not destroyed and then created again in the same pass to fill min_idle.
+    BOOST_TEST(script().destroyed.load() == 0);
+    BOOST_TEST(script().created.load() == 3);
+    BOOST_TEST(pool.stats().idle == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_resource_too_old_to_keep_is_not_reset_before_it_goes) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .recycle = 1s});
+    auto lease = pool.acquire();
+    clock.advance(2s);
+    lease.reset();
+    BOOST_TEST(script().resets.load() == 0);
+    BOOST_TEST(script().destroyed.load() == 1);
+}
+
 struct KeepaliveValidator {
     std::shared_ptr<int> validations = std::make_shared<int>(0);
     std::shared_ptr<int> keepalives = std::make_shared<int>(0);
@@ -829,6 +932,13 @@ BOOST_AUTO_TEST_CASE(a_pool_size_too_large_to_add_is_named_as_such) {
         invalid_argument_message({.pool_size = std::numeric_limits<std::size_t>::max(), .max_overflow = 1});
     BOOST_TEST(message.find("pool_size") != std::string::npos);
     BOOST_TEST(message.find("too large") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_max_overflow_so_large_the_sum_wraps_is_named_as_such) {
+    const std::string message =
+        invalid_argument_message({.pool_size = 1, .max_overflow = std::numeric_limits<std::size_t>::max()});
+    BOOST_TEST(message.find("max_overflow") != std::string::npos, message);
+    BOOST_TEST(message.find("too large") != std::string::npos, message);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

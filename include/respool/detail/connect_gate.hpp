@@ -1,13 +1,11 @@
 #pragma once
 #ifndef RESPOOL_DETAIL_CONNECT_GATE_HPP_INCLUDED
 #define RESPOOL_DETAIL_CONNECT_GATE_HPP_INCLUDED
-// PoolOptions::max_connecting: at most that many create() calls at once. A mutex and a condition variable rather than
-// std::counting_semaphore: the gate is taken only around create(), far from the checkout fast path, and it must never
-// lose a wake-up (libstdc++ 12's counting_semaphore can leave a waiter asleep while a turn is free, GCC PR 104928).
-#include <chrono>
-#include <condition_variable>
+// PoolOptions::max_connecting: at most that many create() calls at once. A turn is taken together with the room to
+// create in and never waited for here: a caller that finds no turn waits in the pool's own FIFO, where a returned
+// resource, a freed turn or close() reaches it like any other waiter.
+#include <atomic>
 #include <cstddef>
-#include <mutex>
 
 namespace respool::detail {
 
@@ -17,32 +15,25 @@ public:
     ConnectGate(const ConnectGate&) = delete;
     ConnectGate& operator=(const ConnectGate&) = delete;
 
-    // Takes a turn, waiting until one is free or `deadline` passes (false then). TimePoint::max() waits as long as
-    // it takes.
-    bool acquire_until(std::chrono::steady_clock::time_point deadline) {
-        std::unique_lock lock(mutex_);
-        auto turn_free = [this] { return free_ > 0; };
-        if (deadline == std::chrono::steady_clock::time_point::max())
-            freed_.wait(lock, turn_free);
-        else if (!freed_.wait_until(lock, deadline, turn_free))
-            return false;
-        --free_;
-        return true;
+    // Takes a turn if one is free. Never blocks.
+    bool try_acquire() noexcept {
+        std::size_t free = free_.load(std::memory_order_seq_cst);
+        while (free > 0) {
+            // seq_cst: a caller that finds no turn raises the pool's waiters flag and looks again; a releaser gives
+            // its turn back and then reads that flag (Dekker; pairs with release() and the pool's flag raise).
+            if (free_.compare_exchange_weak(free, free - 1, std::memory_order_seq_cst, std::memory_order_seq_cst))
+                return true;
+        }
+        return false;
     }
 
-    // Gives a turn back and wakes one waiter. Never throws.
+    // Gives a turn back. The caller then wakes a waiter if the pool's waiters flag is up. Never throws.
     void release() noexcept {
-        {
-            std::lock_guard lock(mutex_);
-            ++free_;
-        }
-        freed_.notify_one();
+        free_.fetch_add(1, std::memory_order_seq_cst); // seq_cst: see try_acquire()
     }
 
 private:
-    std::mutex mutex_;
-    std::condition_variable freed_;
-    std::size_t free_;
+    std::atomic<std::size_t> free_;
 };
 
 } // namespace respool::detail
