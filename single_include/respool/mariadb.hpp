@@ -207,6 +207,8 @@ inline std::string percent_decode(std::string_view in, std::string_view part) {
         const int lo = i + 2 < in.size() ? hex(in[i + 2]) : -1;
         if (hi < 0 || lo < 0)
             url_error("bad percent escape '" + std::string(in.substr(i, 3)) + "' in the " + std::string(part));
+        // Connector/C takes C strings: a NUL would silently cut the value short (a password, say) there.
+        if (hi == 0 && lo == 0) url_error("'%00' (a NUL byte) in the " + std::string(part) + " is not allowed");
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
     }
@@ -235,6 +237,9 @@ inline UrlParts split_url(std::string_view url) {
     if (base != "mariadb" && base != "mysql")
         url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
     std::string_view rest = url.substr(scheme_end + 3);
+    // A URL fragment has no meaning here, and a raw '#' in a password would silently end up in another part.
+    if (const auto hash = rest.find('#'); hash != std::string_view::npos)
+        url_error("unexpected '#' in '" + std::string(rest) + "' (write a '#' inside a value as %23)");
 
     std::string_view query;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
@@ -270,6 +275,9 @@ inline UrlParts split_url(std::string_view url) {
         if (has_port) port = after.substr(1);
         host = host.substr(1, close - 1);
     } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        if (host.substr(0, colon).find(':') != std::string_view::npos)
+            url_error("the host '" + std::string(host) + "' has more than one ':' (an IPv6 address goes in brackets: "
+                      "[::1]:3306)");
         has_port = true;
         port = host.substr(colon + 1);
         host = host.substr(0, colon);
@@ -321,10 +329,12 @@ inline long long url_seconds_as_ms(std::string_view key, std::string_view value,
 }
 
 inline bool url_flag(std::string_view key, std::string_view value) {
-    for (std::string_view yes : {"1", "true", "yes", "on", "True", "TRUE"})
-        if (value == yes) return true;
-    for (std::string_view no : {"0", "false", "no", "off", "False", "FALSE"})
-        if (value == no) return false;
+    std::string lower(value);
+    for (char& ch : lower) ch = lower_ascii(ch); // True, YES, On: as SQLAlchemy reads flags
+    for (std::string_view yes : {"1", "true", "yes", "on"})
+        if (lower == yes) return true;
+    for (std::string_view no : {"0", "false", "no", "off"})
+        if (lower == no) return false;
     url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected true or false)");
 }
 
@@ -778,6 +788,7 @@ inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size
 #define RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
 // What Connection and AsyncConnection do alike around mysql_real_connect: the options set on the handle before it,
 // the arguments passed to it, and the context of its error. Not API. No I/O.
+#include <errmsg.h>
 #include <mysql.h>
 
 #include <algorithm>
@@ -825,6 +836,15 @@ inline std::string connect_context(const ConnectOptions& o) {
                                   ? o.host + ":" + std::to_string(o.port)
                                   : o.unix_socket;
     return "connecting to " + where + " as '" + o.user + "'";
+}
+
+// After a successful connect: with TLS asked for, the session must use it. Connector/C 3.3 goes on in plain text
+// when the server offers no TLS and the certificate is not checked (ssl_mode=required), so this looks for itself.
+// Throws Error 2026 (CR_SSL_CONNECTION_ERROR); the caller closes the handle.
+inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
+    if (o.tls.mode == ConnectOptions::TlsMode::disabled || mysql_get_ssl_cipher(handle) != nullptr) return;
+    throw Error(CR_SSL_CONNECTION_ERROR, "HY000", "TLS is required (ssl_mode), but the server did not use it",
+                connect_context(o));
 }
 
 } // namespace respool::mariadb::detail
@@ -1396,6 +1416,7 @@ private:
         if (!mysql_real_connect(handle_, detail::null_if_empty(o.host), o.user.c_str(), o.password.c_str(),
                                 detail::null_if_empty(o.database), o.port, detail::null_if_empty(o.unix_socket), 0))
             throw_error(detail::connect_context(o));
+        detail::require_tls_if_asked(handle_, o);
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
         // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the
@@ -1588,12 +1609,19 @@ private:
 
 namespace respool::mariadb {
 
-// Whether `name` is accepted as one identifier part: 1 to 64 bytes of ASCII letters, digits, '_' and '$', or bytes of
-// a UTF-8 sequence (>= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
+// How many characters the UTF-8 text holds (MariaDB's name limits count characters, not bytes). Never throws.
+constexpr std::size_t utf8_length(std::string_view text) noexcept {
+    std::size_t n = 0;
+    for (const char ch : text) n += (static_cast<unsigned char>(ch) & 0xC0u) != 0x80u; // not a continuation byte
+    return n;
+}
+
+// Whether `name` is accepted as one identifier part: 1 to 64 characters of ASCII letters, digits, '_' and '$', or
+// UTF-8 sequences (bytes >= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
 // no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
 // Never blocks; never throws.
 constexpr bool is_valid_identifier(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 64) return false;
+    if (name.empty() || utf8_length(name) > 64) return false;
     for (const char ch : name) {
         const auto b = static_cast<unsigned char>(ch);
         const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||
@@ -2099,7 +2127,7 @@ private:
     NamedLock(Connection& connection, std::string name) : connection_(&connection), name_(std::move(name)) {}
 
     static std::string checked(std::string_view name) {
-        if (name.empty() || name.size() > 64)
+        if (name.empty() || utf8_length(name) > 64)
             throw std::invalid_argument("respool::mariadb::NamedLock: the name must have 1 to 64 characters");
         return std::string(name);
     }

@@ -149,6 +149,21 @@ BOOST_AUTO_TEST_CASE(an_error_a_procedure_raises_after_its_first_result_set_reac
     c.execute("DROP PROCEDURE respool_select_then_fail");
 }
 
+BOOST_AUTO_TEST_CASE(tls_required_from_a_server_without_tls_is_refused_not_plain_text) {
+    mdb::Connection probe(server_options());
+    const std::string have_ssl = probe.query("SELECT @@have_ssl").at(0).get<std::string>(0);
+    if (have_ssl == "YES") return; // this check needs a server without TLS (the test scripts start one)
+    auto options = server_options();
+    options.tls.mode = mdb::ConnectOptions::TlsMode::required;
+    try {
+        mdb::Connection c(options);
+        BOOST_ERROR("connected in plain text although TLS was required (uses_tls " << c.uses_tls() << ")");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == 2026u, e.what());
+        BOOST_TEST(std::string(e.what()).find("TLS") != std::string::npos, e.what());
+    }
+}
+
 BOOST_AUTO_TEST_CASE(wrong_password_fails_fast_with_the_servers_message) {
     auto options = server_options();
     options.password = "definitely-wrong";

@@ -74,3 +74,20 @@ BOOST_AUTO_TEST_CASE(named_locks_on_a_lease_are_gone_when_it_comes_back) {
     BOOST_CHECK_THROW(mdb::NamedLock(other, std::string(65, 'n'), 0ms), std::invalid_argument);
     BOOST_CHECK_THROW(mdb::NamedLock(other, name, -1ms), std::invalid_argument);
 }
+
+BOOST_AUTO_TEST_CASE(the_64_character_limit_counts_characters_not_bytes) {
+    mdb::Connection a(bounded_options());
+    std::string accented; // 64 characters, 128 bytes: the server takes it
+    for (int i = 0; i < 64; ++i) accented += "\xC3\xA9"; // é
+    {
+        mdb::NamedLock guard(a, accented, 1s);
+        BOOST_TEST(guard.owns_lock());
+    }
+    BOOST_CHECK_THROW(mdb::NamedLock(a, accented + "x", 1s), std::invalid_argument); // 65 characters
+    BOOST_CHECK_THROW(mdb::NamedLock(a, "", 1s), std::invalid_argument);
+    static_assert(mdb::is_valid_identifier("caf\xC3\xA9"));
+    std::string long_savepoint(63, 's');
+    BOOST_TEST(mdb::is_valid_identifier(long_savepoint + "\xC3\xA9"));   // 64 characters
+    BOOST_TEST(!mdb::is_valid_identifier(long_savepoint + "ss"));        // 65
+    BOOST_TEST(mdb::utf8_length("\xC3\xA9t\xC3\xA9") == 3u);
+}

@@ -123,6 +123,22 @@ BOOST_AUTO_TEST_CASE(malformed_urls_name_the_bad_part) {
     check_refused("mariadb://u@h/d?charset=a&charset=b", "'charset' given twice");
     check_refused("mariadb://u@[::1/d", "'['");
     check_refused("mariadb://u@h/d/e", "database 'd/e'");
+    check_refused("mariadb://u@::1/d", "IPv6 address goes in brackets");
+    check_refused("mariadb://u@2001:db8::5:3306/d", "IPv6 address goes in brackets");
+    check_refused("mariadb://u:respool%00anything@h/d", "'%00' (a NUL byte) in the password");
+    check_refused("mariadb://u:pa#ss@h/d", "'#'");
+    check_refused("mariadb://u@h/d#section", "'#'");
+}
+
+BOOST_AUTO_TEST_CASE(flags_are_read_in_any_case) {
+    for (const char* yes : {"true", "True", "TRUE", "yes", "YES", "on", "On", "1"}) {
+        auto pool = respool::mariadb::make_pool(std::string("mariadb://u@h/d?pool_pre_ping=") + yes);
+        BOOST_TEST(pool.options().pre_ping, yes);
+    }
+    for (const char* no : {"false", "False", "NO", "off", "Off", "0"}) {
+        auto pool = respool::mariadb::make_pool(std::string("mariadb://u@h/d?pool_pre_ping=") + no);
+        BOOST_TEST(!pool.options().pre_ping, no);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(bad_pool_keys_are_refused_by_make_pool) {

@@ -216,6 +216,7 @@ private:
         if (!mysql_real_connect(handle_, detail::null_if_empty(o.host), o.user.c_str(), o.password.c_str(),
                                 detail::null_if_empty(o.database), o.port, detail::null_if_empty(o.unix_socket), 0))
             throw_error(detail::connect_context(o));
+        detail::require_tls_if_asked(handle_, o);
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
         // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the

@@ -10,12 +10,19 @@
 
 namespace respool::mariadb {
 
-// Whether `name` is accepted as one identifier part: 1 to 64 bytes of ASCII letters, digits, '_' and '$', or bytes of
-// a UTF-8 sequence (>= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
+// How many characters the UTF-8 text holds (MariaDB's name limits count characters, not bytes). Never throws.
+constexpr std::size_t utf8_length(std::string_view text) noexcept {
+    std::size_t n = 0;
+    for (const char ch : text) n += (static_cast<unsigned char>(ch) & 0xC0u) != 0x80u; // not a continuation byte
+    return n;
+}
+
+// Whether `name` is accepted as one identifier part: 1 to 64 characters of ASCII letters, digits, '_' and '$', or
+// UTF-8 sequences (bytes >= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
 // no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
 // Never blocks; never throws.
 constexpr bool is_valid_identifier(std::string_view name) noexcept {
-    if (name.empty() || name.size() > 64) return false;
+    if (name.empty() || utf8_length(name) > 64) return false;
     for (const char ch : name) {
         const auto b = static_cast<unsigned char>(ch);
         const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||

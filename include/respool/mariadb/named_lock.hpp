@@ -12,6 +12,7 @@
 
 #include "connection.hpp"
 #include "error.hpp"
+#include "identifier.hpp"
 
 namespace respool::mariadb {
 
@@ -94,7 +95,7 @@ private:
     NamedLock(Connection& connection, std::string name) : connection_(&connection), name_(std::move(name)) {}
 
     static std::string checked(std::string_view name) {
-        if (name.empty() || name.size() > 64)
+        if (name.empty() || utf8_length(name) > 64)
             throw std::invalid_argument("respool::mariadb::NamedLock: the name must have 1 to 64 characters");
         return std::string(name);
     }

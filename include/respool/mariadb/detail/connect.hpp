@@ -3,6 +3,7 @@
 #define RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
 // What Connection and AsyncConnection do alike around mysql_real_connect: the options set on the handle before it,
 // the arguments passed to it, and the context of its error. Not API. No I/O.
+#include <errmsg.h>
 #include <mysql.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "../connect_options.hpp"
+#include "../error.hpp"
 
 namespace respool::mariadb::detail {
 
@@ -51,6 +53,15 @@ inline std::string connect_context(const ConnectOptions& o) {
                                   ? o.host + ":" + std::to_string(o.port)
                                   : o.unix_socket;
     return "connecting to " + where + " as '" + o.user + "'";
+}
+
+// After a successful connect: with TLS asked for, the session must use it. Connector/C 3.3 goes on in plain text
+// when the server offers no TLS and the certificate is not checked (ssl_mode=required), so this looks for itself.
+// Throws Error 2026 (CR_SSL_CONNECTION_ERROR); the caller closes the handle.
+inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
+    if (o.tls.mode == ConnectOptions::TlsMode::disabled || mysql_get_ssl_cipher(handle) != nullptr) return;
+    throw Error(CR_SSL_CONNECTION_ERROR, "HY000", "TLS is required (ssl_mode), but the server did not use it",
+                connect_context(o));
 }
 
 } // namespace respool::mariadb::detail

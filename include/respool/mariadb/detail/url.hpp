@@ -40,6 +40,8 @@ inline std::string percent_decode(std::string_view in, std::string_view part) {
         const int lo = i + 2 < in.size() ? hex(in[i + 2]) : -1;
         if (hi < 0 || lo < 0)
             url_error("bad percent escape '" + std::string(in.substr(i, 3)) + "' in the " + std::string(part));
+        // Connector/C takes C strings: a NUL would silently cut the value short (a password, say) there.
+        if (hi == 0 && lo == 0) url_error("'%00' (a NUL byte) in the " + std::string(part) + " is not allowed");
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
     }
@@ -68,6 +70,9 @@ inline UrlParts split_url(std::string_view url) {
     if (base != "mariadb" && base != "mysql")
         url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
     std::string_view rest = url.substr(scheme_end + 3);
+    // A URL fragment has no meaning here, and a raw '#' in a password would silently end up in another part.
+    if (const auto hash = rest.find('#'); hash != std::string_view::npos)
+        url_error("unexpected '#' in '" + std::string(rest) + "' (write a '#' inside a value as %23)");
 
     std::string_view query;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
@@ -103,6 +108,9 @@ inline UrlParts split_url(std::string_view url) {
         if (has_port) port = after.substr(1);
         host = host.substr(1, close - 1);
     } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
+        if (host.substr(0, colon).find(':') != std::string_view::npos)
+            url_error("the host '" + std::string(host) + "' has more than one ':' (an IPv6 address goes in brackets: "
+                      "[::1]:3306)");
         has_port = true;
         port = host.substr(colon + 1);
         host = host.substr(0, colon);
@@ -154,10 +162,12 @@ inline long long url_seconds_as_ms(std::string_view key, std::string_view value,
 }
 
 inline bool url_flag(std::string_view key, std::string_view value) {
-    for (std::string_view yes : {"1", "true", "yes", "on", "True", "TRUE"})
-        if (value == yes) return true;
-    for (std::string_view no : {"0", "false", "no", "off", "False", "FALSE"})
-        if (value == no) return false;
+    std::string lower(value);
+    for (char& ch : lower) ch = lower_ascii(ch); // True, YES, On: as SQLAlchemy reads flags
+    for (std::string_view yes : {"1", "true", "yes", "on"})
+        if (lower == yes) return true;
+    for (std::string_view no : {"0", "false", "no", "off"})
+        if (lower == no) return false;
     url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected true or false)");
 }
 
