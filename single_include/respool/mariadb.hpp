@@ -237,9 +237,6 @@ inline UrlParts split_url(std::string_view url) {
     if (base != "mariadb" && base != "mysql")
         url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
     std::string_view rest = url.substr(scheme_end + 3);
-    // A URL fragment has no meaning here, and a raw '#' in a password would silently end up in another part.
-    if (const auto hash = rest.find('#'); hash != std::string_view::npos)
-        url_error("unexpected '#' in '" + std::string(rest) + "' (write a '#' inside a value as %23)");
 
     std::string_view query;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
