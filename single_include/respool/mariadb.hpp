@@ -1689,8 +1689,8 @@ inline std::string quote_qualified_identifier(std::string_view name, std::string
 // ---- begin respool/mariadb/detail/validation.hpp ----
 #ifndef RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
 #define RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
-// What Validator and AsyncValidator share: the look at an idle session's socket, the pool-wide invalidation mark and
-// what a disconnect does to it. Not API.
+// What Validator and AsyncValidator share: the look at an idle session's socket, the time-bounded keepalive ping, the
+// pool-wide invalidation mark and what a disconnect does to it. Not API.
 #include <mysql.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -1867,6 +1867,41 @@ inline bool ping_within(MYSQL* handle, std::chrono::milliseconds limit) noexcept
     return result == 0;
 }
 
+// Lets a session opened with the blocking API run Connector/C's non-blocking calls too, which ping_within() needs.
+// Once per session (the handle keeps the setting); its blocking calls keep working, as Connector/C puts the socket back
+// in blocking mode for them. false when it cannot (out of memory). Never blocks.
+inline bool allow_nonblocking_calls(MYSQL* handle) noexcept {
+    my_bool enabled = 0;
+    if (mysql_get_optionv(handle, MYSQL_OPT_NONBLOCK, &enabled) == 0 && enabled) return true;
+    return mysql_optionsv(handle, MYSQL_OPT_NONBLOCK, 0) == 0;
+}
+
+// How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a COM_PING
+// in well under a millisecond). The thread that runs keepalive also expires asynchronous acquires' deadlines and is
+// joined when the pool is destroyed, so a server that stopped answering must not hold it longer.
+inline std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
+    if (o.read_timeout.count() > 0) return o.read_timeout;
+    return std::chrono::seconds(1);
+}
+
+// The keepalive round trip of an idle, connected `c` (a Connection or an AsyncConnection): a COM_PING that must answer
+// within keepalive_ping_limit(). One that does not answer in time, or fails, leaves the session mid-command: `c` is
+// marked broken, its socket shut down (the descriptor stays Connector/C's) so that nothing later waits on it, and it
+// counts as a disconnect for `validator`. Waits at most that limit; never throws.
+template <class C>
+bool keepalive_ping(C& c, ValidatorCore& validator) noexcept {
+    MYSQL* handle = c.native_handle();
+    if (!allow_nonblocking_calls(handle)) return false; // out of memory: destroyed rather than pinged without a bound
+    if (ping_within(handle, keepalive_ping_limit(c.options()))) {
+        c.touch();
+        return true;
+    }
+    c.mark_broken();
+    if (const auto fd = mysql_get_socket(handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    validator.on_disconnect();
+    return false;
+}
+
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
 // ---- end respool/mariadb/detail/validation.hpp ----
@@ -1879,7 +1914,7 @@ namespace respool::mariadb {
 // reset() (on return): refuses a broken connection, so a connection that saw a disconnect is destroyed; otherwise
 // runs Connection::clean_session() when Connection::needs_cleaning() says so (ROLLBACK, autocommit restored,
 // UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when needed); ResetMode::full resets the whole session instead.
-// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout when set.
+// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout, else by 1 s.
 //
 // Thread safety: validate() and reset() may run at once on different connections (the pool's contract); copies
 // share the pool-wide invalidation mark.
@@ -1904,12 +1939,18 @@ public:
         return ping(c);
     }
 
-    // The background keepalive (PoolOptions::keepalive): the checks of validate(), then always a COM_PING, whatever
-    // ping_after says: the round trip is what keeps an idle session alive through a proxy's idle timeout. One round
-    // trip; never throws.
+    // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread: the checks of validate()
+    // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
+    // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
+    // 1 s) even without read_timeout, because that thread also expires asynchronous acquires' deadlines and is joined
+    // when the pool is destroyed: a server that stopped answering must not hold either. A connection that does not
+    // answer in time is broken and destroyed. Waits at most that limit; never throws.
     bool keepalive(Connection& c) noexcept {
-        if (!validate(c)) return false;
-        return Clock::now() - c.last_used() < std::chrono::milliseconds(1) || ping(c);
+        if (c.is_broken() || is_invalidated(c)) return false;
+        // SocketCheck::unsure (maybe a TLS record) needs no ping of its own: the keepalive ping below decides.
+        if (core_.check_socket(c) == detail::SocketCheck::dead) return false;
+        if (Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
+        return detail::keepalive_ping(c, core_);
     }
 
     // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()

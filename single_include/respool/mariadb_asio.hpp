@@ -305,6 +305,12 @@ public:
             s_->broken = true;
             throw_error(detail::connect_context(o));
         }
+        try {
+            detail::require_tls_if_asked(h, o);
+        } catch (...) {
+            s_->broken = true; // connected in plain text: never to be used
+            throw;
+        }
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
         co_await run_init_statements();
@@ -705,16 +711,41 @@ private:
 
 namespace respool::mariadb {
 
-// create() does no I/O, so it is cheap enough to run inside the pool's posted acquire task; AsyncConnectionPool
-// awaits async_connect() on a new connection before handing it out. Copies share one immutable ConnectOptions.
+namespace detail {
+// Told of every connection an AsyncFactory makes, on the thread that makes it. AsyncConnectionPool listens so that the
+// connections its maintenance thread makes ahead of demand (min_idle) get connected on the pool's executor. Must
+// neither block nor throw. Not API.
+class CreationListener {
+public:
+    virtual void connection_created() noexcept = 0;
+
+protected:
+    ~CreationListener() = default;
+};
+} // namespace detail
+
+// create() does no I/O, so it is cheap enough to run inside the pool's posted acquire task and on the pool's
+// maintenance thread; AsyncConnectionPool awaits async_connect() on a new connection before handing it out. Copies
+// share one immutable ConnectOptions (and the listener).
 class AsyncFactory {
 public:
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options)
         : executor_(std::move(executor)), options_(std::make_shared<const ConnectOptions>(std::move(options))) {}
 
+    // As above, telling `listener` (while it exists) of every connection made. For AsyncConnectionPool.
+    AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options,
+                 std::weak_ptr<detail::CreationListener> listener)
+        : AsyncFactory(std::move(executor), std::move(options)) {
+        listener_ = std::move(listener);
+    }
+
     // An unconnected AsyncConnection on the pool's executor. Never blocks; thread-safe. Throws Error (Connector/C
     // could not set the handle up) or std::bad_alloc.
-    AsyncConnection create() const { return AsyncConnection(executor_, *options_); }
+    AsyncConnection create() const {
+        AsyncConnection made(executor_, *options_);
+        if (const auto listener = listener_.lock()) listener->connection_created();
+        return made;
+    }
 
     const ConnectOptions& options() const noexcept { return *options_; }
     const boost::asio::any_io_executor& get_executor() const noexcept { return executor_; }
@@ -722,6 +753,7 @@ public:
 private:
     boost::asio::any_io_executor executor_;
     std::shared_ptr<const ConnectOptions> options_;
+    std::weak_ptr<detail::CreationListener> listener_;
 };
 
 } // namespace respool::mariadb
@@ -751,10 +783,11 @@ namespace respool::mariadb {
 // validate() (checkout, with pre_ping): refuses a broken or invalidated connection and peeks at its socket
 // (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server closed. A connection not yet connected passes: the
 // pool connects it.
-// reset() (return): refuses a connection that is broken, unconnected, invalidated or still needs a round trip to be
-// clean (AsyncConnection::needs_cleaning(), or with ResetMode::full any statement run): AsyncLease does that
-// cleaning asynchronously before it gives the connection back, so such a connection only gets here when something bypassed
-// it; it is destroyed rather than cleaned by blocking. A kept connection lets go of its Asio objects.
+// reset() (return): keeps a connection not connected yet (see reset()); refuses one that is broken, invalidated or
+// still needs a round trip to be clean (AsyncConnection::needs_cleaning(), or with ResetMode::full any statement run):
+// AsyncLease does that cleaning asynchronously before it gives the connection back, so such a connection only gets
+// here when something bypassed it; it is destroyed rather than cleaned by blocking. A kept connection lets go of its
+// Asio objects.
 //
 // Thread safety: validate() and reset() may run at once on different connections; copies share the pool-wide
 // invalidation mark.
@@ -783,21 +816,13 @@ public:
         if (!validate(c)) return false;
         if (!c.is_connected()) return true;
         if (AsyncConnection::Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
-        if (!detail::ping_within(c.native_handle(), keepalive_ping_limit(c.options()))) {
-            c.mark_broken();
-            if (const auto fd = mysql_get_socket(c.native_handle()); fd >= 0) ::shutdown(fd, SHUT_RDWR);
-            on_disconnect();
-            return false;
-        }
-        c.touch();
-        return true;
+        return detail::keepalive_ping(c, core_);
     }
 
     // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a
     // COM_PING in well under a millisecond).
     static std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
-        if (o.read_timeout.count() > 0) return o.read_timeout;
-        return std::chrono::seconds(1);
+        return detail::keepalive_ping_limit(o);
     }
 
     // true: keep the connection. Never blocks; never throws.
@@ -806,7 +831,11 @@ public:
             if (c.is_connected()) on_disconnect(); // a failed connect says nothing about the other connections
             return false;
         }
-        if (!c.is_connected() || is_invalidated(c) || needs_cleaning(c)) return false;
+        // Not connected and not broken: made ahead of demand (min_idle) and never set up; AsyncConnectionPool connects
+        // it on its executor, or an acquire that takes it does. Destroying it would only make the pool create another
+        // at once. (A set-up that failed or was abandoned destroys its connection itself: it never gets here.)
+        if (!c.is_connected()) return true;
+        if (is_invalidated(c) || needs_cleaning(c)) return false;
         c.release_io();
         return true;
     }
@@ -942,21 +971,443 @@ private:
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
+#include <cassert>
 #include <chrono>
+#include <cstddef>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <system_error>
+#include <vector>
 
+// ---- begin respool/mariadb/detail/connect_turns.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_CONNECT_TURNS_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_CONNECT_TURNS_HPP_INCLUDED
+// ConnectTurns: PoolOptions::max_connecting for AsyncConnectionPool, whose connection set-ups (connect and init
+// statements) are awaited after the core pool has handed out the room, so the core's own limit would bound nothing.
+// Not API.
+#include <utility> // before Asio: Boost 1.74's Asio uses std::exchange without including it
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+
+
+namespace respool::mariadb::detail {
+
+// At most `limit` turns out at once (0: no limit), taken without blocking a thread. A taker that finds none free
+// waits in a FIFO, suspended on a timer of its own that expires at its deadline; a turn given back goes to the first
+// in line, whose timer is cancelled to resume it.
+//
+// Invariants, under mutex_: free_ > 0 only while queue_ is empty; a waiter is in queue_ exactly while its outcome is
+// `waiting`; only the thread that decides an outcome (a grant, close(), or the waiter itself giving up) writes it.
+// A waiter's timer is touched only under mutex_ (its wait started, or cancelled), so no two threads use it at once,
+// and a grant that comes before the wait starts is seen by it (no lost wake-up).
+//
+// Thread safety: every member may be called from any thread. Held by std::shared_ptr: a Turn keeps its ConnectTurns.
+class ConnectTurns : public std::enable_shared_from_this<ConnectTurns> {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+
+    explicit ConnectTurns(std::size_t limit) : limit_(limit), free_(limit) {}
+    ConnectTurns(const ConnectTurns&) = delete;
+    ConnectTurns& operator=(const ConnectTurns&) = delete;
+
+    // One turn; given back when it ends (to the first waiter, if any). Empty when there is no limit.
+    class Turn {
+    public:
+        Turn() noexcept = default;
+        Turn(Turn&& other) noexcept : owner_(std::move(other.owner_)) {}
+        Turn& operator=(Turn&& other) noexcept {
+            if (this != &other) {
+                end();
+                owner_ = std::move(other.owner_);
+            }
+            return *this;
+        }
+        Turn(const Turn&) = delete;
+        Turn& operator=(const Turn&) = delete;
+        ~Turn() { end(); }
+
+    private:
+        friend ConnectTurns;
+        explicit Turn(std::shared_ptr<ConnectTurns> owner) noexcept : owner_(std::move(owner)) {}
+        void end() noexcept {
+            if (owner_) std::exchange(owner_, nullptr)->give_back();
+        }
+
+        std::shared_ptr<ConnectTurns> owner_;
+    };
+
+    // A turn, waiting for one until `deadline` (TimePoint::max(): as long as it takes) when all are out. Suspends;
+    // never blocks. Resumes on the awaiting coroutine's executor. Throws TimeoutError, PoolClosedError (close() was
+    // called), or CancelledError (Asio per-operation cancellation, Boost 1.77 and newer).
+    boost::asio::awaitable<Turn> async_take(TimePoint deadline);
+
+    // Every waiter, and every later async_take(), gets PoolClosedError; turns out now stay valid. Never blocks;
+    // idempotent.
+    void close() noexcept {
+        std::lock_guard lock(mutex_);
+        closed_ = true;
+        for (const std::shared_ptr<Waiter>& w : queue_) {
+            w->outcome = Outcome::closed;
+            cancel(w->timer);
+        }
+        queue_.clear();
+    }
+
+private:
+    enum class Outcome { waiting, granted, closed };
+
+    struct Waiter {
+        Waiter(const boost::asio::any_io_executor& executor, TimePoint deadline) : timer(executor, deadline) {}
+        boost::asio::steady_timer timer; // expires at the deadline; cancelled to resume the waiter early
+        Outcome outcome = Outcome::waiting;
+    };
+
+    // A waiting coroutine destroyed while suspended (its io_context went away) leaves the queue, or passes on a turn
+    // granted to it meanwhile.
+    struct QueueExit {
+        ConnectTurns& turns;
+        std::shared_ptr<Waiter> waiter;
+        bool settled = false;
+        ~QueueExit() {
+            if (!settled) turns.abandon(waiter);
+        }
+    };
+
+    // Completes once the waiter's outcome is decided or its deadline passes. The timer's wait starts under mutex_,
+    // after a look at the outcome: a grant made before it completes the wait at once instead of being missed.
+    template <class CompletionToken>
+    auto async_wait_for_outcome(const std::shared_ptr<Waiter>& waiter, CompletionToken&& token) {
+        return boost::asio::async_initiate<CompletionToken, void(boost::system::error_code)>(
+            [this, waiter](auto handler) {
+                std::lock_guard lock(mutex_);
+                // Decided already: expire the timer, so that the completion still goes through the io_context.
+                if (waiter->outcome != Outcome::waiting) waiter->timer.expires_after(std::chrono::nanoseconds(0));
+                waiter->timer.async_wait(std::move(handler));
+            },
+            token);
+    }
+
+    // A turn ends: to the first waiter, or back to the free ones.
+    void give_back() noexcept {
+        std::lock_guard lock(mutex_);
+        if (queue_.empty()) {
+            ++free_;
+            return;
+        }
+        std::shared_ptr<Waiter> next = std::move(queue_.front());
+        queue_.pop_front();
+        next->outcome = Outcome::granted;
+        cancel(next->timer);
+    }
+
+    void abandon(const std::shared_ptr<Waiter>& waiter) noexcept {
+        std::unique_lock lock(mutex_);
+        if (waiter->outcome == Outcome::granted) {
+            lock.unlock();
+            return give_back();
+        }
+        if (waiter->outcome == Outcome::waiting) leave_queue(waiter);
+    }
+
+    // Holds mutex_. A waiting waiter is in the queue (see the invariants).
+    void leave_queue(const std::shared_ptr<Waiter>& waiter) noexcept {
+        if (const auto it = std::find(queue_.begin(), queue_.end(), waiter); it != queue_.end()) queue_.erase(it);
+    }
+
+    static void cancel(boost::asio::steady_timer& timer) noexcept {
+        try {
+            timer.cancel();
+        } catch (...) { // Asio reports no failure for a timer cancel; should one come, the deadline still ends the wait
+        }
+    }
+
+    const std::size_t limit_;
+    std::mutex mutex_; // guards everything below and the waiters' outcomes and timers
+    std::size_t free_;
+    bool closed_ = false;
+    std::deque<std::shared_ptr<Waiter>> queue_;
+};
+
+// Defined here, after the class: it uses async_wait_for_outcome(), whose return type is deduced.
+inline boost::asio::awaitable<ConnectTurns::Turn> ConnectTurns::async_take(TimePoint deadline) {
+    if (limit_ == 0) co_return Turn();
+    auto waiter = std::make_shared<Waiter>(co_await boost::asio::this_coro::executor, deadline);
+    bool got_turn = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (closed_) throw PoolClosedError();
+        if (free_ > 0) {
+            --free_;
+            got_turn = true;
+        } else if (std::chrono::steady_clock::now() >= deadline) {
+            throw TimeoutError();
+        } else {
+            queue_.push_back(waiter);
+        }
+    }
+    if (got_turn) co_return Turn(shared_from_this());
+
+    QueueExit leave_on_destruction{*this, waiter};
+    boost::system::error_code ignored; // the outcome says what happened, not the timer
+    co_await async_wait_for_outcome(waiter, boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+    Outcome outcome = Outcome::waiting;
+    {
+        std::lock_guard lock(mutex_);
+        outcome = waiter->outcome;
+        if (outcome == Outcome::waiting) leave_queue(waiter);
+        leave_on_destruction.settled = true;
+    }
+    switch (outcome) {
+    case Outcome::granted: co_return Turn(shared_from_this());
+    case Outcome::closed: throw PoolClosedError();
+    case Outcome::waiting: break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) throw TimeoutError();
+    throw CancelledError(); // the timer's wait was cancelled by someone else: Asio per-operation cancellation
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_CONNECT_TURNS_HPP_INCLUDED
+// ---- end respool/mariadb/detail/connect_turns.hpp ----
 
 namespace respool::mariadb {
 
+namespace detail {
+
+// Connects a connection the pool just made and runs its init statements, holding one of the pool's max_connecting
+// turns meanwhile (waiting for it until `deadline`). A connection whose set-up does not complete (connecting or an
+// init statement failed, the wait for a turn timed out or was cancelled, the pool closed, or the coroutine was
+// destroyed) is destroyed, never pooled: the next acquire makes a new one, as the blocking pool does. Suspends;
+// never blocks. Throws Error, TimeoutError, PoolClosedError or CancelledError. `turns` and `lease` must outlive the
+// call.
+inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::Lease& lease,
+                                           std::chrono::steady_clock::time_point deadline) {
+    struct DestroyUnlessSetUp {
+        AsyncCorePool::Lease& lease;
+        bool set_up = false;
+        ~DestroyUnlessSetUp() {
+            if (!set_up) lease.invalidate();
+        }
+    } guard{lease};
+    const ConnectTurns::Turn turn = co_await turns.async_take(deadline);
+    co_await lease->async_connect();
+    guard.set_up = true;
+}
+
+// What an AsyncConnectionPool shares with the coroutines it starts and with its factory: the core pool, the
+// max_connecting turns, and the min_idle fill. The pool object owns it; a coroutine in flight keeps it alive after
+// the pool object is gone, and then finds no core pool.
+//
+// The fill (min_idle). The core's maintenance thread makes connections ahead of demand, but AsyncFactory::create()
+// does no I/O, so they arrive unconnected; the factory tells this object, which posts a fill to the pool's executor.
+// The fill takes up to min_idle idle connections out, gives the connected ones straight back, and sets up the others
+// there, under the max_connecting turns, before they go back idle. When fewer than min_idle are idle or being set
+// up (say the maintenance thread's new connection was not idle yet when the fill looked), it makes the missing ones
+// itself, never beyond pool_size. A connection the fill makes requests no fill, and a failed set-up requests none:
+// after a failure the next try is the maintenance thread's next pass, so a server that refuses connections is tried
+// about once a pass, never in a loop. Until the executor runs, the connections stay unconnected and idle; an acquire
+// that takes one connects it.
+//
+// Thread safety: every member may be called from any thread.
+class AsyncPoolShared final : public CreationListener, public std::enable_shared_from_this<AsyncPoolShared> {
+public:
+    using CoreLease = AsyncCorePool::Lease;
+
+    AsyncPoolShared(boost::asio::any_io_executor pool_executor, const PoolOptions& pool_options,
+                    const ValidatorOptions& validator)
+        : options(pool_options), validator_options(validator),
+          turns(std::make_shared<ConnectTurns>(pool_options.max_connecting)), executor_(std::move(pool_executor)) {}
+    AsyncPoolShared(const AsyncPoolShared&) = delete;
+    AsyncPoolShared& operator=(const AsyncPoolShared&) = delete;
+
+    // The shared state with its core pool. Throws std::invalid_argument naming an invalid PoolOptions field.
+    static std::shared_ptr<AsyncPoolShared> make(boost::asio::any_io_executor executor, ConnectOptions connect,
+                                                 const PoolOptions& pool_options,
+                                                 const ValidatorOptions& validator_options) {
+        pool_options.validate(); // as given: the core below never sees max_connecting
+        auto shared = std::make_shared<AsyncPoolShared>(executor, pool_options, validator_options);
+        PoolOptions core_options = pool_options;
+        core_options.max_connecting = 0; // the core's create() does no I/O; `turns` bounds the set-ups instead
+        {
+            // Held while the core starts: its maintenance thread may make a connection, and the fill that requests
+            // waits here until the core is in place.
+            std::lock_guard lock(shared->mutex_);
+            shared->pool_ = std::make_unique<AsyncCorePool>(
+                core_options,
+                AsyncFactory(std::move(executor), std::move(connect), std::weak_ptr<CreationListener>(shared)),
+                AsyncValidator(validator_options));
+        }
+        shared->request_fill(); // a fill requested before the core was in place found nothing to do
+        return shared;
+    }
+
+    // The core pool. Only for the pool object that owns this, which alone may end it (shutdown()).
+    AsyncCorePool& core() noexcept {
+        assert(pool_ && "precondition: the pool was not moved from");
+        return *pool_;
+    }
+
+    // Later acquires get PoolClosedError, and so do set-ups waiting for a turn. Idempotent.
+    void close() noexcept {
+        turns->close();
+        core().close();
+    }
+
+    // The pool object ends: closes and destroys the core pool (on this thread, outside the lock, so that a fill
+    // never waits for the maintenance thread to stop).
+    void shutdown() noexcept {
+        turns->close();
+        std::unique_ptr<AsyncCorePool> ending;
+        {
+            std::lock_guard lock(mutex_);
+            ending = std::move(pool_);
+        }
+    }
+
+    void connection_created() noexcept override {
+        if (filling_on_this_thread_ == this) return; // the fill's own: it sets it up already
+        request_fill();
+    }
+
+    const PoolOptions options; // as given (the core's max_connecting is 0)
+    const ValidatorOptions validator_options;
+    const std::shared_ptr<ConnectTurns> turns;
+
+private:
+    // Posts a fill to the pool's executor unless one is pending. Never blocks; never throws.
+    void request_fill() noexcept {
+        if (options.min_idle == 0) return;
+        // acq_rel: a request that finds a fill pending is ordered before that fill's reset of the flag, so the fill
+        // looks at the pool after the request; pairs with the exchange in fill().
+        if (fill_requested_.exchange(true, std::memory_order_acq_rel)) return;
+        try {
+            boost::asio::post(executor_, [self = shared_from_this()] { self->fill(); });
+        } catch (...) {
+            // relaxed: nothing was posted, so there is nothing to publish; the next request tries again.
+            fill_requested_.store(false, std::memory_order_relaxed);
+        }
+    }
+
+    // On the pool's executor.
+    void fill() noexcept {
+        // acq_rel: pairs with the exchange in request_fill(); reset before looking, so a later request posts again.
+        fill_requested_.exchange(false, std::memory_order_acq_rel);
+        try {
+            std::vector<CoreLease> to_set_up;
+            {
+                std::lock_guard lock(mutex_);
+                if (!pool_) return;
+                filling_on_this_thread_ = this;
+                struct Unmark {
+                    ~Unmark() { filling_on_this_thread_ = nullptr; }
+                } unmark;
+                to_set_up = take_for_fill(*pool_);
+                setting_up_ += to_set_up.size();
+            }
+            for (CoreLease& lease : to_set_up) start_set_up(std::move(lease));
+        } catch (...) {
+            // Out of memory: connections taken go back unconnected; the next maintenance pass requests a fill again.
+        }
+    }
+
+    // Holds mutex_. The unconnected connections to set up: looks at up to min_idle idle connections, counting those
+    // being set up, and makes new ones for the rest while fewer than pool_size exist. Nothing while callers wait:
+    // each makes and connects its own.
+    std::vector<CoreLease> take_for_fill(AsyncCorePool& core) {
+        const PoolStats seen = core.stats();
+        std::vector<CoreLease> unconnected, connected;
+        if (seen.waiting > 0) return unconnected;
+        unconnected.reserve(options.min_idle);
+        connected.reserve(options.min_idle);
+        std::size_t counted = setting_up_;
+        std::size_t idle_left = seen.idle;
+        std::size_t room_left = seen.size < options.pool_size ? options.pool_size - seen.size : 0;
+        while (counted < options.min_idle && (idle_left > 0 || room_left > 0)) {
+            std::error_code ec;
+            CoreLease lease = core.try_acquire(ec); // an idle one while there is one, else a new one
+            if (!lease) break;
+            if (idle_left > 0)
+                --idle_left;
+            else
+                --room_left;
+            ++counted;
+            (lease->is_connected() ? connected : unconnected).push_back(std::move(lease));
+        }
+        // Back so that the order stays: a stack gave its top first (so it goes back last), a ring its oldest first.
+        if (options.order == CheckoutOrder::lifo)
+            for (auto it = connected.rbegin(); it != connected.rend(); ++it) it->reset();
+        else
+            for (CoreLease& lease : connected) lease.reset();
+        return unconnected;
+    }
+
+    void start_set_up(CoreLease lease) noexcept {
+        try {
+            boost::asio::co_spawn(executor_, set_up_idle(shared_from_this(), std::move(lease)),
+                                  boost::asio::detached);
+        } catch (...) {
+            // Could not start it: `lease` (if still here) destroys the connection; the count goes down.
+            lease.invalidate();
+            end_set_up();
+        }
+    }
+
+    static boost::asio::awaitable<void> set_up_idle(std::shared_ptr<AsyncPoolShared> self, CoreLease lease) {
+        try {
+            co_await set_up(*self->turns, lease, std::chrono::steady_clock::time_point::max());
+        } catch (...) {
+            // set_up() destroyed the connection; the maintenance thread's next pass makes another.
+        }
+        lease.reset(); // connected: back idle, before the count goes down, so that no fill counts it as missing
+        self->end_set_up();
+    }
+
+    void end_set_up() noexcept {
+        std::lock_guard lock(mutex_);
+        --setting_up_;
+    }
+
+    // The fill running on this thread, if any: the connections it makes request no other fill.
+    static inline thread_local const AsyncPoolShared* filling_on_this_thread_ = nullptr;
+
+    boost::asio::any_io_executor executor_;
+    std::atomic<bool> fill_requested_{false}; // a fill is posted and has not started yet
+    std::mutex mutex_;                        // guards pool_'s existence for the fill, and setting_up_
+    std::unique_ptr<AsyncCorePool> pool_;
+    std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
+};
+
+} // namespace detail
+
 // The same PoolOptions and ValidatorOptions as ConnectionPool, over the generic Pool and its asynchronous acquire:
 // `AsyncLease lease = co_await pool.async_acquire();` never blocks the thread. A new connection is connected with
-// co_await before it is handed out; with pre_ping, an idle one gets the validator's socket peek and, when idle at
-// least ValidatorOptions::ping_after, an awaited COM_PING; one that fails is destroyed and the acquire tries again,
-// so the caller sees no error from a connection that died while idle.
+// co_await before it is handed out, at most max_connecting at once; with pre_ping, an idle one gets the validator's
+// socket peek and, when idle at least ValidatorOptions::ping_after, an awaited COM_PING; one that fails is destroyed
+// and the acquire tries again, so the caller sees no error from a connection that died while idle. With min_idle,
+// the connections made ahead of demand are connected on the pool's executor.
 //
 // Thread safety: as Pool: every member may be called from any thread. The pool must outlive its acquires in flight
 // and must not move while they run; destroy it (and every lease) before the io_context its executor belongs to.
@@ -967,17 +1418,32 @@ public:
     template <class T>
     using Awaitable = boost::asio::awaitable<T>;
 
-    // Connects to nothing yet; never blocks. `executor` runs the connections' socket waits (usually the
-    // io_context's). Throws std::invalid_argument naming an invalid PoolOptions field.
+    // Connects to nothing yet; never blocks. `executor` runs the connections' socket waits and the min_idle fill
+    // (usually the io_context's). Throws std::invalid_argument naming an invalid PoolOptions field.
     AsyncConnectionPool(boost::asio::any_io_executor executor, ConnectOptions options, PoolOptions pool_options = {},
                         ValidatorOptions validator_options = {})
-        : validator_options_(validator_options),
-          pool_(pool_options, AsyncFactory(std::move(executor), std::move(options)), AsyncValidator(validator_options)) {}
+        : shared_(detail::AsyncPoolShared::make(std::move(executor), std::move(options), pool_options,
+                                                validator_options)) {}
 
-    // A connected connection, waiting up to options().timeout for one when all are leased and the pool is full
-    // (the time spent connecting a new one, bounded by connect_timeout, is not counted). Suspends; never blocks.
-    // Resumes on the awaiting coroutine's executor. Throws TimeoutError, PoolClosedError, or Error from connecting
-    // a new connection (e.g. 1045 access denied, with the server's message).
+    AsyncConnectionPool(AsyncConnectionPool&&) noexcept = default;
+    AsyncConnectionPool& operator=(AsyncConnectionPool&& other) noexcept {
+        if (this != &other) {
+            end();
+            shared_ = std::move(other.shared_);
+        }
+        return *this;
+    }
+    AsyncConnectionPool(const AsyncConnectionPool&) = delete;
+    AsyncConnectionPool& operator=(const AsyncConnectionPool&) = delete;
+
+    // Closes the pool (see close()) and waits for its maintenance thread to stop. Leases still out stay valid.
+    ~AsyncConnectionPool() { end(); }
+
+    // A connected connection, waiting up to options().timeout for one when all are leased and the pool is full.
+    // A new one is connected first (bounded by connect_timeout, not by the timeout); with max_connecting, waiting for
+    // a turn to connect does count against the timeout. Suspends; never blocks. Resumes on the awaiting coroutine's
+    // executor. Throws TimeoutError, PoolClosedError, or Error from connecting a new connection or running its init
+    // statements (e.g. 1045 access denied, with the server's message); that connection is destroyed.
     Awaitable<AsyncLease> async_acquire() { return async_acquire_until(respool::detail::deadline_after(options().timeout)); }
 
     // As async_acquire(), waiting at most `wait` for a free connection.
@@ -987,46 +1453,55 @@ public:
 
     // As async_acquire(), waiting until `deadline`.
     Awaitable<AsyncLease> async_acquire_until(std::chrono::steady_clock::time_point deadline) {
+        const std::shared_ptr<detail::AsyncPoolShared> shared = shared_; // its turns outlive this call
         const auto executor = co_await boost::asio::this_coro::executor;
+        const ResetMode reset = shared->validator_options.reset;
         for (;;) {
-            CorePool::Lease lease =
-                co_await respool::asio::async_acquire_until(pool_, deadline, executor, boost::asio::use_awaitable);
+            CorePool::Lease lease = co_await respool::asio::async_acquire_until(shared->core(), deadline, executor,
+                                                                                boost::asio::use_awaitable);
             AsyncConnection& c = *lease;
             if (!c.is_connected()) {
-                co_await c.async_connect(); // a failure ends `lease`: the unconnected connection is destroyed
-                co_return AsyncLease(std::move(lease), validator_options_.reset);
+                co_await detail::set_up(*shared->turns, lease, deadline);
+                co_return AsyncLease(std::move(lease), reset);
             }
-            if (!options().pre_ping || !ping_due(c)) co_return AsyncLease(std::move(lease), validator_options_.reset);
+            if (!shared->options.pre_ping || !ping_due(c, shared->validator_options))
+                co_return AsyncLease(std::move(lease), reset);
             bool alive = false;
             try {
                 co_await c.async_ping();
                 alive = true;
             } catch (const Error& e) {
-                if (e.is_disconnect() && validator_options_.disconnect_invalidates_pool) pool_.invalidate_all();
+                if (e.is_disconnect() && shared->validator_options.disconnect_invalidates_pool)
+                    shared->core().invalidate_all();
             }
-            if (alive) co_return AsyncLease(std::move(lease), validator_options_.reset);
+            if (alive) co_return AsyncLease(std::move(lease), reset);
             lease.invalidate(); // dead while idle: try another (a new one is not pinged, so this ends)
         }
     }
 
-    PoolStats stats() const noexcept { return pool_.stats(); }
-    const PoolOptions& options() const noexcept { return pool_.options(); }
-    const ValidatorOptions& validator_options() const noexcept { return validator_options_; }
+    PoolStats stats() const noexcept { return shared_->core().stats(); }
+    // The options as given (core().options() differs: its max_connecting is 0, the limit being applied here).
+    const PoolOptions& options() const noexcept { return shared_->options; }
+    const ValidatorOptions& validator_options() const noexcept { return shared_->validator_options; }
     // Every connection that exists now is replaced: idle ones at their next checkout, leased ones when they return.
-    void invalidate_all() noexcept { pool_.invalidate_all(); }
-    // Later acquires get PoolClosedError; idle connections are closed now (a COM_QUIT write each).
-    void close() noexcept { pool_.close(); }
-    // The generic pool underneath.
-    CorePool& core() noexcept { return pool_; }
+    void invalidate_all() noexcept { shared_->core().invalidate_all(); }
+    // Later acquires get PoolClosedError, and so do acquires waiting for a turn to connect; idle connections are
+    // closed now (a COM_QUIT write each). A set-up under way completes.
+    void close() noexcept { shared_->close(); }
+    // The generic pool underneath. Its options() has max_connecting 0: AsyncConnectionPool bounds the set-ups.
+    CorePool& core() noexcept { return shared_->core(); }
 
 private:
-    bool ping_due(const AsyncConnection& c) const noexcept {
-        const auto after = validator_options_.ping_after;
+    static bool ping_due(const AsyncConnection& c, const ValidatorOptions& validator) noexcept {
+        const auto after = validator.ping_after;
         return after != std::chrono::milliseconds::max() && AsyncConnection::Clock::now() - c.last_used() >= after;
     }
 
-    ValidatorOptions validator_options_;
-    CorePool pool_;
+    void end() noexcept {
+        if (shared_) std::exchange(shared_, nullptr)->shutdown();
+    }
+
+    std::shared_ptr<detail::AsyncPoolShared> shared_;
 };
 
 // An AsyncConnectionPool; as make_pool(ConnectOptions, PoolOptions, ValidatorOptions), including turning pre_ping on
@@ -1114,10 +1589,25 @@ public:
     }
 
     // COMMIT: one round trip. Throws Error: errc::commit_outcome_unknown (with the server errno) when the connection
-    // was lost, errc::transaction_state when not active, or the server's error (the transaction is then abandoned:
-    // rolled back before the connection's next statement or when its lease ends).
+    // was lost; errc::transaction_state when not active, when an earlier statement lost the connection (COMMIT is
+    // not sent), or when the server already ended the transaction (a deadlock, a ROLLBACK or a statement that commits
+    // implicitly: the server's status flags say none is open), as Transaction::commit() does; or the server's error
+    // (the transaction is then abandoned: rolled back before the connection's next statement or when its lease ends).
     Awaitable<void> commit() {
         require_active("commit");
+        if (connection_->is_broken()) {
+            // COMMIT is never sent: the server rolls back a transaction whose session is gone.
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the connection was lost before COMMIT; the server rolled the transaction back");
+        }
+        if (!connection_->in_transaction()) {
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the server has no open transaction on this connection: it was ended by a ROLLBACK, "
+                        "a deadlock or a statement that commits implicitly (DDL), and what ran after that ran in "
+                        "autocommit mode");
+        }
         try {
             co_await connection_->async_commit();
         } catch (const Error& e) {

@@ -150,6 +150,24 @@ BOOST_AUTO_TEST_CASE(an_error_a_procedure_raises_after_its_first_result_set_reac
     admin.execute("DROP PROCEDURE respool_async_select_then_fail");
 }
 
+BOOST_AUTO_TEST_CASE(tls_required_from_a_server_without_tls_is_refused_not_plain_text) {
+    mdb::Connection probe(server_options());
+    if (probe.query("SELECT @@have_ssl").at(0).get<std::string>(0) == "YES") return; // needs a server without TLS
+    auto options = server_options();
+    options.tls.mode = mdb::ConnectOptions::TlsMode::required;
+    asio::io_context io;
+    mdb::AsyncConnection conn(io.get_executor(), options);
+    run_on(io, [&]() -> asio::awaitable<void> {
+        try {
+            co_await conn.async_connect();
+            BOOST_ERROR("connected in plain text although TLS was required");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST(e.server_errno() == 2026u, e.what());
+        }
+        BOOST_TEST(conn.is_broken());
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(ping_commit_rollback_and_reset) {
     mdb::Connection admin(server_options());
     ScratchTable table(admin, "async_tx", "id INT PRIMARY KEY");

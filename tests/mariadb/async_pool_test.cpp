@@ -1,14 +1,17 @@
 // AsyncConnectionPool against a real server: one thread serves many coroutines, pre_ping replaces a dead connection
-// quietly, a failed connect reaches the caller with the server's message.
+// quietly, a failed connect reaches the caller with the server's message, a connection whose set-up failed is never
+// pooled, min_idle connects ahead of demand on the pool's executor, max_connecting bounds the set-ups in flight.
 #define BOOST_TEST_MODULE mariadb_async_pool
 #include <boost/test/unit_test.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -275,4 +278,197 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_by_the_server_does_not_take_its_success
     io.run_for(10s); // bounded: a socket no longer watched would leave the last query waiting forever
     BOOST_TEST(done, "the second connection's query completed");
     io.stop();
+}
+
+namespace {
+
+// Polls `condition` (on this thread) until it holds or `limit` passes; whether it held.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(1ms); // a poll interval, not a synchronisation: the condition decides
+    }
+    return true;
+}
+
+int sessions_on_database(mdb::Connection& admin, const std::string& database) {
+    return admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE db = ?", database)[0].get<int>(0);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_connection_whose_init_statement_failed_is_destroyed_never_pooled) {
+    // As the blocking pool: every acquire fails (1231, ER_WRONG_VALUE_FOR_VAR); none hands out a session whose set-up
+    // did not complete (it would run with the default sql_mode).
+    auto options = server_options();
+    options.init_statements = {"SET SESSION sql_mode = 'NO_NONEXISTENT_MODE'"};
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), options,
+                                     respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+        BOOST_TEST_CONTEXT("attempt " << attempt) {
+            std::string sql_mode = "(none)";
+            try {
+                run_on(io, [&]() -> asio::awaitable<void> {
+                    auto lease = co_await pool.async_acquire();
+                    sql_mode = (co_await lease->async_query("SELECT @@SESSION.sql_mode"))[0].get<std::string>(0);
+                }());
+                BOOST_ERROR("acquired a connection whose init statement failed; its sql_mode: " << sql_mode);
+            } catch (const mdb::Error& e) {
+                BOOST_TEST(e.server_errno() == 1231u, e.what());
+            }
+        }
+    }
+    const auto st = pool.stats();
+    BOOST_TEST(st.created == 3u);
+    BOOST_TEST(st.destroyed == 3u);
+    BOOST_TEST(st.size == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(min_idle_connections_are_made_without_churn_and_connected_on_the_pools_executor) {
+    // A database of its own, so that the server's process list shows this pool's sessions alone.
+    mdb::Connection admin(server_options());
+    const std::string database = respool_test::unique_name("respool_test_min_idle");
+    admin.execute("CREATE DATABASE " + database);
+    struct DropDatabase {
+        mdb::Connection& admin;
+        const std::string& name;
+        ~DropDatabase() {
+            try {
+                admin.execute("DROP DATABASE IF EXISTS " + name);
+            } catch (...) {
+            }
+        }
+    } drop{admin, database};
+    auto options = server_options();
+    options.database = database;
+
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), options,
+                                     respool::PoolOptions{.pool_size = 5, .max_overflow = 0, .min_idle = 1});
+    // The maintenance thread makes the connection ahead of demand; it does no I/O there, and the io_context does not
+    // run yet: one idle connection, not connected.
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return pool.stats().idle == 1u; }, 5s),
+                          "no idle connection; created " << pool.stats().created << ", destroyed "
+                                                         << pool.stats().destroyed);
+    std::this_thread::sleep_for(300ms); // what is tested is that nothing more happens meanwhile: no busy loop
+    auto st = pool.stats();
+    BOOST_TEST(st.created == 1u);
+    BOOST_TEST(st.destroyed == 0u);
+    BOOST_TEST(sessions_on_database(admin, database) == 0);
+
+    // Once the io_context runs, the pool connects it there.
+    auto work = asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    struct StopRunner {
+        asio::io_context& io;
+        std::thread& runner;
+        ~StopRunner() {
+            io.stop();
+            runner.join();
+        }
+    } stop_runner{io, runner};
+    BOOST_TEST(eventually([&] { return sessions_on_database(admin, database) == 1 && pool.stats().idle == 1u; }, 5s),
+               "the min_idle connection is connected, and idle");
+    st = pool.stats();
+    BOOST_TEST(st.created == 1u);
+    BOOST_TEST(st.destroyed == 0u);
+    const auto connected = pool.core().try_acquire(); // that idle connection, as it is
+    BOOST_REQUIRE(connected);
+    BOOST_REQUIRE(connected->is_connected());
+    const auto session = admin.query("SELECT db FROM information_schema.processlist WHERE id = ?",
+                                     static_cast<std::uint64_t>(connected->thread_id()));
+    BOOST_REQUIRE(session.size() == 1u);
+    BOOST_TEST(session[0].get<std::string>(0) == database);
+}
+
+BOOST_AUTO_TEST_CASE(max_connecting_bounds_the_set_ups_in_flight) {
+    // 8 set-ups of 0.25 s (the init statement), at most 2 at once: 4 rounds. All at once would take 0.25 s.
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(),
+                                     respool_test::server_url() + "?pool_size=8&max_overflow=0&pool_max_connecting=2"
+                                                                  "&init_command=DO%20SLEEP(0.25)");
+    BOOST_TEST(pool.options().max_connecting == 2u);
+    int acquired = 0;
+    auto worker = [&]() -> asio::awaitable<void> {
+        auto lease = co_await pool.async_acquire();
+        BOOST_TEST(lease->is_connected());
+        ++acquired;
+    };
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 8; ++i) asio::co_spawn(io, worker(), asio::detached);
+    io.run_for(10s);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "8 set-ups of 0.25 s with max_connecting = 2: " << seconds << " s\n";
+    BOOST_TEST(acquired == 8);
+    BOOST_TEST(seconds >= 0.95); // 4 rounds of 0.25 s at best
+    BOOST_TEST(seconds < 5.0);
+    BOOST_TEST(pool.stats().created == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(a_set_up_waiting_for_its_turn_honours_its_deadline_and_the_pools_close) {
+    // max_connecting = 1 and a 1 s set-up: `first` holds the only turn. `hasty` waits for it 200 ms and times out;
+    // `patient` waits until the pool closes, which ends its wait at once. Neither connects.
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(),
+                                     respool_test::server_url() + "?pool_size=3&max_overflow=0&pool_max_connecting=1"
+                                                                  "&init_command=DO%20SLEEP(1)");
+    using Clock = std::chrono::steady_clock;
+    const auto start = Clock::now();
+    auto since_start = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
+    bool first_acquired = false;
+    std::string hasty_result, patient_result;
+    double hasty_at = 0, patient_at = 0, first_at = 0;
+    // The coroutine lambdas live as long as the test: a coroutine refers to its lambda's captures.
+    auto first = [&]() -> asio::awaitable<void> {
+        auto lease = co_await pool.async_acquire();
+        first_acquired = lease->is_connected();
+        first_at = since_start();
+    };
+    auto hasty = [&]() -> asio::awaitable<void> {
+        try {
+            auto lease = co_await pool.async_acquire_for(200ms);
+            hasty_result = "acquired";
+        } catch (const respool::TimeoutError&) {
+            hasty_result = "timeout";
+        } catch (const std::exception& e) {
+            hasty_result = e.what();
+        }
+        hasty_at = since_start();
+        pool.close();
+    };
+    auto patient = [&]() -> asio::awaitable<void> {
+        try {
+            auto lease = co_await pool.async_acquire_for(30s);
+            patient_result = "acquired";
+        } catch (const respool::PoolClosedError&) {
+            patient_result = "closed";
+        } catch (const std::exception& e) {
+            patient_result = e.what();
+        }
+        patient_at = since_start();
+    };
+    auto start_the_others = [&]() -> asio::awaitable<void> {
+        // `first` holds its connection (in use) from the moment its set-up, with its turn, started.
+        asio::steady_timer tick(io);
+        while (pool.stats().in_use == 0u) {
+            tick.expires_after(1ms);
+            co_await tick.async_wait(asio::use_awaitable);
+        }
+        asio::co_spawn(io, hasty(), asio::detached);
+        asio::co_spawn(io, patient(), asio::detached);
+    };
+    asio::co_spawn(io, first(), asio::detached);
+    asio::co_spawn(io, start_the_others(), asio::detached);
+    io.run_for(10s);
+    BOOST_TEST(hasty_result == "timeout");
+    BOOST_TEST(hasty_at < 0.9); // well before the turn came free
+    BOOST_TEST(patient_result == "closed");
+    BOOST_TEST(patient_at < 0.9);
+    BOOST_TEST(first_acquired); // a set-up under way when the pool closed completes
+    BOOST_TEST(first_at >= 0.9);
+    const auto st = pool.stats();
+    BOOST_TEST(st.size == 0u); // the two that never connected were destroyed; the first one on its return
+    BOOST_TEST(st.created == st.destroyed);
 }

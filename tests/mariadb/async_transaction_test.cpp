@@ -68,6 +68,31 @@ BOOST_AUTO_TEST_CASE(commit_makes_the_rows_visible) {
     BOOST_TEST(admin.query("SELECT name FROM " + table.name() + " WHERE id = ?", 1)[0].get<std::string>(0) == "John");
 }
 
+BOOST_AUTO_TEST_CASE(commit_is_refused_when_the_server_already_ended_the_transaction) {
+    mdb::Connection admin(server_options());
+    ScratchTable table(admin, "async_implicit", "id INT PRIMARY KEY");
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(), one_connection);
+    run_on(io, [&]() -> asio::awaitable<void> {
+        auto lease = co_await pool.async_acquire();
+        auto tx = co_await mdb::AsyncTransaction::begin(lease);
+        co_await lease->async_execute("INSERT INTO " + table.name() + " VALUES (?)", 1);
+        co_await lease->async_execute("CREATE TEMPORARY TABLE IF NOT EXISTS respool_not_ddl (x INT)");
+        co_await lease->async_execute("DROP TEMPORARY TABLE respool_not_ddl");
+        BOOST_TEST(lease->in_transaction()); // temporary tables do not commit implicitly
+        co_await lease->async_execute("CREATE TABLE IF NOT EXISTS " + table.name() + "_ddl (x INT)"); // DDL: commits
+        co_await lease->async_execute("DROP TABLE " + table.name() + "_ddl");
+        try {
+            co_await tx.commit();
+            BOOST_ERROR("commit reported success for a transaction the server had ended");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::transaction_state));
+            BOOST_TEST(std::string(e.what()).find("commits implicitly") != std::string::npos, e.what());
+        }
+        BOOST_TEST(!tx.active());
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(an_abandoned_transaction_is_rolled_back_before_the_next_holder_gets_the_connection) {
     mdb::Connection admin(server_options());
     ScratchTable table(admin, "async_abandon", "id INT PRIMARY KEY");

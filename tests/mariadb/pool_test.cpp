@@ -332,3 +332,208 @@ BOOST_AUTO_TEST_CASE(validator_pings_a_connection_idle_past_the_threshold) {
     BOOST_TEST(session_status(*lease, "Com_admin_commands") == before + 1);
     BOOST_TEST(pool.stats().created == 1u);
 }
+
+// ---- A server of this test's own, stopped (SIGSTOP) so that it accepts bytes but never answers --------------------
+// (Kept together at the end of the file, includes too.)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+namespace {
+
+// Polls `condition` until it holds or `limit` passes; whether it held.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(1ms); // a poll interval, not a synchronisation: the condition decides
+    }
+    return true;
+}
+
+std::filesystem::path server_script() { // tests/mariadb/pool_test.cpp -> tools/mariadb_server.sh
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "tools" / "mariadb_server.sh";
+}
+
+bool can_start_a_server() {
+    return std::filesystem::exists(server_script()) &&
+           std::system("command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 || "
+                       "test -x /usr/sbin/mariadbd || test -x /usr/sbin/mysqld") == 0;
+}
+
+// A throwaway server started with tools/mariadb_server.sh for one test, so that stopping it disturbs no other test
+// (they share the fixture's server). Shut down and removed when it ends.
+class PrivateServer {
+public:
+    PrivateServer() {
+        char dir[] = "/tmp/respool_private_server_XXXXXX";
+        if (!::mkdtemp(dir)) return;
+        dir_ = dir;
+        started_ = std::system(("'" + server_script().string() + "' start '" + dir_ + "' >/dev/null").c_str()) == 0;
+    }
+    PrivateServer(const PrivateServer&) = delete;
+    PrivateServer& operator=(const PrivateServer&) = delete;
+    ~PrivateServer() {
+        if (dir_.empty()) return;
+        if (started_) ::kill(pid(), SIGCONT); // whatever happened, it must be able to shut down
+        if (std::system(("'" + server_script().string() + "' stop '" + dir_ + "' >/dev/null 2>&1").c_str()) != 0)
+            std::filesystem::remove_all(dir_);
+    }
+
+    bool started() const { return started_; }
+    std::string url() const { return first_word(dir_ + "/url"); }
+    pid_t pid() const { return static_cast<pid_t>(std::stol(first_word(dir_ + "/mysqld.pid"))); }
+
+private:
+    static std::string first_word(const std::string& file) {
+        std::ifstream in(file);
+        std::string word;
+        in >> word;
+        return word;
+    }
+
+    std::string dir_;
+    bool started_ = false;
+};
+
+// SIGSTOP now, SIGCONT when this ends, whatever happens in between.
+class StoppedProcess {
+public:
+    explicit StoppedProcess(pid_t pid) : pid_(pid) { stopped_ = ::kill(pid_, SIGSTOP) == 0; }
+    StoppedProcess(const StoppedProcess&) = delete;
+    StoppedProcess& operator=(const StoppedProcess&) = delete;
+    ~StoppedProcess() {
+        if (stopped_) ::kill(pid_, SIGCONT);
+    }
+    bool stopped() const { return stopped_; }
+
+private:
+    pid_t pid_;
+    bool stopped_ = false;
+};
+
+int local_port(const mdb::Connection& c) {
+    sockaddr_in address{};
+    socklen_t length = sizeof address;
+    BOOST_REQUIRE(::getsockname(mysql_get_socket(c.native_handle()), reinterpret_cast<sockaddr*>(&address), &length) ==
+                  0);
+    return ntohs(address.sin_port);
+}
+
+// Whether the server's end of the TCP connection from local port `client_port` holds bytes the server has not read
+// (Linux's /proc/net/tcp): the COM_PING a stopped server cannot answer.
+bool server_holds_unread_bytes(int server_port, int client_port) {
+    std::ifstream table("/proc/net/tcp");
+    std::string line;
+    std::getline(table, line); // the header
+    auto port_of = [](const std::string& address) { // "0100007F:9C8A"
+        return std::stoi(address.substr(address.find(':') + 1), nullptr, 16);
+    };
+    while (std::getline(table, line)) {
+        std::istringstream fields(line);
+        std::string slot, local, remote, state, queues; // queues: "tx_queue:rx_queue"
+        fields >> slot >> local >> remote >> state >> queues;
+        if (port_of(local) == server_port && port_of(remote) == client_port)
+            return std::stoul(queues.substr(queues.find(':') + 1), nullptr, 16) > 0;
+    }
+    return false;
+}
+
+// An executor for the asynchronous acquire whose tasks this thread takes and runs.
+class TaskQueue {
+public:
+    auto executor() {
+        return [this](respool::Task task) {
+            std::lock_guard lock(mutex_);
+            tasks_.push_back(std::move(task));
+            posted_.notify_one();
+        };
+    }
+    // The first task posted before `deadline`, or an empty one.
+    respool::Task take_until(std::chrono::steady_clock::time_point deadline) {
+        std::unique_lock lock(mutex_);
+        if (!posted_.wait_until(lock, deadline, [&] { return !tasks_.empty(); })) return {};
+        respool::Task task = std::move(tasks_.front());
+        tasks_.pop_front();
+        return task;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable posted_;
+    std::deque<respool::Task> tasks_;
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_keepalive_ping_the_server_never_answers_holds_neither_deadlines_nor_the_pools_end) {
+    // Without read_timeout, the keepalive ping still gives up after 1 s: the maintenance thread that sends it also
+    // expires asynchronous acquires' deadlines, and ~Pool joins it.
+    if (!can_start_a_server()) {
+        BOOST_TEST_MESSAGE("skipped: needs tools/mariadb_server.sh and mariadbd, for a server of this test's own");
+        return;
+    }
+    using Clock = std::chrono::steady_clock;
+    PrivateServer server;
+    BOOST_REQUIRE_MESSAGE(server.started(), "tools/mariadb_server.sh could not start a server");
+    // connect_timeout=1: the room the dead connection frees goes to the waiting acquire, whose task then tries to
+    // connect to the stopped server and gives up after 1 s.
+    const auto options = mdb::ConnectOptions::from_url(server.url() + "?connect_timeout=1");
+    BOOST_REQUIRE(options.read_timeout.count() == 0);
+    auto pool = std::make_unique<mdb::ConnectionPool>(
+        mdb::make_pool(options, {.pool_size = 2, .max_overflow = 0, .keepalive = 1s}));
+    auto leased = pool->acquire();
+    int idle_port = 0;
+    {
+        auto idle = pool->acquire();
+        idle_port = local_port(*idle);
+    }
+    TaskQueue tasks;
+    std::future<void> pool_ended; // before `stopped`: on any exit the server resumes before this is waited for
+    {
+        StoppedProcess stopped(server.pid());
+        BOOST_REQUIRE(stopped.stopped());
+        // The keepalive ping reaches the stopped server (about 1 s after the return) and waits for its answer.
+        BOOST_REQUIRE(eventually([&] { return server_holds_unread_bytes(options.port, idle_port); }, 5s));
+
+        const auto asked = Clock::now();
+        bool completed = false;
+        std::exception_ptr error;
+        pool->async_acquire_for(300ms, tasks.executor(),
+                                [&](std::exception_ptr e, mdb::ConnectionPool::Lease lease) {
+                                    completed = true;
+                                    error = e;
+                                    BOOST_TEST(!lease);
+                                });
+        // The completion is posted once the maintenance thread is free again: within the ping's 1 s bound.
+        respool::Task task = tasks.take_until(asked + 3s);
+        const double posted_after = std::chrono::duration<double>(Clock::now() - asked).count();
+        BOOST_TEST(static_cast<bool>(task), "the acquire completed while the server was stopped");
+        BOOST_TEST(posted_after < 1.8);
+        if (task) task(); // a TimeoutError, or the connect to the stopped server failing after connect_timeout
+        BOOST_TEST(completed);
+        BOOST_TEST(static_cast<bool>(error));
+        const auto st = pool->stats();
+        BOOST_TEST(st.validation_failures == 1u); // the idle connection that did not answer was destroyed
+        BOOST_TEST(st.in_use == 1u);
+
+        const auto ending = Clock::now();
+        pool_ended = std::async(std::launch::async, [&] { pool.reset(); });
+        BOOST_TEST((pool_ended.wait_for(3s) == std::future_status::ready), "~Pool returned while the server is stopped");
+        BOOST_TEST(std::chrono::duration<double>(Clock::now() - ending).count() < 1.5);
+    }
+}

@@ -95,6 +95,12 @@ public:
             s_->broken = true;
             throw_error(detail::connect_context(o));
         }
+        try {
+            detail::require_tls_if_asked(h, o);
+        } catch (...) {
+            s_->broken = true; // connected in plain text: never to be used
+            throw;
+        }
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
         co_await run_init_statements();

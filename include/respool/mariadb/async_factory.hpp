@@ -13,16 +13,41 @@
 
 namespace respool::mariadb {
 
-// create() does no I/O, so it is cheap enough to run inside the pool's posted acquire task; AsyncConnectionPool
-// awaits async_connect() on a new connection before handing it out. Copies share one immutable ConnectOptions.
+namespace detail {
+// Told of every connection an AsyncFactory makes, on the thread that makes it. AsyncConnectionPool listens so that the
+// connections its maintenance thread makes ahead of demand (min_idle) get connected on the pool's executor. Must
+// neither block nor throw. Not API.
+class CreationListener {
+public:
+    virtual void connection_created() noexcept = 0;
+
+protected:
+    ~CreationListener() = default;
+};
+} // namespace detail
+
+// create() does no I/O, so it is cheap enough to run inside the pool's posted acquire task and on the pool's
+// maintenance thread; AsyncConnectionPool awaits async_connect() on a new connection before handing it out. Copies
+// share one immutable ConnectOptions (and the listener).
 class AsyncFactory {
 public:
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options)
         : executor_(std::move(executor)), options_(std::make_shared<const ConnectOptions>(std::move(options))) {}
 
+    // As above, telling `listener` (while it exists) of every connection made. For AsyncConnectionPool.
+    AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options,
+                 std::weak_ptr<detail::CreationListener> listener)
+        : AsyncFactory(std::move(executor), std::move(options)) {
+        listener_ = std::move(listener);
+    }
+
     // An unconnected AsyncConnection on the pool's executor. Never blocks; thread-safe. Throws Error (Connector/C
     // could not set the handle up) or std::bad_alloc.
-    AsyncConnection create() const { return AsyncConnection(executor_, *options_); }
+    AsyncConnection create() const {
+        AsyncConnection made(executor_, *options_);
+        if (const auto listener = listener_.lock()) listener->connection_created();
+        return made;
+    }
 
     const ConnectOptions& options() const noexcept { return *options_; }
     const boost::asio::any_io_executor& get_executor() const noexcept { return executor_; }
@@ -30,6 +55,7 @@ public:
 private:
     boost::asio::any_io_executor executor_;
     std::shared_ptr<const ConnectOptions> options_;
+    std::weak_ptr<detail::CreationListener> listener_;
 };
 
 } // namespace respool::mariadb

@@ -6,12 +6,22 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
+#include <cassert>
 #include <chrono>
+#include <cstddef>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <string_view>
+#include <system_error>
+#include <vector>
 
 #include "../asio.hpp"
 #include "../pool.hpp"
@@ -22,17 +32,226 @@
 #include "async_lease.hpp"
 #include "async_validator.hpp"
 #include "connect_options.hpp"
+#include "detail/connect_turns.hpp"
 #include "detail/url.hpp"
 #include "make_pool.hpp"
 #include "validator_options.hpp"
 
 namespace respool::mariadb {
 
+namespace detail {
+
+// Connects a connection the pool just made and runs its init statements, holding one of the pool's max_connecting
+// turns meanwhile (waiting for it until `deadline`). A connection whose set-up does not complete (connecting or an
+// init statement failed, the wait for a turn timed out or was cancelled, the pool closed, or the coroutine was
+// destroyed) is destroyed, never pooled: the next acquire makes a new one, as the blocking pool does. Suspends;
+// never blocks. Throws Error, TimeoutError, PoolClosedError or CancelledError. `turns` and `lease` must outlive the
+// call.
+inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::Lease& lease,
+                                           std::chrono::steady_clock::time_point deadline) {
+    struct DestroyUnlessSetUp {
+        AsyncCorePool::Lease& lease;
+        bool set_up = false;
+        ~DestroyUnlessSetUp() {
+            if (!set_up) lease.invalidate();
+        }
+    } guard{lease};
+    const ConnectTurns::Turn turn = co_await turns.async_take(deadline);
+    co_await lease->async_connect();
+    guard.set_up = true;
+}
+
+// What an AsyncConnectionPool shares with the coroutines it starts and with its factory: the core pool, the
+// max_connecting turns, and the min_idle fill. The pool object owns it; a coroutine in flight keeps it alive after
+// the pool object is gone, and then finds no core pool.
+//
+// The fill (min_idle). The core's maintenance thread makes connections ahead of demand, but AsyncFactory::create()
+// does no I/O, so they arrive unconnected; the factory tells this object, which posts a fill to the pool's executor.
+// The fill takes up to min_idle idle connections out, gives the connected ones straight back, and sets up the others
+// there, under the max_connecting turns, before they go back idle. When fewer than min_idle are idle or being set
+// up (say the maintenance thread's new connection was not idle yet when the fill looked), it makes the missing ones
+// itself, never beyond pool_size. A connection the fill makes requests no fill, and a failed set-up requests none:
+// after a failure the next try is the maintenance thread's next pass, so a server that refuses connections is tried
+// about once a pass, never in a loop. Until the executor runs, the connections stay unconnected and idle; an acquire
+// that takes one connects it.
+//
+// Thread safety: every member may be called from any thread.
+class AsyncPoolShared final : public CreationListener, public std::enable_shared_from_this<AsyncPoolShared> {
+public:
+    using CoreLease = AsyncCorePool::Lease;
+
+    AsyncPoolShared(boost::asio::any_io_executor pool_executor, const PoolOptions& pool_options,
+                    const ValidatorOptions& validator)
+        : options(pool_options), validator_options(validator),
+          turns(std::make_shared<ConnectTurns>(pool_options.max_connecting)), executor_(std::move(pool_executor)) {}
+    AsyncPoolShared(const AsyncPoolShared&) = delete;
+    AsyncPoolShared& operator=(const AsyncPoolShared&) = delete;
+
+    // The shared state with its core pool. Throws std::invalid_argument naming an invalid PoolOptions field.
+    static std::shared_ptr<AsyncPoolShared> make(boost::asio::any_io_executor executor, ConnectOptions connect,
+                                                 const PoolOptions& pool_options,
+                                                 const ValidatorOptions& validator_options) {
+        pool_options.validate(); // as given: the core below never sees max_connecting
+        auto shared = std::make_shared<AsyncPoolShared>(executor, pool_options, validator_options);
+        PoolOptions core_options = pool_options;
+        core_options.max_connecting = 0; // the core's create() does no I/O; `turns` bounds the set-ups instead
+        {
+            // Held while the core starts: its maintenance thread may make a connection, and the fill that requests
+            // waits here until the core is in place.
+            std::lock_guard lock(shared->mutex_);
+            shared->pool_ = std::make_unique<AsyncCorePool>(
+                core_options,
+                AsyncFactory(std::move(executor), std::move(connect), std::weak_ptr<CreationListener>(shared)),
+                AsyncValidator(validator_options));
+        }
+        shared->request_fill(); // a fill requested before the core was in place found nothing to do
+        return shared;
+    }
+
+    // The core pool. Only for the pool object that owns this, which alone may end it (shutdown()).
+    AsyncCorePool& core() noexcept {
+        assert(pool_ && "precondition: the pool was not moved from");
+        return *pool_;
+    }
+
+    // Later acquires get PoolClosedError, and so do set-ups waiting for a turn. Idempotent.
+    void close() noexcept {
+        turns->close();
+        core().close();
+    }
+
+    // The pool object ends: closes and destroys the core pool (on this thread, outside the lock, so that a fill
+    // never waits for the maintenance thread to stop).
+    void shutdown() noexcept {
+        turns->close();
+        std::unique_ptr<AsyncCorePool> ending;
+        {
+            std::lock_guard lock(mutex_);
+            ending = std::move(pool_);
+        }
+    }
+
+    void connection_created() noexcept override {
+        if (filling_on_this_thread_ == this) return; // the fill's own: it sets it up already
+        request_fill();
+    }
+
+    const PoolOptions options; // as given (the core's max_connecting is 0)
+    const ValidatorOptions validator_options;
+    const std::shared_ptr<ConnectTurns> turns;
+
+private:
+    // Posts a fill to the pool's executor unless one is pending. Never blocks; never throws.
+    void request_fill() noexcept {
+        if (options.min_idle == 0) return;
+        // acq_rel: a request that finds a fill pending is ordered before that fill's reset of the flag, so the fill
+        // looks at the pool after the request; pairs with the exchange in fill().
+        if (fill_requested_.exchange(true, std::memory_order_acq_rel)) return;
+        try {
+            boost::asio::post(executor_, [self = shared_from_this()] { self->fill(); });
+        } catch (...) {
+            // relaxed: nothing was posted, so there is nothing to publish; the next request tries again.
+            fill_requested_.store(false, std::memory_order_relaxed);
+        }
+    }
+
+    // On the pool's executor.
+    void fill() noexcept {
+        // acq_rel: pairs with the exchange in request_fill(); reset before looking, so a later request posts again.
+        fill_requested_.exchange(false, std::memory_order_acq_rel);
+        try {
+            std::vector<CoreLease> to_set_up;
+            {
+                std::lock_guard lock(mutex_);
+                if (!pool_) return;
+                filling_on_this_thread_ = this;
+                struct Unmark {
+                    ~Unmark() { filling_on_this_thread_ = nullptr; }
+                } unmark;
+                to_set_up = take_for_fill(*pool_);
+                setting_up_ += to_set_up.size();
+            }
+            for (CoreLease& lease : to_set_up) start_set_up(std::move(lease));
+        } catch (...) {
+            // Out of memory: connections taken go back unconnected; the next maintenance pass requests a fill again.
+        }
+    }
+
+    // Holds mutex_. The unconnected connections to set up: looks at up to min_idle idle connections, counting those
+    // being set up, and makes new ones for the rest while fewer than pool_size exist. Nothing while callers wait:
+    // each makes and connects its own.
+    std::vector<CoreLease> take_for_fill(AsyncCorePool& core) {
+        const PoolStats seen = core.stats();
+        std::vector<CoreLease> unconnected, connected;
+        if (seen.waiting > 0) return unconnected;
+        unconnected.reserve(options.min_idle);
+        connected.reserve(options.min_idle);
+        std::size_t counted = setting_up_;
+        std::size_t idle_left = seen.idle;
+        std::size_t room_left = seen.size < options.pool_size ? options.pool_size - seen.size : 0;
+        while (counted < options.min_idle && (idle_left > 0 || room_left > 0)) {
+            std::error_code ec;
+            CoreLease lease = core.try_acquire(ec); // an idle one while there is one, else a new one
+            if (!lease) break;
+            if (idle_left > 0)
+                --idle_left;
+            else
+                --room_left;
+            ++counted;
+            (lease->is_connected() ? connected : unconnected).push_back(std::move(lease));
+        }
+        // Back so that the order stays: a stack gave its top first (so it goes back last), a ring its oldest first.
+        if (options.order == CheckoutOrder::lifo)
+            for (auto it = connected.rbegin(); it != connected.rend(); ++it) it->reset();
+        else
+            for (CoreLease& lease : connected) lease.reset();
+        return unconnected;
+    }
+
+    void start_set_up(CoreLease lease) noexcept {
+        try {
+            boost::asio::co_spawn(executor_, set_up_idle(shared_from_this(), std::move(lease)),
+                                  boost::asio::detached);
+        } catch (...) {
+            // Could not start it: `lease` (if still here) destroys the connection; the count goes down.
+            lease.invalidate();
+            end_set_up();
+        }
+    }
+
+    static boost::asio::awaitable<void> set_up_idle(std::shared_ptr<AsyncPoolShared> self, CoreLease lease) {
+        try {
+            co_await set_up(*self->turns, lease, std::chrono::steady_clock::time_point::max());
+        } catch (...) {
+            // set_up() destroyed the connection; the maintenance thread's next pass makes another.
+        }
+        lease.reset(); // connected: back idle, before the count goes down, so that no fill counts it as missing
+        self->end_set_up();
+    }
+
+    void end_set_up() noexcept {
+        std::lock_guard lock(mutex_);
+        --setting_up_;
+    }
+
+    // The fill running on this thread, if any: the connections it makes request no other fill.
+    static inline thread_local const AsyncPoolShared* filling_on_this_thread_ = nullptr;
+
+    boost::asio::any_io_executor executor_;
+    std::atomic<bool> fill_requested_{false}; // a fill is posted and has not started yet
+    std::mutex mutex_;                        // guards pool_'s existence for the fill, and setting_up_
+    std::unique_ptr<AsyncCorePool> pool_;
+    std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
+};
+
+} // namespace detail
+
 // The same PoolOptions and ValidatorOptions as ConnectionPool, over the generic Pool and its asynchronous acquire:
 // `AsyncLease lease = co_await pool.async_acquire();` never blocks the thread. A new connection is connected with
-// co_await before it is handed out; with pre_ping, an idle one gets the validator's socket peek and, when idle at
-// least ValidatorOptions::ping_after, an awaited COM_PING; one that fails is destroyed and the acquire tries again,
-// so the caller sees no error from a connection that died while idle.
+// co_await before it is handed out, at most max_connecting at once; with pre_ping, an idle one gets the validator's
+// socket peek and, when idle at least ValidatorOptions::ping_after, an awaited COM_PING; one that fails is destroyed
+// and the acquire tries again, so the caller sees no error from a connection that died while idle. With min_idle,
+// the connections made ahead of demand are connected on the pool's executor.
 //
 // Thread safety: as Pool: every member may be called from any thread. The pool must outlive its acquires in flight
 // and must not move while they run; destroy it (and every lease) before the io_context its executor belongs to.
@@ -43,17 +262,32 @@ public:
     template <class T>
     using Awaitable = boost::asio::awaitable<T>;
 
-    // Connects to nothing yet; never blocks. `executor` runs the connections' socket waits (usually the
-    // io_context's). Throws std::invalid_argument naming an invalid PoolOptions field.
+    // Connects to nothing yet; never blocks. `executor` runs the connections' socket waits and the min_idle fill
+    // (usually the io_context's). Throws std::invalid_argument naming an invalid PoolOptions field.
     AsyncConnectionPool(boost::asio::any_io_executor executor, ConnectOptions options, PoolOptions pool_options = {},
                         ValidatorOptions validator_options = {})
-        : validator_options_(validator_options),
-          pool_(pool_options, AsyncFactory(std::move(executor), std::move(options)), AsyncValidator(validator_options)) {}
+        : shared_(detail::AsyncPoolShared::make(std::move(executor), std::move(options), pool_options,
+                                                validator_options)) {}
 
-    // A connected connection, waiting up to options().timeout for one when all are leased and the pool is full
-    // (the time spent connecting a new one, bounded by connect_timeout, is not counted). Suspends; never blocks.
-    // Resumes on the awaiting coroutine's executor. Throws TimeoutError, PoolClosedError, or Error from connecting
-    // a new connection (e.g. 1045 access denied, with the server's message).
+    AsyncConnectionPool(AsyncConnectionPool&&) noexcept = default;
+    AsyncConnectionPool& operator=(AsyncConnectionPool&& other) noexcept {
+        if (this != &other) {
+            end();
+            shared_ = std::move(other.shared_);
+        }
+        return *this;
+    }
+    AsyncConnectionPool(const AsyncConnectionPool&) = delete;
+    AsyncConnectionPool& operator=(const AsyncConnectionPool&) = delete;
+
+    // Closes the pool (see close()) and waits for its maintenance thread to stop. Leases still out stay valid.
+    ~AsyncConnectionPool() { end(); }
+
+    // A connected connection, waiting up to options().timeout for one when all are leased and the pool is full.
+    // A new one is connected first (bounded by connect_timeout, not by the timeout); with max_connecting, waiting for
+    // a turn to connect does count against the timeout. Suspends; never blocks. Resumes on the awaiting coroutine's
+    // executor. Throws TimeoutError, PoolClosedError, or Error from connecting a new connection or running its init
+    // statements (e.g. 1045 access denied, with the server's message); that connection is destroyed.
     Awaitable<AsyncLease> async_acquire() { return async_acquire_until(respool::detail::deadline_after(options().timeout)); }
 
     // As async_acquire(), waiting at most `wait` for a free connection.
@@ -63,46 +297,55 @@ public:
 
     // As async_acquire(), waiting until `deadline`.
     Awaitable<AsyncLease> async_acquire_until(std::chrono::steady_clock::time_point deadline) {
+        const std::shared_ptr<detail::AsyncPoolShared> shared = shared_; // its turns outlive this call
         const auto executor = co_await boost::asio::this_coro::executor;
+        const ResetMode reset = shared->validator_options.reset;
         for (;;) {
-            CorePool::Lease lease =
-                co_await respool::asio::async_acquire_until(pool_, deadline, executor, boost::asio::use_awaitable);
+            CorePool::Lease lease = co_await respool::asio::async_acquire_until(shared->core(), deadline, executor,
+                                                                                boost::asio::use_awaitable);
             AsyncConnection& c = *lease;
             if (!c.is_connected()) {
-                co_await c.async_connect(); // a failure ends `lease`: the unconnected connection is destroyed
-                co_return AsyncLease(std::move(lease), validator_options_.reset);
+                co_await detail::set_up(*shared->turns, lease, deadline);
+                co_return AsyncLease(std::move(lease), reset);
             }
-            if (!options().pre_ping || !ping_due(c)) co_return AsyncLease(std::move(lease), validator_options_.reset);
+            if (!shared->options.pre_ping || !ping_due(c, shared->validator_options))
+                co_return AsyncLease(std::move(lease), reset);
             bool alive = false;
             try {
                 co_await c.async_ping();
                 alive = true;
             } catch (const Error& e) {
-                if (e.is_disconnect() && validator_options_.disconnect_invalidates_pool) pool_.invalidate_all();
+                if (e.is_disconnect() && shared->validator_options.disconnect_invalidates_pool)
+                    shared->core().invalidate_all();
             }
-            if (alive) co_return AsyncLease(std::move(lease), validator_options_.reset);
+            if (alive) co_return AsyncLease(std::move(lease), reset);
             lease.invalidate(); // dead while idle: try another (a new one is not pinged, so this ends)
         }
     }
 
-    PoolStats stats() const noexcept { return pool_.stats(); }
-    const PoolOptions& options() const noexcept { return pool_.options(); }
-    const ValidatorOptions& validator_options() const noexcept { return validator_options_; }
+    PoolStats stats() const noexcept { return shared_->core().stats(); }
+    // The options as given (core().options() differs: its max_connecting is 0, the limit being applied here).
+    const PoolOptions& options() const noexcept { return shared_->options; }
+    const ValidatorOptions& validator_options() const noexcept { return shared_->validator_options; }
     // Every connection that exists now is replaced: idle ones at their next checkout, leased ones when they return.
-    void invalidate_all() noexcept { pool_.invalidate_all(); }
-    // Later acquires get PoolClosedError; idle connections are closed now (a COM_QUIT write each).
-    void close() noexcept { pool_.close(); }
-    // The generic pool underneath.
-    CorePool& core() noexcept { return pool_; }
+    void invalidate_all() noexcept { shared_->core().invalidate_all(); }
+    // Later acquires get PoolClosedError, and so do acquires waiting for a turn to connect; idle connections are
+    // closed now (a COM_QUIT write each). A set-up under way completes.
+    void close() noexcept { shared_->close(); }
+    // The generic pool underneath. Its options() has max_connecting 0: AsyncConnectionPool bounds the set-ups.
+    CorePool& core() noexcept { return shared_->core(); }
 
 private:
-    bool ping_due(const AsyncConnection& c) const noexcept {
-        const auto after = validator_options_.ping_after;
+    static bool ping_due(const AsyncConnection& c, const ValidatorOptions& validator) noexcept {
+        const auto after = validator.ping_after;
         return after != std::chrono::milliseconds::max() && AsyncConnection::Clock::now() - c.last_used() >= after;
     }
 
-    ValidatorOptions validator_options_;
-    CorePool pool_;
+    void end() noexcept {
+        if (shared_) std::exchange(shared_, nullptr)->shutdown();
+    }
+
+    std::shared_ptr<detail::AsyncPoolShared> shared_;
 };
 
 // An AsyncConnectionPool; as make_pool(ConnectOptions, PoolOptions, ValidatorOptions), including turning pre_ping on

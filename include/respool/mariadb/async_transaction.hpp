@@ -65,10 +65,25 @@ public:
     }
 
     // COMMIT: one round trip. Throws Error: errc::commit_outcome_unknown (with the server errno) when the connection
-    // was lost, errc::transaction_state when not active, or the server's error (the transaction is then abandoned:
-    // rolled back before the connection's next statement or when its lease ends).
+    // was lost; errc::transaction_state when not active, when an earlier statement lost the connection (COMMIT is
+    // not sent), or when the server already ended the transaction (a deadlock, a ROLLBACK or a statement that commits
+    // implicitly: the server's status flags say none is open), as Transaction::commit() does; or the server's error
+    // (the transaction is then abandoned: rolled back before the connection's next statement or when its lease ends).
     Awaitable<void> commit() {
         require_active("commit");
+        if (connection_->is_broken()) {
+            // COMMIT is never sent: the server rolls back a transaction whose session is gone.
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the connection was lost before COMMIT; the server rolled the transaction back");
+        }
+        if (!connection_->in_transaction()) {
+            active_ = false;
+            throw Error(errc::transaction_state,
+                        "commit: the server has no open transaction on this connection: it was ended by a ROLLBACK, "
+                        "a deadlock or a statement that commits implicitly (DDL), and what ran after that ran in "
+                        "autocommit mode");
+        }
         try {
             co_await connection_->async_commit();
         } catch (const Error& e) {

@@ -13,10 +13,11 @@ namespace respool::mariadb {
 // validate() (checkout, with pre_ping): refuses a broken or invalidated connection and peeks at its socket
 // (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server closed. A connection not yet connected passes: the
 // pool connects it.
-// reset() (return): refuses a connection that is broken, unconnected, invalidated or still needs a round trip to be
-// clean (AsyncConnection::needs_cleaning(), or with ResetMode::full any statement run): AsyncLease does that
-// cleaning asynchronously before it gives the connection back, so such a connection only gets here when something bypassed
-// it; it is destroyed rather than cleaned by blocking. A kept connection lets go of its Asio objects.
+// reset() (return): keeps a connection not connected yet (see reset()); refuses one that is broken, invalidated or
+// still needs a round trip to be clean (AsyncConnection::needs_cleaning(), or with ResetMode::full any statement run):
+// AsyncLease does that cleaning asynchronously before it gives the connection back, so such a connection only gets
+// here when something bypassed it; it is destroyed rather than cleaned by blocking. A kept connection lets go of its
+// Asio objects.
 //
 // Thread safety: validate() and reset() may run at once on different connections; copies share the pool-wide
 // invalidation mark.
@@ -45,21 +46,13 @@ public:
         if (!validate(c)) return false;
         if (!c.is_connected()) return true;
         if (AsyncConnection::Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
-        if (!detail::ping_within(c.native_handle(), keepalive_ping_limit(c.options()))) {
-            c.mark_broken();
-            if (const auto fd = mysql_get_socket(c.native_handle()); fd >= 0) ::shutdown(fd, SHUT_RDWR);
-            on_disconnect();
-            return false;
-        }
-        c.touch();
-        return true;
+        return detail::keepalive_ping(c, core_);
     }
 
     // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a
     // COM_PING in well under a millisecond).
     static std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
-        if (o.read_timeout.count() > 0) return o.read_timeout;
-        return std::chrono::seconds(1);
+        return detail::keepalive_ping_limit(o);
     }
 
     // true: keep the connection. Never blocks; never throws.
@@ -68,7 +61,11 @@ public:
             if (c.is_connected()) on_disconnect(); // a failed connect says nothing about the other connections
             return false;
         }
-        if (!c.is_connected() || is_invalidated(c) || needs_cleaning(c)) return false;
+        // Not connected and not broken: made ahead of demand (min_idle) and never set up; AsyncConnectionPool connects
+        // it on its executor, or an acquire that takes it does. Destroying it would only make the pool create another
+        // at once. (A set-up that failed or was abandoned destroys its connection itself: it never gets here.)
+        if (!c.is_connected()) return true;
+        if (is_invalidated(c) || needs_cleaning(c)) return false;
         c.release_io();
         return true;
     }

@@ -19,7 +19,7 @@ namespace respool::mariadb {
 // reset() (on return): refuses a broken connection, so a connection that saw a disconnect is destroyed; otherwise
 // runs Connection::clean_session() when Connection::needs_cleaning() says so (ROLLBACK, autocommit restored,
 // UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when needed); ResetMode::full resets the whole session instead.
-// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout when set.
+// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout, else by 1 s.
 //
 // Thread safety: validate() and reset() may run at once on different connections (the pool's contract); copies
 // share the pool-wide invalidation mark.
@@ -44,12 +44,18 @@ public:
         return ping(c);
     }
 
-    // The background keepalive (PoolOptions::keepalive): the checks of validate(), then always a COM_PING, whatever
-    // ping_after says: the round trip is what keeps an idle session alive through a proxy's idle timeout. One round
-    // trip; never throws.
+    // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread: the checks of validate()
+    // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
+    // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
+    // 1 s) even without read_timeout, because that thread also expires asynchronous acquires' deadlines and is joined
+    // when the pool is destroyed: a server that stopped answering must not hold either. A connection that does not
+    // answer in time is broken and destroyed. Waits at most that limit; never throws.
     bool keepalive(Connection& c) noexcept {
-        if (!validate(c)) return false;
-        return Clock::now() - c.last_used() < std::chrono::milliseconds(1) || ping(c);
+        if (c.is_broken() || is_invalidated(c)) return false;
+        // SocketCheck::unsure (maybe a TLS record) needs no ping of its own: the keepalive ping below decides.
+        if (core_.check_socket(c) == detail::SocketCheck::dead) return false;
+        if (Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
+        return detail::keepalive_ping(c, core_);
     }
 
     // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()

@@ -1,8 +1,8 @@
 #pragma once
 #ifndef RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
 #define RESPOOL_MARIADB_DETAIL_VALIDATION_HPP_INCLUDED
-// What Validator and AsyncValidator share: the look at an idle session's socket, the pool-wide invalidation mark and
-// what a disconnect does to it. Not API.
+// What Validator and AsyncValidator share: the look at an idle session's socket, the time-bounded keepalive ping, the
+// pool-wide invalidation mark and what a disconnect does to it. Not API.
 #include <mysql.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,6 +13,7 @@
 #include <memory>
 #include <utility>
 
+#include "../connect_options.hpp"
 #include "../error.hpp"
 #include "../validator_options.hpp"
 
@@ -149,6 +150,41 @@ inline bool ping_within(MYSQL* handle, std::chrono::milliseconds limit) noexcept
         wait_for = mysql_ping_cont(&result, handle, status);
     }
     return result == 0;
+}
+
+// Lets a session opened with the blocking API run Connector/C's non-blocking calls too, which ping_within() needs.
+// Once per session (the handle keeps the setting); its blocking calls keep working, as Connector/C puts the socket back
+// in blocking mode for them. false when it cannot (out of memory). Never blocks.
+inline bool allow_nonblocking_calls(MYSQL* handle) noexcept {
+    my_bool enabled = 0;
+    if (mysql_get_optionv(handle, MYSQL_OPT_NONBLOCK, &enabled) == 0 && enabled) return true;
+    return mysql_optionsv(handle, MYSQL_OPT_NONBLOCK, 0) == 0;
+}
+
+// How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a COM_PING
+// in well under a millisecond). The thread that runs keepalive also expires asynchronous acquires' deadlines and is
+// joined when the pool is destroyed, so a server that stopped answering must not hold it longer.
+inline std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
+    if (o.read_timeout.count() > 0) return o.read_timeout;
+    return std::chrono::seconds(1);
+}
+
+// The keepalive round trip of an idle, connected `c` (a Connection or an AsyncConnection): a COM_PING that must answer
+// within keepalive_ping_limit(). One that does not answer in time, or fails, leaves the session mid-command: `c` is
+// marked broken, its socket shut down (the descriptor stays Connector/C's) so that nothing later waits on it, and it
+// counts as a disconnect for `validator`. Waits at most that limit; never throws.
+template <class C>
+bool keepalive_ping(C& c, ValidatorCore& validator) noexcept {
+    MYSQL* handle = c.native_handle();
+    if (!allow_nonblocking_calls(handle)) return false; // out of memory: destroyed rather than pinged without a bound
+    if (ping_within(handle, keepalive_ping_limit(c.options()))) {
+        c.touch();
+        return true;
+    }
+    c.mark_broken();
+    if (const auto fd = mysql_get_socket(handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    validator.on_disconnect();
+    return false;
 }
 
 } // namespace respool::mariadb::detail
