@@ -1562,6 +1562,7 @@ struct AsyncOp final : Waiter {
     TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
+    bool granted_late = false;          // granted after `deadline` (its expiry was late): the delivery times it out
     typename Core::CancelReason cancel_reason; // cancelled after its delivery was scheduled: the delivery gives back
     std::optional<std::stop_callback<typename Core::StopHandler>> on_stop;
 };
@@ -2061,6 +2062,8 @@ private:
         if (w.is_async) {
             Op& op = static_cast<Op&>(w);
             op.scheduled = true;
+            // The housekeeper expires queued ops, but it may be busy (a keepalive round trip): the clock decides.
+            op.granted_late = op.deadline != TimePoint::max() && std::chrono::steady_clock::now() >= op.deadline;
             const int i = handoffs.count++;
             handoffs.op[i] = std::move(op.self);
             handoffs.take[i] = {slots_[slot].resource ? Take::Kind::idle : Take::Kind::room, slot};
@@ -2549,6 +2552,10 @@ private:
             if (op->cancel_reason && take.kind != Take::Kind::cancelled && take.kind != Take::Kind::timed_out)
                 take = give_back_for_cancel(take, *op->cancel_reason, lock);
         }
+        // Granted after its deadline had passed: a timeout, as it would have been had the housekeeper expired it in
+        // time, and what it was granted goes to the next in line. (A grant in time stays one however late this runs.)
+        if (op->granted_late && (take.kind == Take::Kind::idle || take.kind == Take::Kind::room))
+            abandon(std::exchange(take, Take{Take::Kind::timed_out, 0}));
         switch (take.kind) {
         case Take::Kind::idle:
             if (check_out(take.slot)) {

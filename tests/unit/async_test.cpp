@@ -5,6 +5,7 @@
 
 #include <respool/respool.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <deque>
@@ -240,6 +241,58 @@ BOOST_AUTO_TEST_CASE(an_async_acquire_times_out) {
     BOOST_TEST(r.failed_with<respool::TimeoutError>());
     BOOST_TEST(pool.stats().waiting == 0u);
     BOOST_TEST(pool.stats().timeouts == 1u);
+}
+
+// A validator whose keepalive check can be held, to keep the pool's housekeeper (which also expires async deadlines)
+// busy for as long as the test wants.
+struct HeldKeepalive {
+    struct State {
+        std::atomic<bool> hold{true};
+        std::atomic<bool> entered{false};
+    };
+    std::shared_ptr<State> state = std::make_shared<State>();
+    bool validate(Fake&) { return true; }
+    bool keepalive(Fake&) {
+        state->entered = true;
+        while (state->hold.load()) std::this_thread::yield();
+        return true;
+    }
+};
+
+BOOST_AUTO_TEST_CASE(an_async_waiter_granted_after_its_deadline_times_out_and_the_resource_goes_on) {
+    using HeldPool = respool::Pool<Fake, FakeFactory, HeldKeepalive>;
+    HeldKeepalive validator;
+    struct Release {
+        HeldKeepalive::State& state;
+        ~Release() { state.hold = false; } // whatever fails below, the housekeeper is let go before the pool ends
+    };
+    HeldPool pool({.pool_size = 2, .max_overflow = 0, .keepalive = 20ms}, factory, validator);
+    Release release{*validator.state};
+    auto held = pool.acquire();
+    pool.acquire().reset(); // idle: its keepalive check holds the housekeeper
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!validator.state->entered.load()) {
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "keepalive never ran");
+        std::this_thread::yield();
+    }
+    bool timed_out = false, got_lease = false;
+    const auto deadline = std::chrono::steady_clock::now() + 10ms;
+    pool.async_acquire_until(deadline, executor, [&](std::exception_ptr e, HeldPool::Lease l) {
+        got_lease = static_cast<bool>(l);
+        try {
+            if (e) std::rethrow_exception(e);
+        } catch (const respool::TimeoutError&) {
+            timed_out = true;
+        }
+    });
+    BOOST_TEST(pool.stats().waiting == 1u); // nothing idle: the other resource is in its keepalive check
+    while (std::chrono::steady_clock::now() < deadline) std::this_thread::yield(); // past it; nobody expired it
+    held.reset(); // granted to the waiter, whose deadline has passed
+    executor.run();
+    BOOST_TEST(timed_out);
+    BOOST_TEST(!got_lease);
+    BOOST_TEST(pool.stats().timeouts == 1u);
+    BOOST_TEST(static_cast<bool>(pool.try_acquire())); // the resource went back, for the next caller
 }
 
 BOOST_AUTO_TEST_CASE(a_stop_token_cancels_a_queued_async_acquire) {
