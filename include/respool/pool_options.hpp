@@ -11,7 +11,8 @@ namespace respool {
 
 // Which idle resource a checkout takes.
 enum class CheckoutOrder {
-    lifo, // the most recently returned: few resources stay warm, the rest can age out (the default)
+    lifo, // the one this thread returned last if still idle, else the most recently returned of the rest: few
+          // resources stay warm, the rest can age out (the default)
     fifo, // the least recently returned: use is spread over all of them (keeps every connection busy behind a proxy)
 };
 
