@@ -326,6 +326,52 @@ BOOST_AUTO_TEST_CASE(a_connection_whose_init_statement_failed_is_destroyed_never
     BOOST_TEST(st.size == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(min_idle_with_the_executor_already_running_makes_exactly_min_idle_connected_connections) {
+    mdb::Connection admin(server_options());
+    const std::string database = respool_test::unique_name("respool_test_min_idle_running");
+    admin.execute("CREATE DATABASE " + database);
+    struct DropDatabase {
+        mdb::Connection& admin;
+        const std::string& name;
+        ~DropDatabase() {
+            try {
+                admin.execute("DROP DATABASE IF EXISTS " + name);
+            } catch (...) {
+            }
+        }
+    } drop{admin, database};
+    auto options = server_options();
+    options.database = database;
+    for (int round = 0; round < 8; ++round) {
+        BOOST_TEST_CONTEXT("round " << round) {
+            asio::io_context io;
+            auto work = asio::make_work_guard(io);
+            std::thread runner([&] { io.run(); }); // running before the pool exists: the fill races the top-up
+            struct StopRunner {
+                asio::io_context& io;
+                std::thread& runner;
+                ~StopRunner() {
+                    io.stop();
+                    runner.join();
+                }
+            } stop_runner{io, runner};
+            {
+                auto pool = mdb::make_async_pool(io.get_executor(), options,
+                                                 respool::PoolOptions{.pool_size = 5, .max_overflow = 0, .min_idle = 1});
+                BOOST_TEST(eventually([&] { return sessions_on_database(admin, database) == 1; }, 5s),
+                           "the min_idle connection is connected");
+                const auto st = pool.stats();
+                BOOST_TEST(st.created == 1u); // the fill connects what the maintenance thread made; it makes none
+                BOOST_TEST(st.size == 1u);
+                const auto idle = pool.core().try_acquire();
+                BOOST_REQUIRE(idle);
+                BOOST_TEST(idle->is_connected());
+            }
+            BOOST_TEST(eventually([&] { return sessions_on_database(admin, database) == 0; }, 5s));
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(min_idle_connections_are_made_without_churn_and_connected_on_the_pools_executor) {
     // A database of its own, so that the server's process list shows this pool's sessions alone.
     mdb::Connection admin(server_options());

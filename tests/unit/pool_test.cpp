@@ -4,13 +4,18 @@
 
 #include <respool/respool.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <fstream>
 #include <latch>
 #include <limits>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
+
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "fake_resource.hpp"
 
@@ -702,6 +707,30 @@ BOOST_AUTO_TEST_CASE(close_ends_the_wait_of_a_caller_without_a_connect_turn) {
     waiter.join(); // returns only if close() reached it while the other create() still runs
     BOOST_TEST(closed);
     BOOST_TEST(script().creating.load() == 1);
+}
+
+// The state letter of a thread of this process in /proc ('R' running or runnable, 'S' asleep, ...).
+char thread_state(pid_t tid) {
+    std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto close = line.rfind(')'); // the command name may contain spaces
+    return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+}
+
+BOOST_AUTO_TEST_CASE(a_fair_queue_waiter_without_a_connect_turn_goes_to_sleep_rather_than_spinning) {
+    auto pool = make({.pool_size = 3, .max_overflow = 0, .timeout = 10s, .max_connecting = 1, .fair_queue = true});
+    TurnTaken turn(pool, script());
+    std::atomic<pid_t> waiter_tid{0};
+    std::jthread waiter([&] {
+        waiter_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+        pool.acquire(); // room is free, the turn is not
+    });
+    TurnTaken::wait_until([&] { return pool.stats().waiting == 1u; }, "the caller is not counted as waiting");
+    // Its few spins spent, it sleeps until a turn or a resource comes; a waiter that kept looking would stay runnable.
+    TurnTaken::wait_until([&] { return thread_state(waiter_tid.load()) == 'S'; }, "the waiter never went to sleep");
+    script().hold_creates = false; // the turn comes back: the sleeping waiter is woken and creates
+    waiter.join();
 }
 
 BOOST_AUTO_TEST_CASE(a_finished_create_passes_its_turn_to_a_waiting_caller) {

@@ -549,11 +549,14 @@ private:
                 self.signalled.store(false, std::memory_order_relaxed); // relaxed: we hold the lock it is set under
                 lock.unlock();
                 // acquire: sees the grant made before the signal; pairs with the release store in signal().
-                while (spins_left > 0 && !self.signalled.load(std::memory_order_acquire) && !idle_.maybe_nonempty() &&
-                       room_.empty()) {
+                // Every round spends at least one spin: room can be there without a connect turn to use it
+                // (max_connecting), and then each look fails while the loop would never run down.
+                do {
                     --spins_left;
+                    if (self.signalled.load(std::memory_order_acquire) || idle_.maybe_nonempty() || !room_.empty())
+                        break;
                     std::this_thread::yield();
-                }
+                } while (spins_left > 0);
                 lock.lock();
                 continue;
             }

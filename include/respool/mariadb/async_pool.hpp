@@ -9,6 +9,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -68,12 +69,11 @@ inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::L
 // The fill (min_idle). The core's maintenance thread makes connections ahead of demand, but AsyncFactory::create()
 // does no I/O, so they arrive unconnected; the factory tells this object, which posts a fill to the pool's executor.
 // The fill takes up to min_idle idle connections out, gives the connected ones straight back, and sets up the others
-// there, under the max_connecting turns, before they go back idle. When fewer than min_idle are idle or being set
-// up (say the maintenance thread's new connection was not idle yet when the fill looked), it makes the missing ones
-// itself, never beyond pool_size. A connection the fill makes requests no fill, and a failed set-up requests none:
-// after a failure the next try is the maintenance thread's next pass, so a server that refuses connections is tried
-// about once a pass, never in a loop. Until the executor runs, the connections stay unconnected and idle; an acquire
-// that takes one connects it.
+// there, under the max_connecting turns, before they go back idle. It makes none itself (the maintenance thread
+// decides how many exist): the factory speaks while the new connection is still being made, so a fill that finds no
+// unconnected one looks again a few times, 1, 2, 4 and 8 ms later. A failed set-up requests no fill: the next try is
+// the maintenance thread's next pass, so a server that refuses connections is tried about once a pass, never in a
+// loop. Until the executor runs, the connections stay unconnected and idle; an acquire that takes one connects it.
 //
 // Thread safety: every member may be called from any thread.
 class AsyncPoolShared final : public CreationListener, public std::enable_shared_from_this<AsyncPoolShared> {
@@ -133,6 +133,8 @@ public:
 
     void connection_created() noexcept override {
         if (filling_on_this_thread_ == this) return; // the fill's own: it sets it up already
+        // relaxed: a budget; the fill's exchange of fill_requested_ orders what it reads after this store.
+        looks_left_.store(max_looks, std::memory_order_relaxed);
         request_fill();
     }
 
@@ -161,6 +163,7 @@ private:
         fill_requested_.exchange(false, std::memory_order_acq_rel);
         try {
             std::vector<CoreLease> to_set_up;
+            bool short_of_min_idle = false;
             {
                 std::lock_guard lock(mutex_);
                 if (!pool_) return;
@@ -168,19 +171,34 @@ private:
                 struct Unmark {
                     ~Unmark() { filling_on_this_thread_ = nullptr; }
                 } unmark;
-                to_set_up = take_for_fill(*pool_);
+                to_set_up = take_for_fill(*pool_, short_of_min_idle);
                 setting_up_ += to_set_up.size();
             }
             for (CoreLease& lease : to_set_up) start_set_up(std::move(lease));
+            if (short_of_min_idle) look_again_later();
         } catch (...) {
             // Out of memory: connections taken go back unconnected; the next maintenance pass requests a fill again.
         }
     }
 
-    // Holds mutex_. The unconnected connections to set up: looks at up to min_idle idle connections, counting those
-    // being set up, and makes new ones for the rest while fewer than pool_size exist. Nothing while callers wait:
-    // each makes and connects its own.
-    std::vector<CoreLease> take_for_fill(AsyncCorePool& core) {
+    // A connection announced by the factory may not be idle yet: another fill in 1, 2, 4 or 8 ms, while the budget
+    // that the last announcement set lasts.
+    void look_again_later() {
+        // relaxed: a budget, counted down by fills only, which the executor runs one after another per request.
+        const int left = looks_left_.load(std::memory_order_relaxed);
+        if (left <= 0) return;
+        looks_left_.store(left - 1, std::memory_order_relaxed);
+        auto timer = std::make_shared<boost::asio::steady_timer>(executor_,
+                                                                 std::chrono::milliseconds(1 << (max_looks - left)));
+        timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& error) {
+            if (!error) self->request_fill();
+        });
+    }
+
+    // Holds mutex_. The unconnected connections to set up among up to min_idle idle ones (counting those being set
+    // up already); the connected ones go straight back. `short_of_min_idle`: fewer than min_idle were idle or being
+    // set up. Nothing while callers wait: each makes and connects its own.
+    std::vector<CoreLease> take_for_fill(AsyncCorePool& core, bool& short_of_min_idle) {
         const PoolStats seen = core.stats();
         std::vector<CoreLease> unconnected, connected;
         if (seen.waiting > 0) return unconnected;
@@ -188,18 +206,17 @@ private:
         connected.reserve(options.min_idle);
         std::size_t counted = setting_up_;
         std::size_t idle_left = seen.idle;
-        std::size_t room_left = seen.size < options.pool_size ? options.pool_size - seen.size : 0;
-        while (counted < options.min_idle && (idle_left > 0 || room_left > 0)) {
+        while (counted < options.min_idle && idle_left > 0) {
             std::error_code ec;
-            CoreLease lease = core.try_acquire(ec); // an idle one while there is one, else a new one
+            // An idle one. (Should another caller take the last one meanwhile, this makes a new one: set up below
+            // like the rest.)
+            CoreLease lease = core.try_acquire(ec);
             if (!lease) break;
-            if (idle_left > 0)
-                --idle_left;
-            else
-                --room_left;
+            --idle_left;
             ++counted;
             (lease->is_connected() ? connected : unconnected).push_back(std::move(lease));
         }
+        short_of_min_idle = counted < options.min_idle;
         // Back so that the order stays: a stack gave its top first (so it goes back last), a ring its oldest first.
         if (options.order == CheckoutOrder::lifo)
             for (auto it = connected.rbegin(); it != connected.rend(); ++it) it->reset();
@@ -238,7 +255,9 @@ private:
     static inline thread_local const AsyncPoolShared* filling_on_this_thread_ = nullptr;
 
     boost::asio::any_io_executor executor_;
+    static constexpr int max_looks = 4;
     std::atomic<bool> fill_requested_{false}; // a fill is posted and has not started yet
+    std::atomic<int> looks_left_{0};          // fills that may still look again for an announced connection
     std::mutex mutex_;                        // guards pool_'s existence for the fill, and setting_up_
     std::unique_ptr<AsyncCorePool> pool_;
     std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
