@@ -39,7 +39,9 @@
 // start for error messages. Not API.
 #include <mysql.h>
 
+#include <cctype>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -138,6 +140,12 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
     Words words(sql);
     std::string_view previous;
+    // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
+    // transaction's characteristics only, as SET TRANSACTION does. (With @@session. they are session state.)
+    if (Words first(sql); is(first.next(), "set"))
+        for (std::string_view next_only : {"@@tx_isolation", "@@tx_read_only", "@@transaction_isolation",
+                                           "@@transaction_read_only"})
+            if (contains_ignoring_case(sql, next_only)) marks |= next_transaction_mark;
     for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
         if ((is(previous, "lock") && (is(word, "table") || is(word, "tables"))) ||
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
@@ -177,6 +185,23 @@ inline std::string sql_excerpt(std::string_view sql) {
     out += '\'';
     return out;
 }
+
+// A SELECT the program wrote, made ready for a lock clause: trailing blanks and semicolons dropped. The clause goes on
+// a line of its own ("\nFOR UPDATE"), so that a trailing "-- comment" or "# comment" cannot swallow it. Throws
+// std::invalid_argument (its message led by `who`) unless the statement starts with the word SELECT, perhaps after
+// '('.
+inline std::string select_for_locking(std::string sql, std::string_view who) {
+    while (!sql.empty() && (sql.back() == ';' || sql.back() == ' ' || sql.back() == '\n' || sql.back() == '\t' ||
+                            sql.back() == '\r'))
+        sql.pop_back();
+    const std::size_t at = sql.find_first_not_of(" \t\r\n(");
+    const bool select = at != std::string::npos && matches_at(sql, at, "select") &&
+                        (at + 6 == sql.size() || !(std::isalnum(static_cast<unsigned char>(sql[at + 6])) ||
+                                                   sql[at + 6] == '_' || sql[at + 6] == '$'));
+    if (!select) throw std::invalid_argument(std::string(who) + ": not a SELECT: " + sql_excerpt(sql));
+    return sql;
+}
+
 
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
@@ -1335,6 +1360,9 @@ public:
 
     // Whether a disconnect error was seen (or mark_broken() was called): the session must not be reused.
     bool is_broken() const noexcept { return broken_; }
+    // How many deadlock errors (1213) this connection's statements have met. Each means InnoDB rolled back the whole
+    // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
+    std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
     // Marks the session unusable, e.g. after a failure whose effect on the session is unknown. Never blocks.
     void mark_broken() noexcept { broken_ = true; }
 
@@ -1436,12 +1464,14 @@ private:
     [[noreturn]] void fail(const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_errno(handle_))) broken_ = true;
+        if (mysql_errno(handle_) == server_errno::deadlock) ++deadlocks_;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_stmt_errno(stmt))) broken_ = true;
+        if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++deadlocks_;
         detail::throw_statement_error(stmt, context);
     }
 
@@ -1529,6 +1559,7 @@ private:
         } catch (const Error& e) { // as fail_statement() would
             touch();
             if (e.is_disconnect()) broken_ = true;
+            if (e.is_deadlock()) ++deadlocks_;
             throw;
         }
         mysql_stmt_free_result(stmt);
@@ -1558,6 +1589,7 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
+    std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo
 };
 
@@ -1613,12 +1645,34 @@ constexpr std::size_t utf8_length(std::string_view text) noexcept {
     return n;
 }
 
+// Whether `text` is well-formed UTF-8 (no stray continuation bytes, no truncated or overlong sequences, nothing
+// above U+10FFFF, no surrogates). Never throws.
+constexpr bool is_valid_utf8(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        unsigned char low = 0x80, high = 0xBF; // the range of the byte after the lead byte
+        if (b < 0x80) length = 1;
+        else if (b >= 0xC2 && b <= 0xDF) length = 2;
+        else if (b >= 0xE0 && b <= 0xEF) length = 3, low = b == 0xE0 ? 0xA0 : 0x80, high = b == 0xED ? 0x9F : 0xBF;
+        else if (b >= 0xF0 && b <= 0xF4) length = 4, low = b == 0xF0 ? 0x90 : 0x80, high = b == 0xF4 ? 0x8F : 0xBF;
+        else return false;
+        if (i + length > text.size()) return false;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto c = static_cast<unsigned char>(text[i + k]);
+            if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
 // Whether `name` is accepted as one identifier part: 1 to 64 characters of ASCII letters, digits, '_' and '$', or
 // UTF-8 sequences (bytes >= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
 // no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
 // Never blocks; never throws.
 constexpr bool is_valid_identifier(std::string_view name) noexcept {
-    if (name.empty() || utf8_length(name) > 64) return false;
+    if (name.empty() || utf8_length(name) > 64 || !is_valid_utf8(name)) return false;
     for (const char ch : name) {
         const auto b = static_cast<unsigned char>(ch);
         const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||
@@ -2440,6 +2494,7 @@ public:
         } else {
             connection_.execute(detail::start_transaction_sql(options_));
         }
+        deadlocks_at_begin_ = connection_.deadlocks_seen();
         active_ = true;
     }
 
@@ -2472,8 +2527,8 @@ public:
     // transaction is then rolled back by the destructor).
     void commit() {
         require_active("commit");
-        if (doomed_ || rolled_back_by_server_) {
-            const bool deadlock = rolled_back_by_server_;
+        if (doomed_ || rolled_back_by_server()) {
+            const bool deadlock = rolled_back_by_server();
             active_ = false;
             try {
                 connection_.rollback();
@@ -2528,6 +2583,7 @@ public:
     template <class... Args>
     std::uint64_t execute(std::string_view sql, const Args&... args) {
         require_active("execute");
+        require_not_ended_by_server("execute");
         try {
             return connection_.execute(sql, args...);
         } catch (const Error& e) {
@@ -2541,6 +2597,7 @@ public:
     template <class... Args>
     Result query(std::string_view sql, const Args&... args) {
         require_active("query");
+        require_not_ended_by_server("query");
         try {
             return connection_.query(sql, args...);
         } catch (const Error& e) {
@@ -2559,6 +2616,22 @@ public:
     // Whether neither commit() nor rollback() has ended it.
     bool active() const noexcept { return active_; }
 
+    // Whether the server has rolled it back already: a deadlock (1213) was met by a statement on its connection since
+    // it began, through this object or directly on the connection. commit() then refuses, and execute(), query() and
+    // the locking reads refuse to run what would otherwise run in autocommit mode. Never blocks.
+    bool rolled_back_by_server() const noexcept {
+        return rolled_back_by_server_ || connection_.deadlocks_seen() != deadlocks_at_begin_;
+    }
+
+    // Throws errc::transaction_state naming `what` when rolled_back_by_server().
+    void require_not_ended_by_server(const char* what) const {
+        if (rolled_back_by_server())
+            throw Error(errc::transaction_state,
+                        std::string(what) + ": the server rolled this transaction back after a deadlock; a statement "
+                                            "run now would run outside it, in autocommit mode (run the whole "
+                                            "transaction again, e.g. with retry_transaction)");
+    }
+
     // The options it began with.
     const TransactionOptions& options() const noexcept { return options_; }
 
@@ -2572,6 +2645,7 @@ private:
     TransactionOptions options_;
     bool active_ = false;
     bool rolled_back_by_server_ = false; // a deadlock was seen: InnoDB rolled the whole transaction back
+    std::uint64_t deadlocks_at_begin_ = 0; // the connection's deadlocks_seen() when the transaction began
     bool doomed_ = false;                // a Savepoint failed to roll back: work meant to be undone may remain
 };
 
@@ -2613,16 +2687,17 @@ inline bool is_retryable(const Error& e, const RetryPolicy& policy) noexcept {
     return policy.retry_disconnects && e.is_disconnect();
 }
 
-// The pause before attempt `attempt` (2, 3, ...): capped exponential backoff with "equal jitter".
-inline std::chrono::milliseconds backoff(const RetryPolicy& policy, std::size_t attempt) {
+// The pause before attempt `attempt` (2, 3, ...): capped exponential backoff with "equal jitter", in microseconds so
+// that a 1 ms policy still pauses 0.5-1 ms.
+inline std::chrono::microseconds backoff(const RetryPolicy& policy, std::size_t attempt) {
     double ms = static_cast<double>(policy.initial_backoff.count());
     for (std::size_t i = 2; i < attempt && ms < static_cast<double>(policy.max_backoff.count()); ++i)
         ms *= policy.multiplier;
     ms = std::min(ms, static_cast<double>(policy.max_backoff.count()));
-    if (ms <= 0) return std::chrono::milliseconds(0);
+    if (ms <= 0) return std::chrono::microseconds(0);
     thread_local std::minstd_rand random(std::random_device{}());
     std::uniform_real_distribution<double> draw(ms / 2, ms);
-    return std::chrono::milliseconds(static_cast<long long>(draw(random)));
+    return std::chrono::microseconds(static_cast<long long>(draw(random) * 1000.0));
 }
 
 inline void check_policy(const RetryPolicy& p) {
@@ -2753,22 +2828,14 @@ public:
         return read;
     }
 
-    // A SELECT the program wrote (joins, subqueries, expressions), to which the lock clause is appended. Values go in
-    // as `?` placeholders. columns(), where(), order_by() and limit() are not available on it. Throws
-    // std::invalid_argument when it does not start with SELECT or ends with ';'.
+    // A SELECT the program wrote (joins, subqueries, expressions), to which the lock clause is appended on a line of
+    // its own (trailing blanks and semicolons dropped; a trailing "-- comment" cannot swallow the clause). Values go
+    // in as `?` placeholders. columns(), where(), order_by() and limit() are not available on it. Throws
+    // std::invalid_argument when it does not start with the word SELECT.
     static LockingRead from_select(std::string select_sql) {
-        std::size_t i = 0;
-        while (i < select_sql.size() && (select_sql[i] == ' ' || select_sql[i] == '\n' || select_sql[i] == '\t')) ++i;
-        std::string head = select_sql.substr(i, 6);
-        for (char& ch : head)
-            if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-        if (head != "SELECT")
-            throw std::invalid_argument("respool::mariadb::LockingRead::from_select: the statement must be a SELECT");
-        while (!select_sql.empty() && (select_sql.back() == ' ' || select_sql.back() == '\n')) select_sql.pop_back();
-        if (!select_sql.empty() && select_sql.back() == ';')
-            throw std::invalid_argument("respool::mariadb::LockingRead::from_select: one statement, without ';'");
         LockingRead read;
-        read.custom_select_ = std::move(select_sql);
+        read.custom_select_ =
+            detail::select_for_locking(std::move(select_sql), "respool::mariadb::LockingRead::from_select");
         return read;
     }
 
@@ -2861,7 +2928,8 @@ public:
             out = "SELECT " + (columns_.empty() ? std::string("*") : columns_) + " FROM " + table_ + where_ + order_ +
                   limit_;
         }
-        out += mode_ == LockMode::update ? " FOR UPDATE" : " LOCK IN SHARE MODE";
+        out += custom_select_.empty() ? " " : "\n"; // after the program's own SQL: past any trailing comment
+        out += mode_ == LockMode::update ? "FOR UPDATE" : "LOCK IN SHARE MODE";
         switch (wait_) {
         case LockWait::wait: break;
         case LockWait::nowait: out += " NOWAIT"; break;
@@ -2880,6 +2948,7 @@ public:
     Result run(Transaction& tx, const Args&... args) const {
         if (!tx.active())
             throw Error(errc::transaction_state, "LockingRead: the transaction has already ended; no lock would be held");
+        tx.require_not_ended_by_server("LockingRead");
         try {
             return run(tx.connection(), args...);
         } catch (const Error& e) {

@@ -458,6 +458,9 @@ public:
     // called: the session must not be reused.
     bool is_broken() const noexcept { return s_->broken; }
     void mark_broken() noexcept { s_->broken = true; }
+    // As Connection's: how many deadlock errors (1213) this connection's statements have met; an AsyncTransaction
+    // compares it with its value at BEGIN. Never blocks.
+    std::uint64_t deadlocks_seen() const noexcept { return s_->deadlocks; }
 
     // As Connection's: from the server's last reply, no round trip.
     unsigned server_status() const noexcept {
@@ -507,6 +510,7 @@ private:
         bool in_flight = false;
         detail::SessionCarryover carryover; // what the return-time cleaning must undo
         bool rollback_pending = false;
+        std::uint64_t deadlocks = 0; // 1213 errors seen: see deadlocks_seen()
         bool fresh = false; // no statement since connect or reset
     };
 
@@ -683,12 +687,14 @@ private:
     [[noreturn]] void fail(const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_errno(s_->handle))) s_->broken = true;
+        if (mysql_errno(s_->handle) == server_errno::deadlock) ++s_->deadlocks;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->broken = true;
+        if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++s_->deadlocks;
         detail::throw_statement_error(stmt, context);
     }
 
@@ -1556,6 +1562,7 @@ inline AsyncConnectionPool make_async_pool(boost::asio::any_io_executor executor
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -1591,13 +1598,14 @@ public:
         if (connection.in_transaction())
             throw Error(errc::transaction_state, "a transaction is already open on this connection");
         co_await connection.async_execute("START TRANSACTION");
-        co_return AsyncTransaction(connection);
+        co_return AsyncTransaction(connection, connection.deadlocks_seen());
     }
     // The same on a lease's connection; the lease must outlive the transaction.
     static Awaitable<AsyncTransaction> begin(AsyncLease& lease) { return begin(*lease); }
 
     AsyncTransaction(AsyncTransaction&& other) noexcept
-        : connection_(other.connection_), active_(std::exchange(other.active_, false)) {}
+        : connection_(other.connection_), active_(std::exchange(other.active_, false)),
+          deadlocks_at_begin_(other.deadlocks_at_begin_) {}
     AsyncTransaction& operator=(AsyncTransaction&&) = delete;
     AsyncTransaction(const AsyncTransaction&) = delete;
     AsyncTransaction& operator=(const AsyncTransaction&) = delete;
@@ -1614,6 +1622,18 @@ public:
     // (the transaction is then abandoned: rolled back before the connection's next statement or when its lease ends).
     Awaitable<void> commit() {
         require_active("commit");
+        if (rolled_back_by_server()) {
+            // The error packet of a deadlock does not update the status flags: they still say a transaction is open.
+            active_ = false;
+            try {
+                co_await connection_->async_rollback();
+            } catch (...) {
+                connection_->mark_broken();
+            }
+            throw Error(errc::transaction_state,
+                        "commit: the server rolled this transaction back after a deadlock; nothing was committed (run "
+                        "the whole transaction again)");
+        }
         if (connection_->is_broken()) {
             // COMMIT is never sent: the server rolls back a transaction whose session is gone.
             active_ = false;
@@ -1657,6 +1677,9 @@ public:
         require_active("select_for_update");
         if (!connection_->in_transaction() || connection_->rollback_pending())
             throw Error(errc::transaction_state, "select_for_update: no transaction is open on the connection");
+        if (rolled_back_by_server())
+            throw Error(errc::transaction_state, "select_for_update: the server rolled this transaction back after a "
+                                                 "deadlock; under autocommit no lock would be held");
         std::string sql = locking_read(std::move(select_sql), wait);
         try {
             co_return co_await connection_->async_query(std::move(sql), std::move(args)...);
@@ -1673,30 +1696,31 @@ public:
     // The connection the transaction runs on.
     AsyncConnection& connection() const noexcept { return *connection_; }
 
-    // `select_sql` with the locking clause for `wait` appended (trailing blanks and semicolons dropped). Throws
-    // std::invalid_argument when it does not start with SELECT.
+    // Whether the server has rolled it back already: a deadlock (1213) was met by a statement on its connection since
+    // it began. commit() and select_for_update() then refuse. Never blocks.
+    bool rolled_back_by_server() const noexcept { return connection_->deadlocks_seen() != deadlocks_at_begin_; }
+
+    // `select_sql` with the locking clause for `wait` appended on a line of its own (trailing blanks and semicolons
+    // dropped; a trailing "-- comment" cannot swallow it). Throws std::invalid_argument when it does not start with
+    // the word SELECT.
     static std::string locking_read(std::string select_sql, LockWait wait) {
-        while (!select_sql.empty() && (select_sql.back() == ';' || select_sql.back() == ' ' ||
-                                       select_sql.back() == '\n' || select_sql.back() == '\t' ||
-                                       select_sql.back() == '\r'))
-            select_sql.pop_back();
-        std::size_t at = select_sql.find_first_not_of(" \t\r\n(");
-        if (at == std::string::npos || !detail::matches_at(select_sql, at, "select"))
-            throw std::invalid_argument("respool::mariadb::AsyncTransaction::select_for_update: not a SELECT: " +
-                                        detail::sql_excerpt(select_sql));
-        select_sql += " FOR UPDATE";
+        select_sql = detail::select_for_locking(std::move(select_sql),
+                                                "respool::mariadb::AsyncTransaction::select_for_update");
+        select_sql += "\nFOR UPDATE";
         if (wait == LockWait::nowait) select_sql += " NOWAIT";
         if (wait == LockWait::skip_locked) select_sql += " SKIP LOCKED";
         return select_sql;
     }
 
 private:
-    explicit AsyncTransaction(AsyncConnection& connection) noexcept : connection_(&connection), active_(true) {}
+    AsyncTransaction(AsyncConnection& connection, std::uint64_t deadlocks_at_begin) noexcept
+        : connection_(&connection), active_(true), deadlocks_at_begin_(deadlocks_at_begin) {}
 
     void require_active(const char* what) const { detail::require_active(active_, what); }
 
     AsyncConnection* connection_;
     bool active_ = false;
+    std::uint64_t deadlocks_at_begin_ = 0; // the connection's deadlocks_seen() when the transaction began
 };
 
 } // namespace respool::mariadb

@@ -526,12 +526,15 @@ private:
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <type_traits>
 
 // ---- begin respool/pool_options.hpp ----
 #ifndef RESPOOL_POOL_OPTIONS_HPP_INCLUDED
@@ -650,6 +653,58 @@ struct PoolStats {
 
 namespace respool::policies {
 
+namespace detail {
+// A number in Prometheus' text format: the shortest form that reads back exactly, whatever the stream's locale,
+// precision or flags.
+inline std::string prometheus_number(double value) {
+    std::array<char, 32> text{};
+    const auto [end, error] = std::to_chars(text.data(), text.data() + text.size(), value);
+    return error == std::errc{} ? std::string(text.data(), end) : std::string("NaN");
+}
+
+// A label value with backslash, double quote and newline escaped, as the text format requires.
+inline std::string prometheus_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char ch : value) {
+        if (ch == '\\' || ch == '"') out += '\\';
+        if (ch == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += ch;
+    }
+    return out;
+}
+
+// Prometheus text under construction: strings as they are, integers and doubles in a fixed format (no locale, no
+// stream flags).
+class PrometheusText {
+public:
+    PrometheusText& operator<<(std::string_view text) {
+        text_ += text;
+        return *this;
+    }
+    PrometheusText& operator<<(char ch) {
+        text_ += ch;
+        return *this;
+    }
+    template <class Integer>
+        requires std::is_integral_v<Integer>
+    PrometheusText& operator<<(Integer value) {
+        std::array<char, 24> digits{};
+        const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+        text_.append(digits.data(), result.ptr);
+        return *this;
+    }
+    PrometheusText& operator<<(double value) { return *this << std::string_view(prometheus_number(value)); }
+    const std::string& str() const noexcept { return text_; }
+
+private:
+    std::string text_;
+};
+} // namespace detail
+
 // A histogram of durations with fixed bucket bounds (seconds), safe to record into from any thread.
 class DurationHistogram {
 public:
@@ -665,7 +720,12 @@ public:
     }
 
     // Prometheus histogram lines: cumulative buckets, sum and count.
-    void write(std::ostream& out, std::string_view name, std::string_view labels) const {
+    void write(std::ostream& sink, std::string_view name, std::string_view labels) const {
+        detail::PrometheusText text;
+        write(text, name, labels);
+        sink << text.str();
+    }
+    void write(detail::PrometheusText& out, std::string_view name, std::string_view labels) const {
         std::uint64_t cumulative = 0;
         for (std::size_t i = 0; i <= bounds.size(); ++i) {
             cumulative += counts_[i].load(std::memory_order_relaxed); // relaxed: a snapshot
@@ -676,7 +736,8 @@ public:
                 out << "+Inf";
             out << "\"} " << cumulative << '\n';
         }
-        out << name << "_sum{" << labels << "} " << double(sum_ns_.load(std::memory_order_relaxed)) / 1e9 << '\n';
+        out << name << "_sum{" << labels << "} "
+            << double(sum_ns_.load(std::memory_order_relaxed)) / 1e9 << '\n';
         out << name << "_count{" << labels << "} " << cumulative << '\n';
     }
 
@@ -727,10 +788,12 @@ public:
 
     const Data& data() const noexcept { return *data_; }
 
-    // Writes the OpenTelemetry connection-pool metrics (names in Prometheus form) for one pool.
-    void write_prometheus(std::ostream& out, const PoolStats& stats, const PoolOptions& options,
+    // Writes the OpenTelemetry connection-pool metrics (names in Prometheus form) for one pool. The text does not
+    // depend on `sink`'s locale or formatting flags; `pool_name` may hold any characters (escaped).
+    void write_prometheus(std::ostream& sink, const PoolStats& stats, const PoolOptions& options,
                           std::string_view pool_name) const {
-        const std::string pool = "pool_name=\"" + std::string(pool_name) + "\"";
+        detail::PrometheusText out;
+        const std::string pool = "pool_name=\"" + detail::prometheus_label_value(pool_name) + "\"";
         out << "# TYPE db_client_connection_count gauge\n"
             << "db_client_connection_count{" << pool << ",state=\"idle\"} " << stats.idle << '\n'
             << "db_client_connection_count{" << pool << ",state=\"used\"} " << stats.in_use << '\n'
@@ -760,6 +823,7 @@ public:
         data_->wait_time.write(out, "db_client_connection_wait_time_seconds", pool);
         out << "# TYPE db_client_connection_use_time_seconds histogram\n";
         data_->use_time.write(out, "db_client_connection_use_time_seconds", pool);
+        sink << out.str();
     }
 
 private:

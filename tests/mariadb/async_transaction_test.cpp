@@ -3,10 +3,13 @@
 #define BOOST_TEST_MODULE mariadb_async_transaction
 #include <boost/test/unit_test.hpp>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -224,11 +227,75 @@ BOOST_AUTO_TEST_CASE(skip_locked_leaves_locked_rows_out) {
 
 BOOST_AUTO_TEST_CASE(locking_reads_are_built_from_selects_only) {
     BOOST_TEST(mdb::AsyncTransaction::locking_read("SELECT a FROM t WHERE id = ?; \n", LockWait::wait) ==
-               "SELECT a FROM t WHERE id = ? FOR UPDATE");
+               "SELECT a FROM t WHERE id = ?\nFOR UPDATE");
     BOOST_TEST(mdb::AsyncTransaction::locking_read("select a from t", LockWait::nowait) ==
-               "select a from t FOR UPDATE NOWAIT");
+               "select a from t\nFOR UPDATE NOWAIT");
     BOOST_TEST(mdb::AsyncTransaction::locking_read(" SELECT 1", LockWait::skip_locked) ==
-               " SELECT 1 FOR UPDATE SKIP LOCKED");
+               " SELECT 1\nFOR UPDATE SKIP LOCKED");
+    // A trailing comment ends at the line's end: the clause on its own line still counts.
+    BOOST_TEST(mdb::AsyncTransaction::locking_read("SELECT a FROM t -- claim one", LockWait::nowait) ==
+               "SELECT a FROM t -- claim one\nFOR UPDATE NOWAIT");
+    BOOST_CHECK_THROW(mdb::AsyncTransaction::locking_read("SELECTX FROM t", LockWait::wait), std::invalid_argument);
     BOOST_CHECK_THROW(mdb::AsyncTransaction::locking_read("UPDATE t SET a = 1", LockWait::wait), std::invalid_argument);
     BOOST_CHECK_THROW(mdb::AsyncTransaction::locking_read("", LockWait::wait), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(after_a_deadlock_commit_and_select_for_update_refuse) {
+    mdb::Connection admin(server_options());
+    ScratchTable table(admin, "async_deadlock", "id INT PRIMARY KEY, n INT");
+    for (int id = 1; id <= 5; ++id) admin.execute("INSERT INTO " + table.name() + " VALUES (?, 0)", id);
+    const std::string t = table.name();
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(),
+                                     respool::PoolOptions{.pool_size = 2, .max_overflow = 0, .timeout = 10s});
+    bool a_committed = false;
+    run_on(io, [&]() -> asio::awaitable<void> {
+        auto a = co_await pool.async_acquire();
+        auto b = co_await pool.async_acquire();
+        auto ta = co_await mdb::AsyncTransaction::begin(a);
+        auto tb = co_await mdb::AsyncTransaction::begin(b);
+        co_await a->async_execute("UPDATE " + t + " SET n = 9 WHERE id >= 4"); // more undo: B is the victim
+        co_await a->async_execute("UPDATE " + t + " SET n = 1 WHERE id = 1");
+        co_await b->async_execute("UPDATE " + t + " SET n = 1 WHERE id = 2");
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await a->async_execute("UPDATE " + t + " SET n = 1 WHERE id = 2"); // waits for B
+                co_await ta.commit();
+                a_committed = true;
+            },
+            asio::detached);
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE 'UPDATE%'",
+                           static_cast<std::uint64_t>(a->thread_id()))[0]
+                   .get<int>(0) == 0) {
+            BOOST_REQUIRE(std::chrono::steady_clock::now() < give_up);
+            co_await sleep_for(1ms); // lets A's coroutine send its UPDATE
+        }
+        try {
+            co_await b->async_execute("UPDATE " + t + " SET n = 2 WHERE id = 1"); // closes the cycle
+            BOOST_ERROR("no deadlock");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST(e.is_deadlock(), e.what());
+        }
+        BOOST_TEST(tb.rolled_back_by_server());
+        try {
+            (void)co_await tb.select_for_update("SELECT * FROM " + t + " WHERE id = ?", 3);
+            BOOST_ERROR("a locking read ran, under autocommit, after the server had rolled the transaction back");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::transaction_state), e.what());
+        }
+        try {
+            co_await tb.commit();
+            BOOST_ERROR("commit reported success for a transaction the server had rolled back");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::transaction_state), e.what());
+        }
+        while (!a_committed) {
+            BOOST_REQUIRE(std::chrono::steady_clock::now() < give_up);
+            co_await sleep_for(1ms);
+        }
+    }());
+    BOOST_TEST(a_committed);
+    BOOST_TEST(admin.query("SELECT n FROM " + t + " WHERE id = 2")[0].get<int>(0) == 1); // A's, not B's
 }

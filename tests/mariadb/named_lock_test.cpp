@@ -90,4 +90,7 @@ BOOST_AUTO_TEST_CASE(the_64_character_limit_counts_characters_not_bytes) {
     BOOST_TEST(mdb::is_valid_identifier(long_savepoint + "\xC3\xA9"));   // 64 characters
     BOOST_TEST(!mdb::is_valid_identifier(long_savepoint + "ss"));        // 65
     BOOST_TEST(mdb::utf8_length("\xC3\xA9t\xC3\xA9") == 3u);
+    for (const char* broken : {"\xff\xfe", "caf\xC3", "\xC0\xAF", "\xED\xA0\x80", "a\x80"})
+        BOOST_TEST(!mdb::is_valid_identifier(broken), "accepted bytes that are not UTF-8");
+    BOOST_TEST(mdb::is_valid_utf8("\xF0\x9F\x98\x80")); // a 4-byte character (an emoji)
 }

@@ -277,11 +277,21 @@ BOOST_AUTO_TEST_CASE(set_transaction_for_the_next_transaction_does_not_reach_the
         auto lease = pool.acquire();
         lease->execute("SET TRANSACTION READ ONLY"); // applies to this session's next transaction only
     }
+    {
+        auto lease = pool.acquire();
+        mdb::Transaction tx(lease);
+        lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 1); // would fail in a READ ONLY transaction
+        tx.commit();
+    }
+    {
+        auto lease = pool.acquire();
+        lease->execute("SET @@tx_read_only = 1"); // MariaDB's other spelling of the same: the next transaction only
+    }
     auto lease = pool.acquire();
     mdb::Transaction tx(lease);
-    lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 1); // would fail in a READ ONLY transaction
+    lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 2);
     tx.commit();
-    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 2);
 }
 
 BOOST_AUTO_TEST_CASE(full_reset_clears_session_state_and_reruns_init_statements) {

@@ -197,3 +197,25 @@ BOOST_AUTO_TEST_CASE(a_commit_whose_outcome_is_unknown_is_never_retried) {
     }
     BOOST_TEST(attempts == 1);
 }
+
+BOOST_AUTO_TEST_CASE(a_one_millisecond_backoff_pauses_half_to_one_millisecond) {
+    auto pool = mdb::make_pool(bounded_options(), {.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    int attempts = 0;
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        mdb::retry_transaction(
+            pool,
+            [&](mdb::Transaction&) {
+                ++attempts;
+                throw mdb::Error(mdb::server_errno::deadlock, "40001", "scripted deadlock", "test");
+            },
+            {.max_attempts = 21, .initial_backoff = 1ms, .max_backoff = 1ms});
+        BOOST_ERROR("the last deadlock did not reach the caller");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.is_deadlock());
+    }
+    using Milliseconds = std::chrono::duration<double, std::milli>;
+    const double elapsed_ms = Milliseconds(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST(attempts == 21);
+    BOOST_TEST(elapsed_ms >= 10.0, "20 pauses of 0.5-1 ms each took " << elapsed_ms << " ms");
+}

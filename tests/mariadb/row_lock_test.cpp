@@ -57,15 +57,35 @@ BOOST_AUTO_TEST_CASE(sql_is_built_with_quoted_identifiers_and_the_lock_clause) {
                "SELECT * FROM `t` LOCK IN SHARE MODE SKIP LOCKED");
     BOOST_TEST(LockingRead::from_select("SELECT j.id FROM jobs j JOIN q ON q.id = j.q WHERE q.name = ?")
                    .skip_locked()
-                   .sql() == "SELECT j.id FROM jobs j JOIN q ON q.id = j.q WHERE q.name = ? FOR UPDATE SKIP LOCKED");
+                   .sql() == "SELECT j.id FROM jobs j JOIN q ON q.id = j.q WHERE q.name = ?\nFOR UPDATE SKIP LOCKED");
+    BOOST_TEST(LockingRead::from_select("SELECT 1;\t\r\n").sql() == "SELECT 1\nFOR UPDATE");
+    BOOST_TEST(LockingRead::from_select("(SELECT 1)").sql() == "(SELECT 1)\nFOR UPDATE");
     for (const char* bad : {"", "users; DROP TABLE users", "a`b", "a b", "a.b.c", ".a", "a.", "t'"})
         BOOST_CHECK_THROW(LockingRead::from(bad), std::invalid_argument);
     BOOST_CHECK_THROW(LockingRead::from("t").columns({"id", "name`"}), std::invalid_argument);
     BOOST_CHECK_THROW(LockingRead::from("t").order_by("id desc"), std::invalid_argument);
     BOOST_CHECK_THROW(LockingRead::from("t").wait_for(-1s), std::invalid_argument);
     BOOST_CHECK_THROW(LockingRead::from_select("DELETE FROM t"), std::invalid_argument);
-    BOOST_CHECK_THROW(LockingRead::from_select("SELECT 1;"), std::invalid_argument);
+    BOOST_CHECK_THROW(LockingRead::from_select("SELECTX FROM t"), std::invalid_argument);
     BOOST_CHECK_THROW(LockingRead::from_select("SELECT 1").where("x"), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(a_trailing_comment_cannot_swallow_the_lock_clause) {
+    mdb::Connection a(bounded_options());
+    mdb::Connection b(bounded_options());
+    ScratchTable t(a, "rl_comment", "id INT PRIMARY KEY");
+    a.execute("INSERT INTO " + t.name() + " VALUES (1)");
+    mdb::Transaction holder(a);
+    BOOST_REQUIRE(mdb::LockingRead::from(t.name()).where_equal("id").run(holder, 1).size() == 1u);
+    mdb::Transaction tx(b);
+    const auto read = mdb::LockingRead::from_select("SELECT id FROM " + t.name() + " WHERE id = ? -- claim one job")
+                          .nowait();
+    try {
+        (void)read.run(tx, 1);
+        BOOST_ERROR("the row was read without its lock: " << read.sql());
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::lock_not_available), e.what());
+    }
 }
 
 BOOST_AUTO_TEST_CASE(locking_reads_refuse_to_run_outside_a_transaction) {

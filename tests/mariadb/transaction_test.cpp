@@ -5,9 +5,12 @@
 
 #include <mysqld_error.h>
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_server.hpp"
@@ -245,4 +248,60 @@ BOOST_AUTO_TEST_CASE(an_exception_inside_a_transaction_leaves_no_transaction_and
     const auto rows = mdb::LockingRead::from(t.name()).columns({"v"}).where_equal("id").nowait().run(probe, 1);
     BOOST_TEST(rows[0].get<int>(0) == 0);
     probe.commit();
+}
+
+namespace {
+// Waits (bounded) until the server shows session `id` running an UPDATE (waiting for a row lock, here).
+void wait_for_update_running(mdb::Connection& admin, unsigned long id) {
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE 'UPDATE%'",
+                       static_cast<std::uint64_t>(id))[0]
+               .get<int>(0) == 0) {
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "the UPDATE never started");
+        std::this_thread::yield();
+    }
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(after_a_deadlock_the_victims_transaction_runs_nothing_more_and_refuses_to_commit) {
+    mdb::Connection admin(bounded_options());
+    ScratchTable t(admin, "tx_deadlock", "id INT PRIMARY KEY, n INT");
+    for (int id = 1; id <= 5; ++id) admin.execute("INSERT INTO " + t.name() + " VALUES (?, 0)", id);
+    mdb::Connection a(bounded_options());
+    mdb::Connection b(bounded_options());
+    mdb::Transaction ta(a);
+    mdb::Transaction tb(b);
+    ta.execute("UPDATE " + t.name() + " SET n = 9 WHERE id >= 4"); // more undo: InnoDB picks B as the victim
+    ta.execute("UPDATE " + t.name() + " SET n = 1 WHERE id = 1");
+    tb.execute("UPDATE " + t.name() + " SET n = 1 WHERE id = 2");
+    std::thread heavier([&] {
+        ta.execute("UPDATE " + t.name() + " SET n = 1 WHERE id = 2"); // waits for B, until B is rolled back
+        ta.commit();
+    });
+    wait_for_update_running(admin, a.thread_id());
+    try {
+        tb.execute("UPDATE " + t.name() + " SET n = 2 WHERE id = 1"); // closes the cycle
+        BOOST_ERROR("no deadlock");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.is_deadlock(), e.what());
+    }
+    heavier.join();
+    BOOST_TEST(tb.rolled_back_by_server());
+    auto expect_refused = [](auto&& call, const char* what) {
+        try {
+            call();
+            BOOST_ERROR(what << " ran after the server had rolled the transaction back");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::transaction_state), e.what());
+        }
+    };
+    expect_refused([&] { tb.execute("INSERT INTO " + t.name() + " VALUES (?, ?)", 3000, 1); }, "execute");
+    expect_refused([&] { (void)tb.query("SELECT * FROM " + t.name()); }, "query");
+    expect_refused([&] { (void)mdb::LockingRead::from(t.name()).where_equal("id").run(tb, 3); }, "a locking read");
+    expect_refused([&] { tb.commit(); }, "commit");
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name() + " WHERE id = 3000")[0].get<int>(0) == 0);
+    // Directly on the connection, past the Transaction: commit() still knows.
+    mdb::Transaction again(b);
+    BOOST_TEST(!again.rolled_back_by_server());
+    again.commit();
 }

@@ -166,6 +166,11 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("SET TRANSACTION READ ONLY") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("set  transaction isolation level serializable") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SET SESSION TRANSACTION READ ONLY") == 0u); // a session default: stays, as SET does
+    BOOST_TEST(d::session_marks("SET @@tx_read_only = 1") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("set @@TX_ISOLATION='SERIALIZABLE'") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("SET @@transaction_read_only = ON") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("SET @@session.tx_read_only = 1") == 0u); // session state, as SET SESSION
+    BOOST_TEST(d::session_marks("SELECT @@tx_isolation") == 0u);          // reading it sets nothing
     BOOST_TEST(d::session_marks("SELECT * FROM t FOR UPDATE") == 0u);        // a row lock ends with the transaction
     // Comments and every kind of blank separate words as the server reads them; executable comments count.
     BOOST_TEST(d::session_marks("LOCK/**/TABLES t WRITE") == unsigned{d::table_locks_mark});

@@ -9,6 +9,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <sstream>
+#include <locale>
+#include <iomanip>
 #include <mutex>
 #include <thread>
 #include <ostream>
@@ -321,6 +324,40 @@ BOOST_AUTO_TEST_CASE(a_detached_lease_ends_with_a_checkin_so_metrics_stop_counti
     for (int i = 0; i < 3; ++i) (void)measured.acquire().detach();
     BOOST_TEST(metrics.data().used.load() == 0);
     BOOST_TEST(metrics.data().peak_used.load() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(prometheus_text_escapes_label_values_and_ignores_the_streams_formatting) {
+    respool::policies::PoolMetrics metrics;
+    respool::Pool<Fake, FakeFactory, FakeValidator, Clock, respool::policies::PoolMetrics> pool(
+        {.pool_size = 1000, .max_overflow = 0, .maintenance_thread = false}, factory, FakeValidator{factory.script},
+        clock, metrics);
+    {
+        auto lease = pool.acquire();
+        clock.advance(1234567891ms); // a long use: its sum must not lose the last seconds to rounding
+    }
+    {
+        auto lease = pool.acquire();
+        clock.advance(3s);
+    }
+    struct Grouping : std::numpunct<char> {
+        char do_thousands_sep() const override { return ','; }
+        std::string do_grouping() const override { return "\3"; }
+    };
+    std::ostringstream out;
+    out.imbue(std::locale(out.getloc(), new Grouping));
+    out << std::fixed << std::setprecision(2);
+    metrics.write_prometheus(out, pool.stats(), pool.options(), "orders \"eu\"\\db\nx");
+    const std::string text = out.str();
+    BOOST_TEST(text.find("pool_name=\"orders \\\"eu\\\"\\\\db\\nx\"") != std::string::npos, text);
+    BOOST_TEST(text.find("db_client_connection_max{pool_name=\"orders \\\"eu\\\"\\\\db\\nx\"} 1000\n") !=
+                   std::string::npos,
+               "no digit grouping");
+    BOOST_TEST(text.find("le=\"1e-05\"") != std::string::npos);
+    BOOST_TEST(text.find("le=\"5e-05\"") != std::string::npos);
+    BOOST_TEST(text.find("le=\"0.00\"") == std::string::npos);
+    BOOST_TEST(text.find("db_client_connection_use_time_seconds_sum{pool_name=\"orders \\\"eu\\\"\\\\db\\nx\"} "
+                         "1234570.891\n") != std::string::npos,
+               "the sum keeps every digit");
 }
 
 BOOST_AUTO_TEST_CASE(an_event_hook_never_runs_while_the_maintenance_pass_holds_other_idle_resources) {

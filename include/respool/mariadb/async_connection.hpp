@@ -248,6 +248,9 @@ public:
     // called: the session must not be reused.
     bool is_broken() const noexcept { return s_->broken; }
     void mark_broken() noexcept { s_->broken = true; }
+    // As Connection's: how many deadlock errors (1213) this connection's statements have met; an AsyncTransaction
+    // compares it with its value at BEGIN. Never blocks.
+    std::uint64_t deadlocks_seen() const noexcept { return s_->deadlocks; }
 
     // As Connection's: from the server's last reply, no round trip.
     unsigned server_status() const noexcept {
@@ -297,6 +300,7 @@ private:
         bool in_flight = false;
         detail::SessionCarryover carryover; // what the return-time cleaning must undo
         bool rollback_pending = false;
+        std::uint64_t deadlocks = 0; // 1213 errors seen: see deadlocks_seen()
         bool fresh = false; // no statement since connect or reset
     };
 
@@ -473,12 +477,14 @@ private:
     [[noreturn]] void fail(const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_errno(s_->handle))) s_->broken = true;
+        if (mysql_errno(s_->handle) == server_errno::deadlock) ++s_->deadlocks;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->broken = true;
+        if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++s_->deadlocks;
         detail::throw_statement_error(stmt, context);
     }
 

@@ -138,6 +138,9 @@ public:
 
     // Whether a disconnect error was seen (or mark_broken() was called): the session must not be reused.
     bool is_broken() const noexcept { return broken_; }
+    // How many deadlock errors (1213) this connection's statements have met. Each means InnoDB rolled back the whole
+    // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
+    std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
     // Marks the session unusable, e.g. after a failure whose effect on the session is unknown. Never blocks.
     void mark_broken() noexcept { broken_ = true; }
 
@@ -239,12 +242,14 @@ private:
     [[noreturn]] void fail(const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_errno(handle_))) broken_ = true;
+        if (mysql_errno(handle_) == server_errno::deadlock) ++deadlocks_;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
         if (is_disconnect_errno(mysql_stmt_errno(stmt))) broken_ = true;
+        if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++deadlocks_;
         detail::throw_statement_error(stmt, context);
     }
 
@@ -332,6 +337,7 @@ private:
         } catch (const Error& e) { // as fail_statement() would
             touch();
             if (e.is_disconnect()) broken_ = true;
+            if (e.is_deadlock()) ++deadlocks_;
             throw;
         }
         mysql_stmt_free_result(stmt);
@@ -361,6 +367,7 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
+    std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo
 };
 

@@ -17,12 +17,34 @@ constexpr std::size_t utf8_length(std::string_view text) noexcept {
     return n;
 }
 
+// Whether `text` is well-formed UTF-8 (no stray continuation bytes, no truncated or overlong sequences, nothing
+// above U+10FFFF, no surrogates). Never throws.
+constexpr bool is_valid_utf8(std::string_view text) noexcept {
+    for (std::size_t i = 0; i < text.size();) {
+        const auto b = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        unsigned char low = 0x80, high = 0xBF; // the range of the byte after the lead byte
+        if (b < 0x80) length = 1;
+        else if (b >= 0xC2 && b <= 0xDF) length = 2;
+        else if (b >= 0xE0 && b <= 0xEF) length = 3, low = b == 0xE0 ? 0xA0 : 0x80, high = b == 0xED ? 0x9F : 0xBF;
+        else if (b >= 0xF0 && b <= 0xF4) length = 4, low = b == 0xF0 ? 0x90 : 0x80, high = b == 0xF4 ? 0x8F : 0xBF;
+        else return false;
+        if (i + length > text.size()) return false;
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto c = static_cast<unsigned char>(text[i + k]);
+            if (c < (k == 1 ? low : 0x80) || c > (k == 1 ? high : 0xBF)) return false;
+        }
+        i += length;
+    }
+    return true;
+}
+
 // Whether `name` is accepted as one identifier part: 1 to 64 characters of ASCII letters, digits, '_' and '$', or
 // UTF-8 sequences (bytes >= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
 // no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
 // Never blocks; never throws.
 constexpr bool is_valid_identifier(std::string_view name) noexcept {
-    if (name.empty() || utf8_length(name) > 64) return false;
+    if (name.empty() || utf8_length(name) > 64 || !is_valid_utf8(name)) return false;
     for (const char ch : name) {
         const auto b = static_cast<unsigned char>(ch);
         const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||

@@ -53,16 +53,17 @@ inline bool is_retryable(const Error& e, const RetryPolicy& policy) noexcept {
     return policy.retry_disconnects && e.is_disconnect();
 }
 
-// The pause before attempt `attempt` (2, 3, ...): capped exponential backoff with "equal jitter".
-inline std::chrono::milliseconds backoff(const RetryPolicy& policy, std::size_t attempt) {
+// The pause before attempt `attempt` (2, 3, ...): capped exponential backoff with "equal jitter", in microseconds so
+// that a 1 ms policy still pauses 0.5-1 ms.
+inline std::chrono::microseconds backoff(const RetryPolicy& policy, std::size_t attempt) {
     double ms = static_cast<double>(policy.initial_backoff.count());
     for (std::size_t i = 2; i < attempt && ms < static_cast<double>(policy.max_backoff.count()); ++i)
         ms *= policy.multiplier;
     ms = std::min(ms, static_cast<double>(policy.max_backoff.count()));
-    if (ms <= 0) return std::chrono::milliseconds(0);
+    if (ms <= 0) return std::chrono::microseconds(0);
     thread_local std::minstd_rand random(std::random_device{}());
     std::uniform_real_distribution<double> draw(ms / 2, ms);
-    return std::chrono::milliseconds(static_cast<long long>(draw(random)));
+    return std::chrono::microseconds(static_cast<long long>(draw(random) * 1000.0));
 }
 
 inline void check_policy(const RetryPolicy& p) {

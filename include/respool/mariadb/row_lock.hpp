@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "connection.hpp"
+#include "detail/sql.hpp"
 #include "error.hpp"
 #include "identifier.hpp"
 #include "result.hpp"
@@ -60,22 +61,14 @@ public:
         return read;
     }
 
-    // A SELECT the program wrote (joins, subqueries, expressions), to which the lock clause is appended. Values go in
-    // as `?` placeholders. columns(), where(), order_by() and limit() are not available on it. Throws
-    // std::invalid_argument when it does not start with SELECT or ends with ';'.
+    // A SELECT the program wrote (joins, subqueries, expressions), to which the lock clause is appended on a line of
+    // its own (trailing blanks and semicolons dropped; a trailing "-- comment" cannot swallow the clause). Values go
+    // in as `?` placeholders. columns(), where(), order_by() and limit() are not available on it. Throws
+    // std::invalid_argument when it does not start with the word SELECT.
     static LockingRead from_select(std::string select_sql) {
-        std::size_t i = 0;
-        while (i < select_sql.size() && (select_sql[i] == ' ' || select_sql[i] == '\n' || select_sql[i] == '\t')) ++i;
-        std::string head = select_sql.substr(i, 6);
-        for (char& ch : head)
-            if (ch >= 'a' && ch <= 'z') ch = static_cast<char>(ch - 'a' + 'A');
-        if (head != "SELECT")
-            throw std::invalid_argument("respool::mariadb::LockingRead::from_select: the statement must be a SELECT");
-        while (!select_sql.empty() && (select_sql.back() == ' ' || select_sql.back() == '\n')) select_sql.pop_back();
-        if (!select_sql.empty() && select_sql.back() == ';')
-            throw std::invalid_argument("respool::mariadb::LockingRead::from_select: one statement, without ';'");
         LockingRead read;
-        read.custom_select_ = std::move(select_sql);
+        read.custom_select_ =
+            detail::select_for_locking(std::move(select_sql), "respool::mariadb::LockingRead::from_select");
         return read;
     }
 
@@ -168,7 +161,8 @@ public:
             out = "SELECT " + (columns_.empty() ? std::string("*") : columns_) + " FROM " + table_ + where_ + order_ +
                   limit_;
         }
-        out += mode_ == LockMode::update ? " FOR UPDATE" : " LOCK IN SHARE MODE";
+        out += custom_select_.empty() ? " " : "\n"; // after the program's own SQL: past any trailing comment
+        out += mode_ == LockMode::update ? "FOR UPDATE" : "LOCK IN SHARE MODE";
         switch (wait_) {
         case LockWait::wait: break;
         case LockWait::nowait: out += " NOWAIT"; break;
@@ -187,6 +181,7 @@ public:
     Result run(Transaction& tx, const Args&... args) const {
         if (!tx.active())
             throw Error(errc::transaction_state, "LockingRead: the transaction has already ended; no lock would be held");
+        tx.require_not_ended_by_server("LockingRead");
         try {
             return run(tx.connection(), args...);
         } catch (const Error& e) {

@@ -48,6 +48,7 @@ public:
         } else {
             connection_.execute(detail::start_transaction_sql(options_));
         }
+        deadlocks_at_begin_ = connection_.deadlocks_seen();
         active_ = true;
     }
 
@@ -80,8 +81,8 @@ public:
     // transaction is then rolled back by the destructor).
     void commit() {
         require_active("commit");
-        if (doomed_ || rolled_back_by_server_) {
-            const bool deadlock = rolled_back_by_server_;
+        if (doomed_ || rolled_back_by_server()) {
+            const bool deadlock = rolled_back_by_server();
             active_ = false;
             try {
                 connection_.rollback();
@@ -136,6 +137,7 @@ public:
     template <class... Args>
     std::uint64_t execute(std::string_view sql, const Args&... args) {
         require_active("execute");
+        require_not_ended_by_server("execute");
         try {
             return connection_.execute(sql, args...);
         } catch (const Error& e) {
@@ -149,6 +151,7 @@ public:
     template <class... Args>
     Result query(std::string_view sql, const Args&... args) {
         require_active("query");
+        require_not_ended_by_server("query");
         try {
             return connection_.query(sql, args...);
         } catch (const Error& e) {
@@ -167,6 +170,22 @@ public:
     // Whether neither commit() nor rollback() has ended it.
     bool active() const noexcept { return active_; }
 
+    // Whether the server has rolled it back already: a deadlock (1213) was met by a statement on its connection since
+    // it began, through this object or directly on the connection. commit() then refuses, and execute(), query() and
+    // the locking reads refuse to run what would otherwise run in autocommit mode. Never blocks.
+    bool rolled_back_by_server() const noexcept {
+        return rolled_back_by_server_ || connection_.deadlocks_seen() != deadlocks_at_begin_;
+    }
+
+    // Throws errc::transaction_state naming `what` when rolled_back_by_server().
+    void require_not_ended_by_server(const char* what) const {
+        if (rolled_back_by_server())
+            throw Error(errc::transaction_state,
+                        std::string(what) + ": the server rolled this transaction back after a deadlock; a statement "
+                                            "run now would run outside it, in autocommit mode (run the whole "
+                                            "transaction again, e.g. with retry_transaction)");
+    }
+
     // The options it began with.
     const TransactionOptions& options() const noexcept { return options_; }
 
@@ -180,6 +199,7 @@ private:
     TransactionOptions options_;
     bool active_ = false;
     bool rolled_back_by_server_ = false; // a deadlock was seen: InnoDB rolled the whole transaction back
+    std::uint64_t deadlocks_at_begin_ = 0; // the connection's deadlocks_seen() when the transaction began
     bool doomed_ = false;                // a Savepoint failed to roll back: work meant to be undone may remain
 };
 

@@ -5,7 +5,9 @@
 // start for error messages. Not API.
 #include <mysql.h>
 
+#include <cctype>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -104,6 +106,12 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
     Words words(sql);
     std::string_view previous;
+    // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
+    // transaction's characteristics only, as SET TRANSACTION does. (With @@session. they are session state.)
+    if (Words first(sql); is(first.next(), "set"))
+        for (std::string_view next_only : {"@@tx_isolation", "@@tx_read_only", "@@transaction_isolation",
+                                           "@@transaction_read_only"})
+            if (contains_ignoring_case(sql, next_only)) marks |= next_transaction_mark;
     for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
         if ((is(previous, "lock") && (is(word, "table") || is(word, "tables"))) ||
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
@@ -143,6 +151,23 @@ inline std::string sql_excerpt(std::string_view sql) {
     out += '\'';
     return out;
 }
+
+// A SELECT the program wrote, made ready for a lock clause: trailing blanks and semicolons dropped. The clause goes on
+// a line of its own ("\nFOR UPDATE"), so that a trailing "-- comment" or "# comment" cannot swallow it. Throws
+// std::invalid_argument (its message led by `who`) unless the statement starts with the word SELECT, perhaps after
+// '('.
+inline std::string select_for_locking(std::string sql, std::string_view who) {
+    while (!sql.empty() && (sql.back() == ';' || sql.back() == ' ' || sql.back() == '\n' || sql.back() == '\t' ||
+                            sql.back() == '\r'))
+        sql.pop_back();
+    const std::size_t at = sql.find_first_not_of(" \t\r\n(");
+    const bool select = at != std::string::npos && matches_at(sql, at, "select") &&
+                        (at + 6 == sql.size() || !(std::isalnum(static_cast<unsigned char>(sql[at + 6])) ||
+                                                   sql[at + 6] == '_' || sql[at + 6] == '$'));
+    if (!select) throw std::invalid_argument(std::string(who) + ": not a SELECT: " + sql_excerpt(sql));
+    return sql;
+}
+
 
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_SQL_HPP_INCLUDED
