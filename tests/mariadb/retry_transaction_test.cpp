@@ -219,3 +219,19 @@ BOOST_AUTO_TEST_CASE(a_one_millisecond_backoff_pauses_half_to_one_millisecond) {
     BOOST_TEST(attempts == 21);
     BOOST_TEST(elapsed_ms >= 10.0, "20 pauses of 0.5-1 ms each took " << elapsed_ms << " ms");
 }
+
+BOOST_AUTO_TEST_CASE(an_attempt_that_ended_its_transaction_itself_is_not_run_again) {
+    auto pool = mdb::make_pool(bounded_options(), {.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    int attempts = 0;
+    try {
+        mdb::retry_transaction(pool, [&](mdb::Transaction& tx) {
+            ++attempts;
+            tx.commit(); // its work is committed: running the body again would repeat it
+            throw mdb::Error(mdb::server_errno::deadlock, "40001", "scripted deadlock after the commit", "test");
+        });
+        BOOST_ERROR("the failure did not reach the caller");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.is_deadlock());
+    }
+    BOOST_TEST(attempts == 1);
+}

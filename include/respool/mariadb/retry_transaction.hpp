@@ -114,20 +114,29 @@ detail::TransactionBodyResult<Fn> retry_transaction(PoolType& pool, Fn&& fn, con
             lease.reset(); // a broken connection is destroyed by the pool, not reused
             lease.emplace(pool.acquire());
         }
+        bool ended_by_fn = false; // fn committed or rolled back itself, then failed: running it again could repeat work
         try {
             Transaction tx(**lease, policy.transaction);
+            auto attempt_body = [&]() -> decltype(auto) {
+                try {
+                    return detail::invoke_attempt(fn, tx);
+                } catch (...) {
+                    ended_by_fn = !tx.active();
+                    throw;
+                }
+            };
             if constexpr (std::is_void_v<Out>) {
-                detail::invoke_attempt(fn, tx);
+                attempt_body();
                 if (tx.active()) tx.commit();
                 return;
             } else {
-                Out result = detail::invoke_attempt(fn, tx);
+                Out result = attempt_body();
                 if (tx.active()) tx.commit();
                 return result;
             }
         } catch (const Error& e) {
             // The attempt's Transaction has been rolled back by now: its destructor ran during the unwinding.
-            if (attempt >= policy.max_attempts || !detail::is_retryable(e, policy)) throw;
+            if (ended_by_fn || attempt >= policy.max_attempts || !detail::is_retryable(e, policy)) throw;
         }
         const auto pause = detail::backoff(policy, attempt + 1);
         if (pause.count() > 0) std::this_thread::sleep_for(pause);
