@@ -297,6 +297,7 @@ BOOST_AUTO_TEST_CASE(after_a_deadlock_the_victims_transaction_runs_nothing_more_
     };
     expect_refused([&] { tb.execute("INSERT INTO " + t.name() + " VALUES (?, ?)", 3000, 1); }, "execute");
     expect_refused([&] { (void)tb.query("SELECT * FROM " + t.name()); }, "query");
+    expect_refused([&] { (void)tb.savepoint("after_the_deadlock"); }, "a savepoint");
     expect_refused([&] { (void)mdb::LockingRead::from(t.name()).where_equal("id").run(tb, 3); }, "a locking read");
     expect_refused([&] { tb.commit(); }, "commit");
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name() + " WHERE id = 3000")[0].get<int>(0) == 0);

@@ -129,6 +129,7 @@ public:
     // Throws std::invalid_argument for a bad name, Error (errc::transaction_state when not active).
     Savepoint savepoint(std::string_view name) {
         require_active("savepoint");
+        require_not_ended_by_server("savepoint");
         return Savepoint(connection_, name, &doomed_);
     }
 
