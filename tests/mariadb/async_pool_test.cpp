@@ -292,6 +292,27 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
     return true;
 }
 
+// A database of its own for one test, dropped at its end, so that the server's process list shows that test's pool's
+// sessions alone; `options` connect to it.
+struct ScratchDatabase {
+    mdb::Connection& admin;
+    const std::string name;
+    mdb::ConnectOptions options;
+    ScratchDatabase(mdb::Connection& a, const std::string& prefix)
+        : admin(a), name(respool_test::unique_name(prefix)), options(server_options()) {
+        admin.execute("CREATE DATABASE " + name);
+        options.database = name;
+    }
+    ~ScratchDatabase() {
+        try {
+            admin.execute("DROP DATABASE IF EXISTS " + name);
+        } catch (...) {
+        }
+    }
+    ScratchDatabase(const ScratchDatabase&) = delete;
+    ScratchDatabase& operator=(const ScratchDatabase&) = delete;
+};
+
 int sessions_on_database(mdb::Connection& admin, const std::string& database) {
     return admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE db = ?", database)[0].get<int>(0);
 }
@@ -328,20 +349,9 @@ BOOST_AUTO_TEST_CASE(a_connection_whose_init_statement_failed_is_destroyed_never
 
 BOOST_AUTO_TEST_CASE(min_idle_with_the_executor_already_running_makes_exactly_min_idle_connected_connections) {
     mdb::Connection admin(server_options());
-    const std::string database = respool_test::unique_name("respool_test_min_idle_running");
-    admin.execute("CREATE DATABASE " + database);
-    struct DropDatabase {
-        mdb::Connection& admin;
-        const std::string& name;
-        ~DropDatabase() {
-            try {
-                admin.execute("DROP DATABASE IF EXISTS " + name);
-            } catch (...) {
-            }
-        }
-    } drop{admin, database};
-    auto options = server_options();
-    options.database = database;
+    const ScratchDatabase scratch(admin, "respool_test_min_idle_running");
+    const std::string& database = scratch.name;
+    const auto& options = scratch.options;
     for (int round = 0; round < 8; ++round) {
         BOOST_TEST_CONTEXT("round " << round) {
             asio::io_context io;
@@ -373,22 +383,10 @@ BOOST_AUTO_TEST_CASE(min_idle_with_the_executor_already_running_makes_exactly_mi
 }
 
 BOOST_AUTO_TEST_CASE(min_idle_connections_are_made_without_churn_and_connected_on_the_pools_executor) {
-    // A database of its own, so that the server's process list shows this pool's sessions alone.
     mdb::Connection admin(server_options());
-    const std::string database = respool_test::unique_name("respool_test_min_idle");
-    admin.execute("CREATE DATABASE " + database);
-    struct DropDatabase {
-        mdb::Connection& admin;
-        const std::string& name;
-        ~DropDatabase() {
-            try {
-                admin.execute("DROP DATABASE IF EXISTS " + name);
-            } catch (...) {
-            }
-        }
-    } drop{admin, database};
-    auto options = server_options();
-    options.database = database;
+    const ScratchDatabase scratch(admin, "respool_test_min_idle");
+    const std::string& database = scratch.name;
+    const auto& options = scratch.options;
 
     asio::io_context io;
     auto pool = mdb::make_async_pool(io.get_executor(), options,
