@@ -1156,9 +1156,7 @@ private:
         switch (take.kind) {
         case Take::Kind::idle:
             if (check_out(take.slot)) {
-                CheckoutContext context{};
-                if (op->enqueued_at != TimePoint{}) context.wait_started = op->enqueued_at; // it waited in the FIFO
-                return complete(*op, nullptr, hand_out(take.slot, context));
+                return complete(*op, nullptr, hand_out(take.slot, context_of(*op)));
             }
             {
                 std::lock_guard lock(mutex_);
@@ -1166,8 +1164,7 @@ private:
             }
             return start(op);
         case Take::Kind::room: {
-            CheckoutContext context{};
-            if (op->enqueued_at != TimePoint{}) context.wait_started = op->enqueued_at; // it waited in the FIFO
+            const CheckoutContext context = context_of(*op);
             LeaseType lease;
             try {
                 lease = create_in(take.slot, nullptr, &context);
@@ -1178,14 +1175,20 @@ private:
         }
         case Take::Kind::closed: return complete(*op, std::make_exception_ptr(PoolClosedError()), LeaseType());
         case Take::Kind::timed_out: {
-            CheckoutContext context{};
-            if (op->enqueued_at != TimePoint{}) context.wait_started = op->enqueued_at;
+            const CheckoutContext context = context_of(*op);
             count_timeout(&context);
             return complete(*op, std::make_exception_ptr(TimeoutError()), LeaseType());
         }
         case Take::Kind::cancelled:
         case Take::Kind::nothing: return complete(*op, std::make_exception_ptr(CancelledError()), LeaseType());
         }
+    }
+
+    // What an asynchronous checkout reports to the events: when it started waiting, if it waited in the FIFO.
+    static CheckoutContext context_of(const Op& op) noexcept {
+        CheckoutContext context{};
+        if (op.enqueued_at != TimePoint{}) context.wait_started = op.enqueued_at;
+        return context;
     }
 
     void complete(Op& op, std::exception_ptr error, LeaseType lease) {
