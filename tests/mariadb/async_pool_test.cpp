@@ -24,6 +24,7 @@ namespace asio = boost::asio;
 namespace mdb = respool::mariadb;
 using namespace std::chrono_literals;
 using respool_test::run_on;
+using respool_test::eventually;
 using respool_test::server_options;
 
 BOOST_AUTO_TEST_CASE(one_thread_serves_64_coroutines_over_8_connections_without_blocking) {
@@ -281,16 +282,6 @@ BOOST_AUTO_TEST_CASE(a_connection_closed_by_the_server_does_not_take_its_success
 }
 
 namespace {
-
-// Polls `condition` (on this thread) until it holds or `limit` passes; whether it held.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(1ms); // a poll interval, not a synchronisation: the condition decides
-    }
-    return true;
-}
 
 // A database of its own for one test, dropped at its end, so that the server's process list shows that test's pool's
 // sessions alone; `options` connect to it.

@@ -15,6 +15,7 @@
 namespace mdb = respool::mariadb;
 using namespace std::chrono_literals;
 using respool_test::ScratchTable;
+using respool_test::eventually;
 using respool_test::server_options;
 
 namespace {
@@ -364,16 +365,6 @@ BOOST_AUTO_TEST_CASE(validator_pings_a_connection_idle_past_the_threshold) {
 #include <sstream>
 
 namespace {
-
-// Polls `condition` until it holds or `limit` passes; whether it held.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(1ms); // a poll interval, not a synchronisation: the condition decides
-    }
-    return true;
-}
 
 std::filesystem::path server_script() { // tests/mariadb/pool_test.cpp -> tools/mariadb_server.sh
     return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "tools" / "mariadb_server.sh";

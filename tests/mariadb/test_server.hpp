@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <respool/mariadb.hpp>
 
@@ -24,6 +27,17 @@ inline std::string server_url() {
 
 inline respool::mariadb::ConnectOptions server_options() {
     return respool::mariadb::ConnectOptions::from_url(server_url());
+}
+
+// Polls `condition` (on this thread) until it holds or `limit` passes; whether it held. For waiting on the server's
+// side of things (its process list, a session's state), which nothing here can be told of.
+inline bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1)); // a poll interval: the condition decides
+    }
+    return true;
 }
 
 // A name no other test, and no concurrent run, uses: prefix_<pid>_<n>.
