@@ -243,8 +243,8 @@ BOOST_AUTO_TEST_CASE(an_async_acquire_times_out) {
     BOOST_TEST(pool.stats().timeouts == 1u);
 }
 
-// A validator whose keepalive check can be held, to keep the pool's housekeeper (which also expires async deadlines)
-// busy for as long as the test wants.
+// A validator whose keepalive check can be held, to keep the pool's maintenance thread busy for as long as the test
+// wants.
 struct HeldKeepalive {
     struct State {
         std::atomic<bool> hold{true};
@@ -259,25 +259,24 @@ struct HeldKeepalive {
     }
 };
 
-BOOST_AUTO_TEST_CASE(an_async_waiter_granted_after_its_deadline_times_out_and_the_resource_goes_on) {
+BOOST_AUTO_TEST_CASE(an_async_deadline_expires_on_time_while_a_keepalive_check_runs) {
     using HeldPool = respool::Pool<Fake, FakeFactory, HeldKeepalive>;
     HeldKeepalive validator;
     struct Release {
         HeldKeepalive::State& state;
-        ~Release() { state.hold = false; } // whatever fails below, the housekeeper is let go before the pool ends
+        ~Release() { state.hold = false; } // whatever fails below, the maintainer is let go before the pool ends
     };
     HeldPool pool({.pool_size = 2, .max_overflow = 0, .keepalive = 20ms}, factory, validator);
     Release release{*validator.state};
     auto held = pool.acquire();
-    pool.acquire().reset(); // idle: its keepalive check holds the housekeeper
+    pool.acquire().reset(); // idle: its keepalive check holds the maintenance thread
     const auto give_up = std::chrono::steady_clock::now() + 10s;
     while (!validator.state->entered.load()) {
         BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "keepalive never ran");
         std::this_thread::yield();
     }
     bool timed_out = false, got_lease = false;
-    const auto deadline = std::chrono::steady_clock::now() + 10ms;
-    pool.async_acquire_until(deadline, executor, [&](std::exception_ptr e, HeldPool::Lease l) {
+    pool.async_acquire_for(10ms, executor, [&](std::exception_ptr e, HeldPool::Lease l) {
         got_lease = static_cast<bool>(l);
         try {
             if (e) std::rethrow_exception(e);
@@ -286,12 +285,64 @@ BOOST_AUTO_TEST_CASE(an_async_waiter_granted_after_its_deadline_times_out_and_th
         }
     });
     BOOST_TEST(pool.stats().waiting == 1u); // nothing idle: the other resource is in its keepalive check
-    while (std::chrono::steady_clock::now() < deadline) std::this_thread::yield(); // past it; nobody expired it
-    held.reset(); // granted to the waiter, whose deadline has passed
+    executor.wait_for_task();               // the expiry, posted while the keepalive check still runs
+    BOOST_TEST(validator.state->hold.load());
     executor.run();
     BOOST_TEST(timed_out);
     BOOST_TEST(!got_lease);
     BOOST_TEST(pool.stats().timeouts == 1u);
+}
+
+// An executor whose calls from other threads can be held: it keeps the deadline keeper busy delivering one expiry.
+class HoldingExecutor {
+public:
+    struct State {
+        std::atomic<bool> hold{true};
+        std::atomic<bool> entered{false};
+        std::thread::id free_thread = std::this_thread::get_id();
+    };
+    HoldingExecutor(std::shared_ptr<State> state, ManualExecutor inner) : state_(std::move(state)), inner_(inner) {}
+    void operator()(respool::Task task) const {
+        if (std::this_thread::get_id() != state_->free_thread) {
+            state_->entered = true;
+            while (state_->hold.load()) std::this_thread::yield();
+        }
+        inner_(std::move(task));
+    }
+
+private:
+    std::shared_ptr<State> state_;
+    ManualExecutor inner_;
+};
+
+BOOST_AUTO_TEST_CASE(an_async_waiter_granted_after_its_deadline_times_out_and_the_resource_goes_on) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    auto state = std::make_shared<HoldingExecutor::State>();
+    struct Release {
+        HoldingExecutor::State& state;
+        ~Release() { state.hold = false; }
+    } release{*state};
+    auto held = pool.acquire();
+    Result first, second;
+    pool.async_acquire_for(1ms, HoldingExecutor(state, executor), first.handler());
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (!state->entered.load()) { // the deadline keeper is delivering the first expiry, held in the executor
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "the first acquire never expired");
+        std::this_thread::yield();
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 10ms;
+    pool.async_acquire_until(deadline, executor, second.handler());
+    while (std::chrono::steady_clock::now() < deadline) std::this_thread::yield(); // past it; nobody expired it
+    held.reset(); // granted to the second waiter, whose deadline has passed
+    executor.run();
+    BOOST_TEST(second.called);
+    BOOST_TEST(second.failed_with<respool::TimeoutError>());
+    BOOST_TEST(!second.lease);
+    state->hold = false;
+    executor.wait_for_task();
+    executor.run();
+    BOOST_TEST(first.failed_with<respool::TimeoutError>());
+    BOOST_TEST(pool.stats().timeouts == 2u);
     BOOST_TEST(static_cast<bool>(pool.try_acquire())); // the resource went back, for the next caller
 }
 

@@ -181,10 +181,8 @@ public:
         if (options_.max_connecting > 0)
             connect_gate_ =
                 std::make_unique<typename Dependent<ConnectGate, Resource>::type>(options_.max_connecting);
-        if (options_.needs_maintenance() && options_.maintenance_thread) {
-            std::lock_guard lock(mutex_);
-            wake_housekeeper();
-        }
+        if (options_.needs_maintenance() && options_.maintenance_thread)
+            maintainer_ = std::thread([this] { maintenance_loop(); });
     }
 
     PoolCore(const PoolCore&) = delete;
@@ -352,10 +350,11 @@ public:
                 }
             });
             waiting_.store(0, std::memory_order_relaxed); // relaxed: a statistic
-            housekeeping_stop_ = true;
-            housekeeping_wakeup_.notify_all();
+            background_stop_ = true;
+            deadline_wakeup_.notify_all();
+            maintenance_wakeup_.notify_all();
         }
-        stop_housekeeping();
+        join_background_threads();
         for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
         idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true, DestroyReason::closed); });
@@ -659,7 +658,7 @@ private:
         if (w.is_async) {
             Op& op = static_cast<Op&>(w);
             op.scheduled = true;
-            // The housekeeper expires queued ops, but it may be busy (a keepalive round trip): the clock decides.
+            // The deadline keeper may not have woken yet for a deadline just past: the clock decides.
             op.granted_late = op.deadline != TimePoint::max() && std::chrono::steady_clock::now() >= op.deadline;
             const int i = handoffs.count++;
             handoffs.op[i] = std::move(op.self);
@@ -1080,7 +1079,7 @@ private:
             waits_.fetch_add(1, std::memory_order_relaxed);
             const TimePoint deadline = op->deadline;
             op->self = std::move(op); // owned by the FIFO from here, before anything below can throw
-            if (deadline != TimePoint::max()) wake_housekeeper(deadline);
+            if (deadline != TimePoint::max()) wake_deadline_keeper(deadline);
             return;
         }
         if (waiters_.empty()) update_waiter_flags(TimePoint{});
@@ -1100,7 +1099,7 @@ private:
     }
 
     // Stops an op: a queued one leaves the FIFO and completes with `reason`; one whose delivery is scheduled gives
-    // its resource back when that runs. From stop callbacks and the housekeeper. Never under mutex_.
+    // its resource back when that runs. From stop callbacks and the deadline keeper. Never under mutex_.
     void cancel(Op& op, errc reason) noexcept {
         std::unique_lock lock(mutex_);
         if (!op.enqueued) {
@@ -1149,7 +1148,7 @@ private:
             if (op->cancel_reason && take.kind != Take::Kind::cancelled && take.kind != Take::Kind::timed_out)
                 take = give_back_for_cancel(take, *op->cancel_reason, lock);
         }
-        // Granted after its deadline had passed: a timeout, as it would have been had the housekeeper expired it in
+        // Granted after its deadline had passed: a timeout, as it would have been had the deadline keeper expired it in
         // time, and what it was granted goes to the next in line. (A grant in time stays one however late this runs.)
         if (op->granted_late && (take.kind == Take::Kind::idle || take.kind == Take::Kind::room))
             abandon(std::exchange(take, Take{Take::Kind::timed_out, 0}));
@@ -1219,43 +1218,25 @@ private:
         release_room(slot, /*drop_ref=*/false);
     }
 
-    // ---- housekeeping: a background thread, started on first need, that expires asynchronous waiters ----------------
+    // ---- background threads, each started on first need ------------------------------------------------------------
+    // The deadline keeper expires asynchronous waiters; the maintainer runs maintain(). Two threads, so that a
+    // keepalive round trip or a min_idle create() that takes connect_timeout never delays an expiry.
 
-    // Starts the housekeeper on first need, or makes it look again at its deadlines. Holds mutex_.
+    // Starts the deadline keeper on first need, or makes it look again at its deadlines. Holds mutex_.
     // `deadline`: wake it only if it sleeps past this.
-    void wake_housekeeper(TimePoint deadline = TimePoint{}) {
-        if (!housekeeper_.joinable() && !housekeeping_stop_)
-            housekeeper_ = std::thread([this] { housekeeping_loop(); });
-        else if (deadline >= housekeeper_wakes_at_)
+    void wake_deadline_keeper(TimePoint deadline) {
+        if (!deadline_keeper_.joinable() && !background_stop_)
+            deadline_keeper_ = std::thread([this] { deadline_loop(); });
+        else if (deadline >= deadline_keeper_wakes_at_)
             return; // it wakes up in time anyway
-        housekeeping_wakeup_.notify_all();
+        deadline_wakeup_.notify_all();
     }
 
-    // How often the housekeeper runs maintain(): a quarter of the shortest interval it serves, within [10 ms, 1 s].
-    std::chrono::milliseconds maintenance_period() const noexcept {
-        using std::chrono::milliseconds;
-        milliseconds shortest = milliseconds(1000) * 4;
-        if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
-        if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
-        if (options_.leak_threshold.count() > 0) shortest = std::min(shortest, options_.leak_threshold);
-        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
-    }
-
-    void housekeeping_loop() noexcept {
+    void deadline_loop() noexcept {
         std::unique_lock lock(mutex_);
-        TimePoint next_maintenance = options_.needs_maintenance() && options_.maintenance_thread
-                                         ? std::chrono::steady_clock::now()
-                                         : TimePoint::max();
-        while (!housekeeping_stop_) {
+        while (!background_stop_) {
             const TimePoint now = std::chrono::steady_clock::now();
-            if (now >= next_maintenance) {
-                lock.unlock();
-                maintain();
-                lock.lock();
-                next_maintenance = std::chrono::steady_clock::now() + maintenance_period();
-                continue;
-            }
-            TimePoint next = next_maintenance;
+            TimePoint next = TimePoint::max();
             std::vector<std::shared_ptr<Op>> expired;
             waiters_.for_each([&](Waiter& w) {
                 if (!w.is_async) return;
@@ -1274,18 +1255,39 @@ private:
                 lock.lock();
                 continue;
             }
-            housekeeper_wakes_at_ = next;
+            deadline_keeper_wakes_at_ = next;
             if (next == TimePoint::max())
-                housekeeping_wakeup_.wait(lock);
+                deadline_wakeup_.wait(lock);
             else
-                housekeeping_wakeup_.wait_until(lock, next);
-            housekeeper_wakes_at_ = TimePoint{}; // awake: anyone may notify
+                deadline_wakeup_.wait_until(lock, next);
+            deadline_keeper_wakes_at_ = TimePoint{}; // awake: anyone may notify
         }
     }
 
-    void stop_housekeeping() noexcept {
-        std::lock_guard join_lock(housekeeper_join_mutex_);
-        if (housekeeper_.joinable() && housekeeper_.get_id() != std::this_thread::get_id()) housekeeper_.join();
+    // How often the maintainer runs maintain(): a quarter of the shortest interval it serves, within [10 ms, 1 s].
+    std::chrono::milliseconds maintenance_period() const noexcept {
+        using std::chrono::milliseconds;
+        milliseconds shortest = milliseconds(1000) * 4;
+        if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
+        if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
+        if (options_.leak_threshold.count() > 0) shortest = std::min(shortest, options_.leak_threshold);
+        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
+    }
+
+    void maintenance_loop() noexcept {
+        std::unique_lock lock(mutex_);
+        while (!background_stop_) {
+            lock.unlock();
+            maintain();
+            lock.lock();
+            maintenance_wakeup_.wait_for(lock, maintenance_period(), [&] { return background_stop_; });
+        }
+    }
+
+    void join_background_threads() noexcept {
+        std::lock_guard join_lock(background_join_mutex_);
+        for (std::thread* t : {&deadline_keeper_, &maintainer_})
+            if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
     }
 
     // ---- maintenance -----------------------------------------------------------------------------------------------
@@ -1495,11 +1497,13 @@ private:
     alignas(64) std::mutex mutex_; // guards waiters_, the async ops' state and the flag changes that follow them
     WaiterList waiters_;
     std::condition_variable drained_;
-    std::condition_variable housekeeping_wakeup_;
-    bool housekeeping_stop_ = false;
-    std::thread housekeeper_;
-    TimePoint housekeeper_wakes_at_{}; // when the sleeping housekeeper wakes by itself; guarded by mutex_
-    std::mutex housekeeper_join_mutex_; // close() may run on two threads at once; one of them joins
+    bool background_stop_ = false; // guarded by mutex_; set by close()
+    std::condition_variable deadline_wakeup_;
+    std::thread deadline_keeper_;
+    TimePoint deadline_keeper_wakes_at_{}; // when the sleeping deadline keeper wakes by itself; guarded by mutex_
+    std::condition_variable maintenance_wakeup_;
+    std::thread maintainer_;
+    std::mutex background_join_mutex_; // close() may run on two threads at once; one of them joins
     std::mutex maintenance_mutex_;      // one maintenance pass at a time
     // max_connecting turns, when limited. Spelled to depend on Resource, so that it is instantiated with the pool.
     std::unique_ptr<typename Dependent<ConnectGate, Resource>::type> connect_gate_;
