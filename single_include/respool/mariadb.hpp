@@ -13,6 +13,7 @@
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,7 @@
 // start for error messages. Not API.
 #include <mysql.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <stdexcept>
@@ -138,11 +140,16 @@ inline bool contains_ignoring_case(std::string_view sql, std::string_view text) 
 inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    // A stored procedure, or a statement prepared in SQL, runs text this cannot see; of what it may leave behind,
+    // named locks are what the status flags do not show (a transaction and autocommit they do; LOCK TABLES is not
+    // allowed in a procedure).
+    const std::string_view verb = Words(sql).next();
+    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark;
     Words words(sql);
     std::string_view previous;
     // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
     // transaction's characteristics only, as SET TRANSACTION does. (With @@session. they are session state.)
-    if (Words first(sql); is(first.next(), "set"))
+    if (is(verb, "set"))
         for (std::string_view next_only : {"@@tx_isolation", "@@tx_read_only", "@@transaction_isolation",
                                            "@@transaction_read_only"})
             if (contains_ignoring_case(sql, next_only)) marks |= next_transaction_mark;
@@ -176,14 +183,56 @@ struct SessionCarryover {
     static bool autocommit(unsigned status) noexcept { return (status & SERVER_STATUS_AUTOCOMMIT) != 0; }
 };
 
-// The start of a statement, for error messages.
+// The start of a statement, for error messages: at most 80 bytes, cut at a character boundary, control characters
+// shown as spaces and a NUL byte as \0 (an error's what() is a C string: a NUL would cut the server's message off).
 inline std::string sql_excerpt(std::string_view sql) {
     constexpr std::size_t max = 80;
+    std::size_t end = std::min(sql.size(), max);
+    if (end < sql.size())
+        while (end > 0 && (static_cast<unsigned char>(sql[end]) & 0xC0) == 0x80) --end; // not inside a UTF-8 char
     std::string out = "'";
-    out += sql.substr(0, max);
-    if (sql.size() > max) out += "...";
+    for (const char ch : sql.substr(0, end)) {
+        if (ch == '\0')
+            out += "\\0";
+        else
+            out += static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F ? ' ' : ch;
+    }
+    if (end < sql.size()) out += "...";
     out += '\'';
     return out;
+}
+
+// The number of `?` placeholders in `sql`: those outside quotes ('...', "...", `...`) and comments (/* */ but for
+// executable ones, -- , #), as the server counts them when it prepares the statement.
+inline std::size_t count_placeholders(std::string_view sql) noexcept {
+    std::size_t count = 0;
+    for (std::size_t at = 0; at < sql.size(); ++at) {
+        const char ch = sql[at];
+        if (ch == '?') {
+            ++count;
+        } else if (ch == '\'' || ch == '"' || ch == '`') {
+            for (++at; at < sql.size(); ++at) { // a doubled quote stays inside; so does a backslash-escaped one
+                if (sql[at] == '\\' && ch != '`') {
+                    ++at;
+                } else if (sql[at] == ch) {
+                    if (at + 1 < sql.size() && sql[at + 1] == ch)
+                        ++at;
+                    else
+                        break;
+                }
+            }
+        } else if (ch == '/' && at + 1 < sql.size() && sql[at + 1] == '*') {
+            const std::string_view opening = sql.substr(at + 2, 2);
+            const bool executable = opening.starts_with('!') || opening == "M!" || opening == "m!";
+            if (executable) continue; // its text counts; its "*/" is skipped as punctuation
+            const std::size_t close = sql.find("*/", at + 2);
+            at = close == std::string_view::npos ? sql.size() : close + 1;
+        } else if (ch == '#' || (sql.substr(at, 2) == "--" && (at + 2 == sql.size() || is_blank(sql[at + 2])))) {
+            const std::size_t eol = sql.find('\n', at);
+            at = eol == std::string_view::npos ? sql.size() : eol;
+        }
+    }
+    return count;
 }
 
 // A SELECT the program wrote, made ready for a lock clause: trailing blanks and semicolons dropped. The clause goes on
@@ -408,6 +457,19 @@ struct ConnectOptions {
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
 
+    // Throws std::invalid_argument naming the first invalid field (a negative timeout). Connection, AsyncConnection
+    // and the factories call it.
+    void validate() const {
+        auto check = [](const char* field, std::chrono::seconds value) {
+            if (value.count() < 0)
+                throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
+                                            ": must not be negative");
+        };
+        check("connect_timeout", connect_timeout);
+        check("read_timeout", read_timeout);
+        check("write_timeout", write_timeout);
+    }
+
     // Reads `mariadb://user:password@host:port/database?key=value&...` (also mysql://, and scheme+driver forms such
     // as mariadb+mariadbconnector:// as SQLAlchemy writes them). Parts and values are percent-decoded. Keys:
     // connect_timeout, read_timeout, write_timeout (seconds), charset, unix_socket, ssl_mode
@@ -448,6 +510,8 @@ struct ConnectOptions {
             else if (key == "init_command") out.init_statements.push_back(value);
             else detail::url_error("unknown key '" + key + "'");
         }
+        // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock
+        if (parts.host.empty() && !out.unix_socket.empty()) out.host.clear();
         return out;
     }
 
@@ -511,17 +575,34 @@ struct IsOptionalParam<std::optional<T>> : std::true_type {};
 template <class T>
 concept BindableText = std::convertible_to<const T&, std::string_view>;
 
-// True for the types a placeholder accepts.
+// Character types are integral, but a character bound as a number ('a' as 97) is never what was meant. (signed and
+// unsigned char stay: they are std::int8_t and std::uint8_t.)
 template <class T>
-concept Bindable = std::same_as<T, std::nullptr_t> || std::same_as<T, std::nullopt_t> || std::same_as<T, bool> ||
-                   (std::integral<T> && !std::same_as<T, char>) || std::floating_point<T> || BindableText<T> ||
-                   IsOptionalParam<T>::value;
+concept CharacterType = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+                        std::same_as<T, char16_t> || std::same_as<T, char32_t>;
+
+// The types a placeholder accepts as a value: long double is left out, since it travels as a double and could
+// overflow to infinity on the way.
+template <class T>
+concept BindableValue = std::same_as<T, std::nullptr_t> || std::same_as<T, std::nullopt_t> ||
+                        std::same_as<T, bool> || (std::integral<T> && !CharacterType<T>) || std::same_as<T, float> ||
+                        std::same_as<T, double> || BindableText<T>;
+
+template <class T>
+struct IsBindableOptional : std::false_type {};
+template <class T>
+struct IsBindableOptional<std::optional<T>> : std::bool_constant<BindableValue<T>> {};
+
+// True for the types a placeholder accepts: a value, or std::optional of one (not of another optional).
+template <class T>
+concept Bindable = BindableValue<T> || IsBindableOptional<T>::value;
 
 // Points `b` at `value` (or at `slot`, holding a copy of a number). `value` must outlive the execution.
 template <class T>
 void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
-    static_assert(Bindable<T>, "respool::mariadb: an argument must be an integer (not char), bool, float/double, "
-                               "something convertible to std::string_view, nullptr, std::nullopt or std::optional");
+    static_assert(Bindable<T>, "respool::mariadb: an argument must be an integer (not a character type), bool, "
+                               "float, double, something convertible to std::string_view, nullptr, std::nullopt or "
+                               "std::optional of one of these");
     b.is_null = &slot.is_null;
     b.length = &slot.length;
     if constexpr (IsOptionalParam<T>::value) {
@@ -666,6 +747,7 @@ enum class errc {
     commit_outcome_unknown, // COMMIT lost the connection: it may or may not have been applied (server_errno() set)
     lock_not_available,     // a NOWAIT / SKIP-less locking read found the row locked (server_errno() 1205)
     transaction_state,      // a transaction call at the wrong time (commit after rollback, lock outside one)
+    no_session,             // a Connection that was moved from: it holds no session
 };
 
 namespace detail {
@@ -691,6 +773,7 @@ public:
         case errc::commit_outcome_unknown: return "the connection was lost during COMMIT; its outcome is unknown";
         case errc::lock_not_available: return "the row lock is not available";
         case errc::transaction_state: return "not allowed in the transaction's current state";
+        case errc::no_session: return "the connection was moved from and holds no session";
         }
         return "unknown respool.mariadb error";
     }
@@ -793,13 +876,23 @@ using StatementPtr = std::unique_ptr<MYSQL_STMT, StatementDeleter>;
     throw Error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
 }
 
+[[noreturn]] inline void throw_argument_count(std::string_view sql, std::size_t placeholders, std::size_t arguments) {
+    throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                          " placeholders but " + std::to_string(arguments) + " arguments were given");
+}
+
 // Throws errc::argument_count unless the prepared `stmt` (whose text is `sql`) has `arguments` placeholders.
 inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size_t arguments) {
     const unsigned long placeholders = mysql_stmt_param_count(stmt);
-    if (placeholders != arguments)
-        throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
-                                              " placeholders but " + std::to_string(arguments) +
-                                              " arguments were given");
+    if (placeholders != arguments) throw_argument_count(sql, placeholders, arguments);
+}
+
+// Throws errc::argument_count if `sql`, about to be sent as text (no arguments), has placeholders: the server would
+// report a syntax error at the '?' instead.
+inline void check_no_placeholders(std::string_view sql) {
+    if (sql.find('?') == std::string_view::npos) return;
+    if (const std::size_t placeholders = count_placeholders(sql); placeholders != 0)
+        throw_argument_count(sql, placeholders, 0);
 }
 
 } // namespace respool::mariadb::detail
@@ -928,8 +1021,8 @@ inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
 
 namespace respool::mariadb::detail {
 
-// NULL, an integer or a double (binary protocol), or text/bytes (everything else; all values in the text protocol).
-using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, double, std::string>;
+// NULL, an integer (binary protocol), or text/bytes (everything else; all values in the text protocol).
+using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::string>;
 
 struct Columns {
     std::vector<std::string> names;
@@ -1059,7 +1152,6 @@ private:
 
     template <class T>
     T to_floating(std::size_t index, const detail::Value& v) const {
-        if (const auto* d = std::get_if<double>(&v)) return static_cast<T>(*d);
         if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<T>(*i);
         if (const auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<T>(*u);
         const auto& s = std::get<std::string>(v);
@@ -1072,10 +1164,7 @@ private:
     static std::string to_text(const detail::Value& v) {
         if (const auto* s = std::get_if<std::string>(&v)) return *s;
         if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-        if (const auto* u = std::get_if<std::uint64_t>(&v)) return std::to_string(*u);
-        char buf[32];
-        const auto res = std::to_chars(buf, buf + sizeof buf, std::get<double>(v));
-        return std::string(buf, res.ptr);
+        return std::to_string(std::get<std::uint64_t>(v));
     }
 
     std::shared_ptr<const detail::Columns> columns_;
@@ -1123,9 +1212,14 @@ private:
 
 namespace respool::mariadb::detail {
 
-inline bool is_integer_column(enum_field_types t) noexcept {
-    return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
-           t == MYSQL_TYPE_LONGLONG || t == MYSQL_TYPE_YEAR;
+// Columns a prepared statement's result reads in binary form: integers whose text is just their digits. The rest,
+// FLOAT, DOUBLE and ZEROFILL integers (YEAR among them) included, is read as text, formatted by Connector/C as the
+// server formats it in the text protocol, so a value reads the same whether or not its query had arguments.
+inline bool is_binary_integer_column(const MYSQL_FIELD& f) noexcept {
+    const enum_field_types t = f.type;
+    return (t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
+            t == MYSQL_TYPE_LONGLONG) &&
+           (f.flags & ZEROFILL_FLAG) == 0;
 }
 
 // The rows of a text-protocol result stored with mysql_store_result.
@@ -1154,18 +1248,17 @@ inline void request_max_length(MYSQL_STMT* stmt) noexcept {
 }
 
 // The rows of an executed statement whose result mysql_stmt_store_result has read (after request_max_length());
-// `meta` is its result metadata. Integers and doubles in binary form, everything else as text. Throws Error (the
+// `meta` is its result metadata. Integers in binary form, everything else as text. Throws Error (the
 // statement's error; fetching reads client memory, so a disconnect is not expected here).
 inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
     auto columns = std::make_shared<Columns>();
-    enum class Kind : std::uint8_t { integer, floating, text };
+    enum class Kind : std::uint8_t { integer, text };
     struct Out {
         Kind kind = Kind::text;
         bool is_unsigned = false;
         long long integer = 0;
-        double floating = 0;
         std::vector<char> text;
         unsigned long length = 0;
         my_bool is_null = 0;
@@ -1180,16 +1273,12 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
         b.is_null = &out[i].is_null;
         b.length = &out[i].length;
         b.error = &out[i].truncated;
-        if (is_integer_column(fields[i].type)) {
+        if (is_binary_integer_column(fields[i])) {
             out[i].kind = Kind::integer;
             out[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
             b.buffer_type = MYSQL_TYPE_LONGLONG;
             b.buffer = &out[i].integer;
             b.is_unsigned = out[i].is_unsigned ? 1 : 0;
-        } else if (fields[i].type == MYSQL_TYPE_FLOAT || fields[i].type == MYSQL_TYPE_DOUBLE) {
-            out[i].kind = Kind::floating;
-            b.buffer_type = MYSQL_TYPE_DOUBLE;
-            b.buffer = &out[i].floating;
         } else {
             out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
             b.buffer_type = MYSQL_TYPE_STRING;
@@ -1229,7 +1318,6 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                 else
                     values[i] = static_cast<std::int64_t>(o.integer);
                 break;
-            case Kind::floating: values[i] = o.floating; break;
             case Kind::text:
                 values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
                 break;
@@ -1260,8 +1348,10 @@ public:
     using Clock = std::chrono::steady_clock;
 
     // Connects and runs the init statements. Blocks up to connect_timeout for the connection (plus the statements).
-    // Throws Error with the server's or client's error (e.g. 1045 access denied, 2002/2003 cannot connect).
+    // Throws Error with the server's or client's error (e.g. 1045 access denied, 2002/2003 cannot connect), or
+    // std::invalid_argument naming an invalid option.
     explicit Connection(ConnectOptions options) : options_(std::move(options)) {
+        options_.validate();
         detail::init_library();
         handle_ = mysql_init(nullptr);
         if (!handle_) throw std::bad_alloc();
@@ -1358,8 +1448,9 @@ public:
     // Records a round trip made through native_handle(). Never blocks.
     void touch() noexcept { last_used_ = Clock::now(); }
 
-    // Whether a disconnect error was seen (or mark_broken() was called): the session must not be reused.
-    bool is_broken() const noexcept { return broken_; }
+    // Whether a disconnect error was seen (or mark_broken() was called), or this was moved from: the session must not
+    // be reused.
+    bool is_broken() const noexcept { return broken_ || handle_ == nullptr; }
     // How many deadlock errors (1213) this connection's statements have met. Each means InnoDB rolled back the whole
     // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
     std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
@@ -1386,12 +1477,14 @@ public:
 
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
     void ping() {
+        require_session();
         if (mysql_ping(handle_) != 0) fail("ping");
         touch();
     }
 
     // ROLLBACK of the open transaction, if any: one round trip. Throws Error.
     void rollback() {
+        require_session();
         if (mysql_rollback(handle_) != 0) fail("ROLLBACK");
         touch();
     }
@@ -1428,6 +1521,7 @@ public:
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named locks,
     // resets session variables), then the init statements again. Blocks for the round trips. Throws Error.
     void reset_session() {
+        require_session();
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
         carryover_.marks = 0;
         touch();
@@ -1475,7 +1569,14 @@ private:
         detail::throw_statement_error(stmt, context);
     }
 
+    // Every call that talks to the server starts here: a moved-from Connection has no handle to pass on.
+    void require_session() const {
+        if (!handle_) throw Error(errc::no_session, "this Connection was moved from");
+    }
+
     void run_text(std::string_view sql) {
+        require_session();
+        detail::check_no_placeholders(sql);
         carryover_.marks |= detail::session_marks(sql);
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
             fail("running " + detail::sql_excerpt(sql));
@@ -1506,6 +1607,7 @@ private:
     }
 
     detail::StatementPtr prepare(std::string_view sql, std::size_t arguments) {
+        require_session();
         carryover_.marks |= detail::session_marks(sql);
         detail::StatementPtr stmt(mysql_stmt_init(handle_));
         if (!stmt) throw std::bad_alloc();
@@ -1540,7 +1642,7 @@ private:
         touch();
     }
 
-    // Reads every row of an executed statement; integers and doubles in binary form, everything else as text.
+    // Reads every row of an executed statement; integers in binary form, everything else as text.
     Result read_statement_rows(MYSQL_STMT* stmt, std::string_view sql) {
         detail::ResultPtr meta(mysql_stmt_result_metadata(stmt));
         if (!meta) {
@@ -1609,8 +1711,9 @@ namespace respool::mariadb {
 // Copies share one immutable ConnectOptions.
 class Factory {
 public:
+    // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     explicit Factory(ConnectOptions options)
-        : options_(std::make_shared<const ConnectOptions>(std::move(options))) {}
+        : options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
 
     // A new connection. Blocks up to connect_timeout (plus the init statements); never retries. Thread-safe: several
     // create() calls may run at once. Throws Error (the pool rethrows it to the caller of acquire).
@@ -1760,6 +1863,7 @@ inline std::string quote_qualified_identifier(std::string_view name, std::string
 #define RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED
 // ValidatorOptions: how the MariaDB Validator checks connections on checkout and cleans them on return.
 #include <chrono>
+#include <stdexcept>
 
 namespace respool::mariadb {
 
@@ -1780,6 +1884,12 @@ struct ValidatorOptions {
     // One connection found disconnected makes every connection that existed then unusable (SQLAlchemy's default
     // reaction, right when the server restarted). Needs pre_ping to catch idle ones; make_pool turns it on.
     bool disconnect_invalidates_pool = false;
+
+    // Throws std::invalid_argument naming the first invalid field (a negative ping_after). The validators call it.
+    void validate() const {
+        if (ping_after.count() < 0)
+            throw std::invalid_argument("respool::mariadb::ValidatorOptions::ping_after: must not be negative");
+    }
 };
 
 } // namespace respool::mariadb
@@ -1823,7 +1933,8 @@ public:
     using Clock = std::chrono::steady_clock;
 
     explicit ValidatorCore(ValidatorOptions options)
-        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+        : options_((options.validate(), options)),
+          invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
 
     const ValidatorOptions& options() const noexcept { return options_; }
 
@@ -1931,8 +2042,8 @@ inline bool allow_nonblocking_calls(MYSQL* handle) noexcept {
 }
 
 // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a COM_PING
-// in well under a millisecond). The thread that runs keepalive also expires asynchronous acquires' deadlines and is
-// joined when the pool is destroyed, so a server that stopped answering must not hold it longer.
+// in well under a millisecond). The thread that runs keepalive is joined when the pool is closed or destroyed, so a
+// server that stopped answering must not hold it longer.
 inline std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
     if (o.read_timeout.count() > 0) return o.read_timeout;
     return std::chrono::seconds(1);
@@ -1996,8 +2107,8 @@ public:
     // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread: the checks of validate()
     // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
     // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
-    // 1 s) even without read_timeout, because that thread also expires asynchronous acquires' deadlines and is joined
-    // when the pool is destroyed: a server that stopped answering must not hold either. A connection that does not
+    // 1 s) even without read_timeout, because that thread is joined when the pool is closed or destroyed: a server
+    // that stopped answering must not hold that up. A connection that does not
     // answer in time is broken and destroyed. Waits at most that limit; never throws.
     bool keepalive(Connection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
@@ -2010,6 +2121,7 @@ public:
     // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()
     // needs (none for a session left clean), or for the full reset. Never throws.
     bool reset(Connection& c) noexcept {
+        if (!c.native_handle()) return false; // moved out of its lease: nothing left to keep
         if (c.is_broken()) {
             core_.on_disconnect();
             return false;

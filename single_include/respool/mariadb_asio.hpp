@@ -267,9 +267,10 @@ public:
     template <class T>
     using Awaitable = boost::asio::awaitable<T>;
 
-    // An unconnected session whose waits run on `executor`. No I/O. Throws Error when Connector/C cannot set it up.
+    // An unconnected session whose waits run on `executor`. No I/O. Throws Error when Connector/C cannot set it up,
+    // std::invalid_argument naming an invalid option.
     AsyncConnection(executor_type executor, ConnectOptions options)
-        : s_(std::make_unique<State>(std::move(executor), std::move(options))) {
+        : s_(std::make_unique<State>(std::move(executor), (options.validate(), std::move(options)))) {
         detail::init_library();
         s_->handle = mysql_init(nullptr);
         if (!s_->handle) throw std::bad_alloc();
@@ -450,13 +451,13 @@ public:
     }
 
     // Whether no statement ran since the session was connected or reset (the init statements aside). Never blocks.
-    bool is_fresh() const noexcept { return s_->fresh; }
+    bool is_fresh() const noexcept { return s_ && s_->fresh; }
 
-    // Whether async_connect() succeeded. Never blocks.
-    bool is_connected() const noexcept { return s_->connected; }
-    // Whether a disconnect was seen, a connect failed, an operation was abandoned mid-way, or mark_broken() was
-    // called: the session must not be reused.
-    bool is_broken() const noexcept { return s_->broken; }
+    // Whether async_connect() succeeded (and this was not moved from). Never blocks.
+    bool is_connected() const noexcept { return s_ && s_->connected; }
+    // Whether a disconnect was seen, a connect failed, an operation was abandoned mid-way, mark_broken() was called,
+    // or this was moved from: the session must not be reused.
+    bool is_broken() const noexcept { return !s_ || s_->broken; }
     void mark_broken() noexcept { s_->broken = true; }
     // As Connection's: how many deadlock errors (1213) this connection's statements have met; an AsyncTransaction
     // compares it with its value at BEGIN. Never blocks.
@@ -465,7 +466,7 @@ public:
     // As Connection's: from the server's last reply, no round trip.
     unsigned server_status() const noexcept {
         unsigned int status = 0;
-        if (s_->connected) mariadb_get_infov(s_->handle, MARIADB_CONNECTION_SERVER_STATUS, &status);
+        if (is_connected()) mariadb_get_infov(s_->handle, MARIADB_CONNECTION_SERVER_STATUS, &status);
         return status;
     }
     bool in_transaction() const noexcept { return (server_status() & SERVER_STATUS_IN_TRANS) != 0; }
@@ -573,6 +574,7 @@ private:
     }
 
     Awaitable<void> run_text(const std::string& sql) {
+        detail::check_no_placeholders(sql);
         s_->fresh = false;
         s_->carryover.marks |= detail::session_marks(sql);
         int rc = 0;
@@ -735,8 +737,10 @@ protected:
 // share one immutable ConnectOptions (and the listener).
 class AsyncFactory {
 public:
+    // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options)
-        : executor_(std::move(executor)), options_(std::make_shared<const ConnectOptions>(std::move(options))) {}
+        : executor_(std::move(executor)),
+          options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
 
     // As above, telling `listener` (while it exists) of every connection made. For AsyncConnectionPool.
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options,
@@ -815,8 +819,8 @@ public:
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
     // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
     // pool's own, never an event loop); the connection is idle, with no operation in flight and no Asio object
-    // attached. The wait is bounded by keepalive_ping_limit(): that thread also expires asynchronous acquires'
-    // deadlines, so a server that stopped answering must not hold it. A connection that does not answer in time is
+    // attached. The wait is bounded by keepalive_ping_limit(): that thread is joined when the pool is closed or
+    // destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
     // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
     bool keepalive(AsyncConnection& c) noexcept {
         if (!validate(c)) return false;

@@ -383,6 +383,7 @@ struct NoEvents {};
 // Lease: the move-only handle to a resource checked out of a pool. Ending it gives the resource back.
 #include <cassert>
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 namespace respool {
@@ -426,7 +427,7 @@ public:
     }
 
     // The resource, or nullptr when the lease is empty (as std::unique_ptr::get).
-    resource_type* get() const noexcept { return owner_ ? &owner_->resource(slot_) : nullptr; }
+    resource_type* get() const noexcept { return owner_ ? std::addressof(owner_->resource(slot_)) : nullptr; }
 
     explicit operator bool() const noexcept { return owner_ != nullptr; }
 

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "test_server.hpp"
@@ -74,6 +75,102 @@ BOOST_AUTO_TEST_CASE(rows_convert_types_and_report_null) {
         BOOST_CHECK_THROW((void)row.get<int>("no_such_column"), mdb::Error);
         BOOST_CHECK_THROW((void)row.get<int>(7), mdb::Error);
     }
+}
+
+BOOST_AUTO_TEST_CASE(floating_point_zerofill_and_year_columns_read_the_same_with_or_without_arguments) {
+    mdb::Connection c(server_options());
+    ScratchTable t(c, "formats", "f FLOAT, d DOUBLE, y YEAR, z INT(5) ZEROFILL, big_f FLOAT, huge DOUBLE");
+    c.execute("INSERT INTO " + t.name() + " VALUES (1.1, 1e22, 0, 42, 123456789, 1e300)");
+    const std::string sql = "SELECT f, d, y, z, big_f, huge FROM " + t.name();
+    const auto text = c.query(sql);
+    const auto prepared = c.query(sql + " WHERE ? = 1", 1);
+    BOOST_REQUIRE(text.size() == 1u);
+    BOOST_REQUIRE(prepared.size() == 1u);
+    for (std::size_t i = 0; i < text[0].size(); ++i) {
+        BOOST_TEST_CONTEXT("column " << i) {
+            BOOST_TEST(text[0].get<std::string>(i) == prepared[0].get<std::string>(i));
+        }
+    }
+    BOOST_TEST(prepared[0].get<std::string>("f") == "1.1");
+    BOOST_TEST(prepared[0].get<double>("f") == 1.1);
+    BOOST_TEST(prepared[0].get<std::string>("y") == "0000");
+    BOOST_TEST(prepared[0].get<std::string>("z") == "00042");
+    BOOST_TEST(prepared[0].get<int>("z") == 42);
+    BOOST_TEST(prepared[0].get<double>("d") == 1e22);
+    // A double too large for a float is an error either way, never infinity.
+    for (const auto* result : {&text, &prepared}) {
+        try {
+            (void)(*result)[0].get<float>("huge");
+            BOOST_ERROR("1e300 read as a float");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::type_mismatch));
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(placeholders_without_arguments_are_an_argument_count_error_before_anything_is_sent) {
+    mdb::Connection c(server_options());
+    const auto sent_before = c.query("SHOW SESSION STATUS LIKE 'Questions'")[0].get<std::uint64_t>(1);
+    for (const char* sql : {"SELECT ?", "SELECT 1 FROM DUAL WHERE 1 = ? /* ? */", "SELECT /*! ? */ 1"}) {
+        try {
+            c.execute(sql);
+            BOOST_ERROR("no error for " << sql);
+        } catch (const mdb::Error& e) {
+            BOOST_TEST((e.code() == mdb::errc::argument_count));
+            BOOST_TEST(std::string(e.what()).find("0 arguments") != std::string::npos);
+        }
+    }
+    const auto sent_after = c.query("SHOW SESSION STATUS LIKE 'Questions'")[0].get<std::uint64_t>(1);
+    BOOST_TEST(sent_after == sent_before + 1); // only the SHOW STATUS itself reached the server
+    // A '?' in quotes or a comment is not a placeholder.
+    const auto row = c.query("SELECT '?', \"?\", `?` FROM (SELECT 1 AS `?`) AS t /* ? */ -- ?\n# ?\n")[0];
+    BOOST_TEST(row.get<std::string>(0) == "?");
+    BOOST_TEST(row.get<std::string>(1) == "?");
+    BOOST_TEST(c.query("SELECT 'it''s ?', 'a\\'?'")[0].get<std::string>(0) == "it's ?");
+}
+
+BOOST_AUTO_TEST_CASE(a_nul_byte_in_the_sql_does_not_cut_the_servers_message_off) {
+    mdb::Connection c(server_options());
+    try {
+        c.execute(std::string("SELEC \0 1", 10));
+        BOOST_ERROR("accepted");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == 1064u);
+        BOOST_TEST(std::string(e.what()).find("SQL syntax") != std::string::npos, e.what());
+        BOOST_TEST(std::string(e.what()).find("\\0") != std::string::npos, e.what());
+    }
+}
+
+// Character types are integers to C++, but a character is never meant as its code; long double could overflow.
+static_assert(!mdb::detail::Bindable<char>);
+static_assert(!mdb::detail::Bindable<wchar_t>);
+static_assert(!mdb::detail::Bindable<char8_t>);
+static_assert(!mdb::detail::Bindable<char16_t>);
+static_assert(!mdb::detail::Bindable<char32_t>);
+static_assert(!mdb::detail::Bindable<long double>);
+static_assert(!mdb::detail::Bindable<std::optional<std::optional<int>>>);
+static_assert(!mdb::detail::Bindable<std::optional<char>>);
+static_assert(mdb::detail::Bindable<std::int8_t> && mdb::detail::Bindable<std::uint8_t>);
+static_assert(mdb::detail::Bindable<std::optional<std::string>> && mdb::detail::Bindable<const char*>);
+
+BOOST_AUTO_TEST_CASE(negative_timeouts_are_refused_naming_the_field) {
+    auto refused = [](auto make, const char* field) {
+        try {
+            make();
+            BOOST_ERROR("accepted a negative " << field);
+        } catch (const std::invalid_argument& e) {
+            BOOST_TEST(std::string(e.what()).find(field) != std::string::npos, e.what());
+        }
+    };
+    auto with = [](auto change) {
+        mdb::ConnectOptions o = server_options();
+        change(o);
+        return o;
+    };
+    refused([&] { mdb::Connection c(with([](auto& o) { o.connect_timeout = -1s; })); }, "connect_timeout");
+    refused([&] { mdb::Factory f(with([](auto& o) { o.read_timeout = -5s; })); }, "read_timeout");
+    refused([&] { (void)mdb::make_pool(with([](auto& o) { o.write_timeout = -1s; })); }, "write_timeout");
+    refused([&] { (void)mdb::make_pool(server_options(), {}, {.ping_after = -1ms}); }, "ping_after");
 }
 
 BOOST_AUTO_TEST_CASE(arguments_are_bound_not_spliced) {

@@ -72,6 +72,11 @@ BOOST_AUTO_TEST_CASE(defaults_ipv6_socket_and_sqlalchemy_schemes) {
     BOOST_TEST(b.password.empty());
     const auto c = mdb::ConnectOptions::from_url("MariaDB://u@h/d"); // schemes are case-insensitive
     BOOST_TEST(c.host == "h");
+    // SQLAlchemy's socket form names no host: the socket is used, not TCP to the default host.
+    const auto s = mdb::ConnectOptions::from_url("mysql+pymysql://u:p@/db?unix_socket=/run/mysqld/mysqld.sock");
+    BOOST_TEST(s.host.empty());
+    BOOST_TEST(s.unix_socket == "/run/mysqld/mysqld.sock");
+    BOOST_TEST(mdb::ConnectOptions::from_url("mariadb://u@/db").host == "127.0.0.1"); // no socket: the default host
 }
 
 BOOST_AUTO_TEST_CASE(from_url_leaves_pool_keys_to_make_pool) {
@@ -182,4 +187,23 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("FLUSH TABLES t FOR EXPORT") == unsigned{d::table_locks_mark});
     BOOST_TEST(d::session_marks("SET/**/TRANSACTION READ ONLY") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SELECT 1 /* lock */ -- tables") == 0u);
+    // A procedure or a statement prepared in SQL may take named locks where the text cannot show it.
+    BOOST_TEST(d::session_marks("CALL p(1)") == unsigned{d::named_locks_mark});
+    BOOST_TEST(d::session_marks(" /* x */ call p") == unsigned{d::named_locks_mark});
+    BOOST_TEST(d::session_marks("EXECUTE stmt USING @a") == unsigned{d::named_locks_mark});
+    BOOST_TEST(d::session_marks("SELECT recall FROM t") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(placeholders_are_counted_outside_quotes_and_comments) {
+    namespace d = respool::mariadb::detail;
+    BOOST_TEST(d::count_placeholders("SELECT 1") == 0u);
+    BOOST_TEST(d::count_placeholders("SELECT ?, ?") == 2u);
+    BOOST_TEST(d::count_placeholders("SELECT '?', \"?\", `?`, ?") == 1u);
+    BOOST_TEST(d::count_placeholders("SELECT 'it''s ?', 'a\\'?', ?") == 1u);
+    BOOST_TEST(d::count_placeholders("SELECT 1 /* ? */ -- ?\n# ?\n, ?") == 1u);
+    BOOST_TEST(d::count_placeholders("SELECT /*! ? */ 1") == 1u); // executable comments run
+    BOOST_TEST(d::count_placeholders("SELECT 1 --?") == 1u);      // "--" without a blank is no comment
+    BOOST_TEST(d::count_placeholders("SELECT '?") == 0u);         // unterminated: nothing after counts
+    BOOST_TEST(d::sql_excerpt(std::string_view("a\0b\nc", 5)) == "'a\\0b c'");
+    BOOST_TEST(d::sql_excerpt(std::string(79, 'x') + "\xC3\xA9z") == "'" + std::string(79, 'x') + "...'");
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <latch>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -211,6 +212,23 @@ BOOST_AUTO_TEST_CASE(lease_is_move_only_and_gives_back_once) {
     other = TestPool::Lease{};
     BOOST_TEST(pool.stats().idle == 1u);
     static_assert(!std::is_copy_constructible_v<TestPool::Lease>);
+}
+
+// A handle type that hides its address (as COM smart pointers overload operator&) still works through a lease.
+struct AddressHidingHandle {
+    int value = 42;
+    void operator&() const = delete;
+};
+struct AddressHidingFactory {
+    AddressHidingHandle create() { return {}; }
+};
+
+BOOST_AUTO_TEST_CASE(a_resource_that_overloads_its_address_of_operator_is_reached_through_the_lease) {
+    respool::Pool<AddressHidingHandle, AddressHidingFactory> pool({.pool_size = 1, .max_overflow = 0});
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->value == 42);
+    BOOST_TEST((*lease).value == 42);
+    BOOST_TEST(lease.get() == std::addressof(*lease));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -31,8 +31,10 @@ protected:
 // share one immutable ConnectOptions (and the listener).
 class AsyncFactory {
 public:
+    // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options)
-        : executor_(std::move(executor)), options_(std::make_shared<const ConnectOptions>(std::move(options))) {}
+        : executor_(std::move(executor)),
+          options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
 
     // As above, telling `listener` (while it exists) of every connection made. For AsyncConnectionPool.
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options,

@@ -39,8 +39,8 @@ public:
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
     // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
     // pool's own, never an event loop); the connection is idle, with no operation in flight and no Asio object
-    // attached. The wait is bounded by keepalive_ping_limit(): that thread also expires asynchronous acquires'
-    // deadlines, so a server that stopped answering must not hold it. A connection that does not answer in time is
+    // attached. The wait is bounded by keepalive_ping_limit(): that thread is joined when the pool is closed or
+    // destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
     // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
     bool keepalive(AsyncConnection& c) noexcept {
         if (!validate(c)) return false;

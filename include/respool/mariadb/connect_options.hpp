@@ -4,6 +4,7 @@
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
 #include <chrono>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,19 @@ struct ConnectOptions {
     std::string charset = "utf8mb4";
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
+
+    // Throws std::invalid_argument naming the first invalid field (a negative timeout). Connection, AsyncConnection
+    // and the factories call it.
+    void validate() const {
+        auto check = [](const char* field, std::chrono::seconds value) {
+            if (value.count() < 0)
+                throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
+                                            ": must not be negative");
+        };
+        check("connect_timeout", connect_timeout);
+        check("read_timeout", read_timeout);
+        check("write_timeout", write_timeout);
+    }
 
     // Reads `mariadb://user:password@host:port/database?key=value&...` (also mysql://, and scheme+driver forms such
     // as mariadb+mariadbconnector:// as SQLAlchemy writes them). Parts and values are percent-decoded. Keys:
@@ -84,6 +98,8 @@ struct ConnectOptions {
             else if (key == "init_command") out.init_statements.push_back(value);
             else detail::url_error("unknown key '" + key + "'");
         }
+        // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock
+        if (parts.host.empty() && !out.unix_socket.empty()) out.host.clear();
         return out;
     }
 

@@ -38,8 +38,10 @@ public:
     using Clock = std::chrono::steady_clock;
 
     // Connects and runs the init statements. Blocks up to connect_timeout for the connection (plus the statements).
-    // Throws Error with the server's or client's error (e.g. 1045 access denied, 2002/2003 cannot connect).
+    // Throws Error with the server's or client's error (e.g. 1045 access denied, 2002/2003 cannot connect), or
+    // std::invalid_argument naming an invalid option.
     explicit Connection(ConnectOptions options) : options_(std::move(options)) {
+        options_.validate();
         detail::init_library();
         handle_ = mysql_init(nullptr);
         if (!handle_) throw std::bad_alloc();
@@ -136,8 +138,9 @@ public:
     // Records a round trip made through native_handle(). Never blocks.
     void touch() noexcept { last_used_ = Clock::now(); }
 
-    // Whether a disconnect error was seen (or mark_broken() was called): the session must not be reused.
-    bool is_broken() const noexcept { return broken_; }
+    // Whether a disconnect error was seen (or mark_broken() was called), or this was moved from: the session must not
+    // be reused.
+    bool is_broken() const noexcept { return broken_ || handle_ == nullptr; }
     // How many deadlock errors (1213) this connection's statements have met. Each means InnoDB rolled back the whole
     // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
     std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
@@ -164,12 +167,14 @@ public:
 
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
     void ping() {
+        require_session();
         if (mysql_ping(handle_) != 0) fail("ping");
         touch();
     }
 
     // ROLLBACK of the open transaction, if any: one round trip. Throws Error.
     void rollback() {
+        require_session();
         if (mysql_rollback(handle_) != 0) fail("ROLLBACK");
         touch();
     }
@@ -206,6 +211,7 @@ public:
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named locks,
     // resets session variables), then the init statements again. Blocks for the round trips. Throws Error.
     void reset_session() {
+        require_session();
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
         carryover_.marks = 0;
         touch();
@@ -253,7 +259,14 @@ private:
         detail::throw_statement_error(stmt, context);
     }
 
+    // Every call that talks to the server starts here: a moved-from Connection has no handle to pass on.
+    void require_session() const {
+        if (!handle_) throw Error(errc::no_session, "this Connection was moved from");
+    }
+
     void run_text(std::string_view sql) {
+        require_session();
+        detail::check_no_placeholders(sql);
         carryover_.marks |= detail::session_marks(sql);
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
             fail("running " + detail::sql_excerpt(sql));
@@ -284,6 +297,7 @@ private:
     }
 
     detail::StatementPtr prepare(std::string_view sql, std::size_t arguments) {
+        require_session();
         carryover_.marks |= detail::session_marks(sql);
         detail::StatementPtr stmt(mysql_stmt_init(handle_));
         if (!stmt) throw std::bad_alloc();
@@ -318,7 +332,7 @@ private:
         touch();
     }
 
-    // Reads every row of an executed statement; integers and doubles in binary form, everything else as text.
+    // Reads every row of an executed statement; integers in binary form, everything else as text.
     Result read_statement_rows(MYSQL_STMT* stmt, std::string_view sql) {
         detail::ResultPtr meta(mysql_stmt_result_metadata(stmt));
         if (!meta) {

@@ -89,6 +89,7 @@ enum class errc {
     commit_outcome_unknown, // COMMIT lost the connection: it may or may not have been applied (server_errno() set)
     lock_not_available,     // a NOWAIT / SKIP-less locking read found the row locked (server_errno() 1205)
     transaction_state,      // a transaction call at the wrong time (commit after rollback, lock outside one)
+    no_session,             // a Connection that was moved from: it holds no session
 };
 
 namespace detail {
@@ -114,6 +115,7 @@ public:
         case errc::commit_outcome_unknown: return "the connection was lost during COMMIT; its outcome is unknown";
         case errc::lock_not_available: return "the row lock is not available";
         case errc::transaction_state: return "not allowed in the transaction's current state";
+        case errc::no_session: return "the connection was moved from and holds no session";
         }
         return "unknown respool.mariadb error";
     }

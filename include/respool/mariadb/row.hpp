@@ -141,7 +141,6 @@ private:
 
     template <class T>
     T to_floating(std::size_t index, const detail::Value& v) const {
-        if (const auto* d = std::get_if<double>(&v)) return static_cast<T>(*d);
         if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<T>(*i);
         if (const auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<T>(*u);
         const auto& s = std::get<std::string>(v);
@@ -154,10 +153,7 @@ private:
     static std::string to_text(const detail::Value& v) {
         if (const auto* s = std::get_if<std::string>(&v)) return *s;
         if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-        if (const auto* u = std::get_if<std::uint64_t>(&v)) return std::to_string(*u);
-        char buf[32];
-        const auto res = std::to_chars(buf, buf + sizeof buf, std::get<double>(v));
-        return std::string(buf, res.ptr);
+        return std::to_string(std::get<std::uint64_t>(v));
     }
 
     std::shared_ptr<const detail::Columns> columns_;

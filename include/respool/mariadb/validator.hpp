@@ -47,8 +47,8 @@ public:
     // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread: the checks of validate()
     // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
     // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
-    // 1 s) even without read_timeout, because that thread also expires asynchronous acquires' deadlines and is joined
-    // when the pool is destroyed: a server that stopped answering must not hold either. A connection that does not
+    // 1 s) even without read_timeout, because that thread is joined when the pool is closed or destroyed: a server
+    // that stopped answering must not hold that up. A connection that does not
     // answer in time is broken and destroyed. Waits at most that limit; never throws.
     bool keepalive(Connection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
@@ -61,6 +61,7 @@ public:
     // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()
     // needs (none for a session left clean), or for the full reset. Never throws.
     bool reset(Connection& c) noexcept {
+        if (!c.native_handle()) return false; // moved out of its lease: nothing left to keep
         if (c.is_broken()) {
             core_.on_disconnect();
             return false;

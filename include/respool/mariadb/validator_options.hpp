@@ -3,6 +3,7 @@
 #define RESPOOL_MARIADB_VALIDATOR_OPTIONS_HPP_INCLUDED
 // ValidatorOptions: how the MariaDB Validator checks connections on checkout and cleans them on return.
 #include <chrono>
+#include <stdexcept>
 
 namespace respool::mariadb {
 
@@ -23,6 +24,12 @@ struct ValidatorOptions {
     // One connection found disconnected makes every connection that existed then unusable (SQLAlchemy's default
     // reaction, right when the server restarted). Needs pre_ping to catch idle ones; make_pool turns it on.
     bool disconnect_invalidates_pool = false;
+
+    // Throws std::invalid_argument naming the first invalid field (a negative ping_after). The validators call it.
+    void validate() const {
+        if (ping_after.count() < 0)
+            throw std::invalid_argument("respool::mariadb::ValidatorOptions::ping_after: must not be negative");
+    }
 };
 
 } // namespace respool::mariadb

@@ -30,17 +30,34 @@ struct IsOptionalParam<std::optional<T>> : std::true_type {};
 template <class T>
 concept BindableText = std::convertible_to<const T&, std::string_view>;
 
-// True for the types a placeholder accepts.
+// Character types are integral, but a character bound as a number ('a' as 97) is never what was meant. (signed and
+// unsigned char stay: they are std::int8_t and std::uint8_t.)
 template <class T>
-concept Bindable = std::same_as<T, std::nullptr_t> || std::same_as<T, std::nullopt_t> || std::same_as<T, bool> ||
-                   (std::integral<T> && !std::same_as<T, char>) || std::floating_point<T> || BindableText<T> ||
-                   IsOptionalParam<T>::value;
+concept CharacterType = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+                        std::same_as<T, char16_t> || std::same_as<T, char32_t>;
+
+// The types a placeholder accepts as a value: long double is left out, since it travels as a double and could
+// overflow to infinity on the way.
+template <class T>
+concept BindableValue = std::same_as<T, std::nullptr_t> || std::same_as<T, std::nullopt_t> ||
+                        std::same_as<T, bool> || (std::integral<T> && !CharacterType<T>) || std::same_as<T, float> ||
+                        std::same_as<T, double> || BindableText<T>;
+
+template <class T>
+struct IsBindableOptional : std::false_type {};
+template <class T>
+struct IsBindableOptional<std::optional<T>> : std::bool_constant<BindableValue<T>> {};
+
+// True for the types a placeholder accepts: a value, or std::optional of one (not of another optional).
+template <class T>
+concept Bindable = BindableValue<T> || IsBindableOptional<T>::value;
 
 // Points `b` at `value` (or at `slot`, holding a copy of a number). `value` must outlive the execution.
 template <class T>
 void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
-    static_assert(Bindable<T>, "respool::mariadb: an argument must be an integer (not char), bool, float/double, "
-                               "something convertible to std::string_view, nullptr, std::nullopt or std::optional");
+    static_assert(Bindable<T>, "respool::mariadb: an argument must be an integer (not a character type), bool, "
+                               "float, double, something convertible to std::string_view, nullptr, std::nullopt or "
+                               "std::optional of one of these");
     b.is_null = &slot.is_null;
     b.length = &slot.length;
     if constexpr (IsOptionalParam<T>::value) {

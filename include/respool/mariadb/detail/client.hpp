@@ -41,13 +41,23 @@ using StatementPtr = std::unique_ptr<MYSQL_STMT, StatementDeleter>;
     throw Error(mysql_stmt_errno(stmt), mysql_stmt_sqlstate(stmt), mysql_stmt_error(stmt), context);
 }
 
+[[noreturn]] inline void throw_argument_count(std::string_view sql, std::size_t placeholders, std::size_t arguments) {
+    throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                          " placeholders but " + std::to_string(arguments) + " arguments were given");
+}
+
 // Throws errc::argument_count unless the prepared `stmt` (whose text is `sql`) has `arguments` placeholders.
 inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size_t arguments) {
     const unsigned long placeholders = mysql_stmt_param_count(stmt);
-    if (placeholders != arguments)
-        throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
-                                              " placeholders but " + std::to_string(arguments) +
-                                              " arguments were given");
+    if (placeholders != arguments) throw_argument_count(sql, placeholders, arguments);
+}
+
+// Throws errc::argument_count if `sql`, about to be sent as text (no arguments), has placeholders: the server would
+// report a syntax error at the '?' instead.
+inline void check_no_placeholders(std::string_view sql) {
+    if (sql.find('?') == std::string_view::npos) return;
+    if (const std::size_t placeholders = count_placeholders(sql); placeholders != 0)
+        throw_argument_count(sql, placeholders, 0);
 }
 
 } // namespace respool::mariadb::detail

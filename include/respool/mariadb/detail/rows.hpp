@@ -22,9 +22,14 @@
 
 namespace respool::mariadb::detail {
 
-inline bool is_integer_column(enum_field_types t) noexcept {
-    return t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
-           t == MYSQL_TYPE_LONGLONG || t == MYSQL_TYPE_YEAR;
+// Columns a prepared statement's result reads in binary form: integers whose text is just their digits. The rest,
+// FLOAT, DOUBLE and ZEROFILL integers (YEAR among them) included, is read as text, formatted by Connector/C as the
+// server formats it in the text protocol, so a value reads the same whether or not its query had arguments.
+inline bool is_binary_integer_column(const MYSQL_FIELD& f) noexcept {
+    const enum_field_types t = f.type;
+    return (t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
+            t == MYSQL_TYPE_LONGLONG) &&
+           (f.flags & ZEROFILL_FLAG) == 0;
 }
 
 // The rows of a text-protocol result stored with mysql_store_result.
@@ -53,18 +58,17 @@ inline void request_max_length(MYSQL_STMT* stmt) noexcept {
 }
 
 // The rows of an executed statement whose result mysql_stmt_store_result has read (after request_max_length());
-// `meta` is its result metadata. Integers and doubles in binary form, everything else as text. Throws Error (the
+// `meta` is its result metadata. Integers in binary form, everything else as text. Throws Error (the
 // statement's error; fetching reads client memory, so a disconnect is not expected here).
 inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
     auto columns = std::make_shared<Columns>();
-    enum class Kind : std::uint8_t { integer, floating, text };
+    enum class Kind : std::uint8_t { integer, text };
     struct Out {
         Kind kind = Kind::text;
         bool is_unsigned = false;
         long long integer = 0;
-        double floating = 0;
         std::vector<char> text;
         unsigned long length = 0;
         my_bool is_null = 0;
@@ -79,16 +83,12 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
         b.is_null = &out[i].is_null;
         b.length = &out[i].length;
         b.error = &out[i].truncated;
-        if (is_integer_column(fields[i].type)) {
+        if (is_binary_integer_column(fields[i])) {
             out[i].kind = Kind::integer;
             out[i].is_unsigned = (fields[i].flags & UNSIGNED_FLAG) != 0;
             b.buffer_type = MYSQL_TYPE_LONGLONG;
             b.buffer = &out[i].integer;
             b.is_unsigned = out[i].is_unsigned ? 1 : 0;
-        } else if (fields[i].type == MYSQL_TYPE_FLOAT || fields[i].type == MYSQL_TYPE_DOUBLE) {
-            out[i].kind = Kind::floating;
-            b.buffer_type = MYSQL_TYPE_DOUBLE;
-            b.buffer = &out[i].floating;
         } else {
             out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
             b.buffer_type = MYSQL_TYPE_STRING;
@@ -128,7 +128,6 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                 else
                     values[i] = static_cast<std::int64_t>(o.integer);
                 break;
-            case Kind::floating: values[i] = o.floating; break;
             case Kind::text:
                 values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
                 break;

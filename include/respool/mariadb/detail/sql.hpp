@@ -5,6 +5,7 @@
 // start for error messages. Not API.
 #include <mysql.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstddef>
 #include <stdexcept>
@@ -104,11 +105,16 @@ inline bool contains_ignoring_case(std::string_view sql, std::string_view text) 
 inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    // A stored procedure, or a statement prepared in SQL, runs text this cannot see; of what it may leave behind,
+    // named locks are what the status flags do not show (a transaction and autocommit they do; LOCK TABLES is not
+    // allowed in a procedure).
+    const std::string_view verb = Words(sql).next();
+    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark;
     Words words(sql);
     std::string_view previous;
     // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
     // transaction's characteristics only, as SET TRANSACTION does. (With @@session. they are session state.)
-    if (Words first(sql); is(first.next(), "set"))
+    if (is(verb, "set"))
         for (std::string_view next_only : {"@@tx_isolation", "@@tx_read_only", "@@transaction_isolation",
                                            "@@transaction_read_only"})
             if (contains_ignoring_case(sql, next_only)) marks |= next_transaction_mark;
@@ -142,14 +148,56 @@ struct SessionCarryover {
     static bool autocommit(unsigned status) noexcept { return (status & SERVER_STATUS_AUTOCOMMIT) != 0; }
 };
 
-// The start of a statement, for error messages.
+// The start of a statement, for error messages: at most 80 bytes, cut at a character boundary, control characters
+// shown as spaces and a NUL byte as \0 (an error's what() is a C string: a NUL would cut the server's message off).
 inline std::string sql_excerpt(std::string_view sql) {
     constexpr std::size_t max = 80;
+    std::size_t end = std::min(sql.size(), max);
+    if (end < sql.size())
+        while (end > 0 && (static_cast<unsigned char>(sql[end]) & 0xC0) == 0x80) --end; // not inside a UTF-8 char
     std::string out = "'";
-    out += sql.substr(0, max);
-    if (sql.size() > max) out += "...";
+    for (const char ch : sql.substr(0, end)) {
+        if (ch == '\0')
+            out += "\\0";
+        else
+            out += static_cast<unsigned char>(ch) < 0x20 || ch == 0x7F ? ' ' : ch;
+    }
+    if (end < sql.size()) out += "...";
     out += '\'';
     return out;
+}
+
+// The number of `?` placeholders in `sql`: those outside quotes ('...', "...", `...`) and comments (/* */ but for
+// executable ones, -- , #), as the server counts them when it prepares the statement.
+inline std::size_t count_placeholders(std::string_view sql) noexcept {
+    std::size_t count = 0;
+    for (std::size_t at = 0; at < sql.size(); ++at) {
+        const char ch = sql[at];
+        if (ch == '?') {
+            ++count;
+        } else if (ch == '\'' || ch == '"' || ch == '`') {
+            for (++at; at < sql.size(); ++at) { // a doubled quote stays inside; so does a backslash-escaped one
+                if (sql[at] == '\\' && ch != '`') {
+                    ++at;
+                } else if (sql[at] == ch) {
+                    if (at + 1 < sql.size() && sql[at + 1] == ch)
+                        ++at;
+                    else
+                        break;
+                }
+            }
+        } else if (ch == '/' && at + 1 < sql.size() && sql[at + 1] == '*') {
+            const std::string_view opening = sql.substr(at + 2, 2);
+            const bool executable = opening.starts_with('!') || opening == "M!" || opening == "m!";
+            if (executable) continue; // its text counts; its "*/" is skipped as punctuation
+            const std::size_t close = sql.find("*/", at + 2);
+            at = close == std::string_view::npos ? sql.size() : close + 1;
+        } else if (ch == '#' || (sql.substr(at, 2) == "--" && (at + 2 == sql.size() || is_blank(sql[at + 2])))) {
+            const std::size_t eol = sql.find('\n', at);
+            at = eol == std::string_view::npos ? sql.size() : eol;
+        }
+    }
+    return count;
 }
 
 // A SELECT the program wrote, made ready for a lock clause: trailing blanks and semicolons dropped. The clause goes on

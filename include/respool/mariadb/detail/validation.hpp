@@ -54,7 +54,8 @@ public:
     using Clock = std::chrono::steady_clock;
 
     explicit ValidatorCore(ValidatorOptions options)
-        : options_(options), invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
+        : options_((options.validate(), options)),
+          invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
 
     const ValidatorOptions& options() const noexcept { return options_; }
 
@@ -162,8 +163,8 @@ inline bool allow_nonblocking_calls(MYSQL* handle) noexcept {
 }
 
 // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a COM_PING
-// in well under a millisecond). The thread that runs keepalive also expires asynchronous acquires' deadlines and is
-// joined when the pool is destroyed, so a server that stopped answering must not hold it longer.
+// in well under a millisecond). The thread that runs keepalive is joined when the pool is closed or destroyed, so a
+// server that stopped answering must not hold it longer.
 inline std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
     if (o.read_timeout.count() > 0) return o.read_timeout;
     return std::chrono::seconds(1);

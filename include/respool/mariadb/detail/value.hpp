@@ -9,8 +9,8 @@
 
 namespace respool::mariadb::detail {
 
-// NULL, an integer or a double (binary protocol), or text/bytes (everything else; all values in the text protocol).
-using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, double, std::string>;
+// NULL, an integer (binary protocol), or text/bytes (everything else; all values in the text protocol).
+using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::string>;
 
 struct Columns {
     std::vector<std::string> names;
