@@ -1026,6 +1026,7 @@ using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::str
 
 struct Columns {
     std::vector<std::string> names;
+    std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
 };
 
 } // namespace respool::mariadb::detail
@@ -1127,8 +1128,11 @@ private:
             } else if constexpr (std::same_as<T, std::string>) {
                 return to_text(v);
             } else if constexpr (std::same_as<T, std::string_view>) {
-                if (const auto* s = std::get_if<std::string>(&v)) return std::string_view(*s);
-                mismatch(index, "std::string_view (a numeric column; read it as std::string)");
+                // Refused for an integer column whichever protocol read it, so that adding an argument to a query
+                // never changes what its rows allow.
+                const bool integer = columns_ && index < columns_->integer.size() && columns_->integer[index];
+                if (const auto* s = std::get_if<std::string>(&v); s && !integer) return std::string_view(*s);
+                mismatch(index, "std::string_view (an integer column; read it as std::string)");
             } else {
                 static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integral, floating-point, std::string, "
                                               "std::string_view or std::optional of one of them");
@@ -1227,7 +1231,10 @@ inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
     const MYSQL_FIELD* fields = mysql_fetch_fields(res);
     auto columns = std::make_shared<Columns>();
-    for (unsigned i = 0; i < n; ++i) columns->names.emplace_back(fields[i].name, fields[i].name_length);
+    for (unsigned i = 0; i < n; ++i) {
+        columns->names.emplace_back(fields[i].name, fields[i].name_length);
+        columns->integer.push_back(is_binary_integer_column(fields[i]));
+    }
     std::vector<Row> rows;
     rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
     while (MYSQL_ROW raw = mysql_fetch_row(res)) {
@@ -1268,6 +1275,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     std::vector<MYSQL_BIND> binds(n);
     for (unsigned i = 0; i < n; ++i) {
         columns->names.emplace_back(fields[i].name, fields[i].name_length);
+        columns->integer.push_back(is_binary_integer_column(fields[i]));
         MYSQL_BIND& b = binds[i];
         b = MYSQL_BIND{};
         b.is_null = &out[i].is_null;

@@ -373,6 +373,45 @@ BOOST_AUTO_TEST_CASE(min_idle_with_the_executor_already_running_makes_exactly_mi
     }
 }
 
+BOOST_AUTO_TEST_CASE(connections_made_ahead_while_others_are_being_set_up_do_not_stay_as_placeholders) {
+    // While the fill's set-ups are out of the idle set, the maintenance thread sees too few idle and makes more. Once
+    // the set-ups are back, min_idle connected ones are idle, and nothing unconnected stays to overstate the size.
+    mdb::Connection admin(server_options());
+    const ScratchDatabase scratch(admin, "respool_test_min_idle_surplus");
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), scratch.options,
+                                     respool::PoolOptions{.pool_size = 8, .max_overflow = 0, .min_idle = 2});
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return pool.stats().idle == 2u; }, 5s), "min_idle made nothing");
+    // Run the io_context only until the fill has taken both out to connect them.
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    while (pool.stats().in_use < 2u && std::chrono::steady_clock::now() < give_up) io.run_one_for(10ms);
+    BOOST_REQUIRE_MESSAGE(pool.stats().in_use == 2u, "the fill did not take the connections to set them up");
+    // The maintenance thread, meanwhile, tops the idle set up again.
+    BOOST_REQUIRE_MESSAGE(eventually([&] { return pool.stats().size == 4u; }, 5s),
+                          "no connection was made while the set-ups were out; size " << pool.stats().size);
+    auto work = asio::make_work_guard(io);
+    std::thread runner([&] { io.run(); });
+    struct StopRunner {
+        asio::io_context& io;
+        std::thread& runner;
+        ~StopRunner() {
+            io.stop();
+            runner.join();
+        }
+    } stop_runner{io, runner};
+    BOOST_TEST(eventually([&] {
+                   const auto st = pool.stats();
+                   return st.size == 2u && st.idle == 2u && sessions_on_database(admin, scratch.name) == 2;
+               }, 5s),
+               "size " << pool.stats().size << ", idle " << pool.stats().idle << ", sessions "
+                       << sessions_on_database(admin, scratch.name));
+    auto first = pool.core().try_acquire();
+    auto second = pool.core().try_acquire();
+    BOOST_REQUIRE(first && second);
+    BOOST_TEST(first->is_connected());
+    BOOST_TEST(second->is_connected());
+}
+
 BOOST_AUTO_TEST_CASE(min_idle_connections_are_made_without_churn_and_connected_on_the_pools_executor) {
     mdb::Connection admin(server_options());
     const ScratchDatabase scratch(admin, "respool_test_min_idle");

@@ -13,6 +13,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cassert>
 #include <chrono>
@@ -195,34 +196,44 @@ private:
         });
     }
 
-    // Holds mutex_. The unconnected connections to set up among up to min_idle idle ones (counting those being set
-    // up already); the connected ones go straight back. `short_of_min_idle`: fewer than min_idle were idle or being
-    // set up. Nothing while callers wait: each makes and connects its own.
+    // Holds mutex_. The unconnected connections to set up among up to 2 x min_idle idle ones: while fewer than
+    // min_idle are connected or being set up. The connected ones go straight back; unconnected ones beyond that are
+    // destroyed: the core tops its idle set up while set-ups are out of it, so it may have made up to min_idle more
+    // than needed, placeholders that would only overstate the pool's size. `short_of_min_idle`: fewer than min_idle
+    // were connected or being set up. Nothing while callers wait: each makes and connects its own.
     std::vector<CoreLease> take_for_fill(AsyncCorePool& core, bool& short_of_min_idle) {
         const PoolStats seen = core.stats();
-        std::vector<CoreLease> unconnected, connected;
-        if (seen.waiting > 0) return unconnected;
-        unconnected.reserve(options.min_idle);
-        connected.reserve(options.min_idle);
-        std::size_t counted = setting_up_;
-        std::size_t idle_left = seen.idle;
-        while (counted < options.min_idle && idle_left > 0) {
+        std::vector<CoreLease> to_set_up, connected, surplus;
+        if (seen.waiting > 0) return to_set_up;
+        std::size_t ready = setting_up_;
+        std::size_t idle_left = std::min(seen.idle, 2 * options.min_idle);
+        while (idle_left > 0) {
             std::error_code ec;
             // An idle one. (Should another caller take the last one meanwhile, this makes a new one: set up below
             // like the rest.)
             CoreLease lease = core.try_acquire(ec);
             if (!lease) break;
             --idle_left;
-            ++counted;
-            (lease->is_connected() ? connected : unconnected).push_back(std::move(lease));
+            if (lease->is_connected()) {
+                connected.push_back(std::move(lease));
+                ++ready;
+            } else if (ready < options.min_idle) {
+                to_set_up.push_back(std::move(lease));
+                ++ready;
+            } else {
+                surplus.push_back(std::move(lease));
+            }
+            if (ready >= options.min_idle && seen.idle <= options.min_idle) break; // nothing more to look at
         }
-        short_of_min_idle = counted < options.min_idle;
+        short_of_min_idle = ready < options.min_idle;
+        for (CoreLease& lease : surplus) lease.invalidate();
+        surplus.clear(); // destroyed here, before the connected ones go back
         // Back so that the order stays: a stack gave its top first (so it goes back last), a ring its oldest first.
         if (options.order == CheckoutOrder::lifo)
             for (auto it = connected.rbegin(); it != connected.rend(); ++it) it->reset();
         else
             for (CoreLease& lease : connected) lease.reset();
-        return unconnected;
+        return to_set_up;
     }
 
     void start_set_up(CoreLease lease) noexcept {
@@ -232,23 +243,27 @@ private:
         } catch (...) {
             // Could not start it: `lease` (if still here) destroys the connection; the count goes down.
             lease.invalidate();
-            end_set_up();
+            (void)end_set_up();
         }
     }
 
     static boost::asio::awaitable<void> set_up_idle(std::shared_ptr<AsyncPoolShared> self, CoreLease lease) {
+        bool connected = false;
         try {
             co_await set_up(*self->turns, lease, std::chrono::steady_clock::time_point::max());
+            connected = true;
         } catch (...) {
             // set_up() destroyed the connection; the maintenance thread's next pass makes another.
         }
         lease.reset(); // connected: back idle, before the count goes down, so that no fill counts it as missing
-        self->end_set_up();
+        // The last set-up back connected: one more look, for placeholders the core made while the set-ups were out.
+        if (self->end_set_up() && connected) self->request_fill();
     }
 
-    void end_set_up() noexcept {
+    // true when no set-up is left.
+    bool end_set_up() noexcept {
         std::lock_guard lock(mutex_);
-        --setting_up_;
+        return --setting_up_ == 0;
     }
 
     // The fill running on this thread, if any: the connections it makes request no other fill.

@@ -116,8 +116,11 @@ private:
             } else if constexpr (std::same_as<T, std::string>) {
                 return to_text(v);
             } else if constexpr (std::same_as<T, std::string_view>) {
-                if (const auto* s = std::get_if<std::string>(&v)) return std::string_view(*s);
-                mismatch(index, "std::string_view (a numeric column; read it as std::string)");
+                // Refused for an integer column whichever protocol read it, so that adding an argument to a query
+                // never changes what its rows allow.
+                const bool integer = columns_ && index < columns_->integer.size() && columns_->integer[index];
+                if (const auto* s = std::get_if<std::string>(&v); s && !integer) return std::string_view(*s);
+                mismatch(index, "std::string_view (an integer column; read it as std::string)");
             } else {
                 static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integral, floating-point, std::string, "
                                               "std::string_view or std::optional of one of them");

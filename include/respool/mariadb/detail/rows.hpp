@@ -37,7 +37,10 @@ inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
     const MYSQL_FIELD* fields = mysql_fetch_fields(res);
     auto columns = std::make_shared<Columns>();
-    for (unsigned i = 0; i < n; ++i) columns->names.emplace_back(fields[i].name, fields[i].name_length);
+    for (unsigned i = 0; i < n; ++i) {
+        columns->names.emplace_back(fields[i].name, fields[i].name_length);
+        columns->integer.push_back(is_binary_integer_column(fields[i]));
+    }
     std::vector<Row> rows;
     rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
     while (MYSQL_ROW raw = mysql_fetch_row(res)) {
@@ -78,6 +81,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     std::vector<MYSQL_BIND> binds(n);
     for (unsigned i = 0; i < n; ++i) {
         columns->names.emplace_back(fields[i].name, fields[i].name_length);
+        columns->integer.push_back(is_binary_integer_column(fields[i]));
         MYSQL_BIND& b = binds[i];
         b = MYSQL_BIND{};
         b.is_null = &out[i].is_null;

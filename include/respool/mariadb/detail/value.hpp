@@ -14,6 +14,7 @@ using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::str
 
 struct Columns {
     std::vector<std::string> names;
+    std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
 };
 
 } // namespace respool::mariadb::detail
