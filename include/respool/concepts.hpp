@@ -55,6 +55,13 @@ concept HasKeepalive = requires(V& v, R& r) {
     { v.keepalive(r) } -> HookResult;
 };
 
+// Optional: whether a resource the validator refused (validate, keepalive or reset) lost its connection, so that its
+// destruction is reported as DestroyReason::disconnect rather than as the check that found it.
+template <class V, class R>
+concept HasDisconnectCheck = requires(V& v, const R& r) {
+    { v.disconnected(r) } -> std::convertible_to<bool>;
+};
+
 // A reset or keepalive hook that can be called but returns something that is not a yes or no would be silently
 // never used; Pool refuses such a policy at compile time instead.
 template <class V, class R>

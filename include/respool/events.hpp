@@ -18,6 +18,8 @@ enum class DestroyReason : std::uint8_t {
     pool_invalidated,  // created before Pool::invalidate_all()
     overflow,          // returned while more than pool_size existed and nobody waited
     closed,            // the pool was closed
+    disconnect,        // validate(), keepalive or reset() refused it and the validator's disconnected() said it lost
+                       // its connection (for MariaDB: a disconnect error, or a socket the server closed)
 };
 
 inline const char* to_string(DestroyReason reason) noexcept {
@@ -30,6 +32,7 @@ inline const char* to_string(DestroyReason reason) noexcept {
     case DestroyReason::pool_invalidated: return "pool_invalidated";
     case DestroyReason::overflow: return "overflow";
     case DestroyReason::closed: return "closed";
+    case DestroyReason::disconnect: return "disconnect";
     }
     return "unknown";
 }

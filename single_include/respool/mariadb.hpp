@@ -2144,6 +2144,10 @@ public:
         });
     }
 
+    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed): the pool
+    // then reports DestroyReason::disconnect. Never blocks.
+    bool disconnected(const Connection& c) const noexcept { return c.is_broken(); }
+
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
     void invalidate_existing() noexcept { core_.invalidate_existing(); }
 

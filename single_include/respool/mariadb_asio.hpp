@@ -812,7 +812,7 @@ public:
         if (c.is_broken() || is_invalidated(c)) return false;
         if (!c.is_connected()) return true;
         // SocketCheck::unsure (maybe a TLS record) passes: the pool's ping decides when one is due.
-        return core_.check_socket(c) != detail::SocketCheck::dead;
+        return core_.check_socket(c) != detail::SocketCheck::dead; // a dead one is marked broken
     }
 
     // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
@@ -856,6 +856,10 @@ public:
         if (mode == ResetMode::full) return !c.is_fresh();
         return c.needs_cleaning();
     }
+
+    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a connect
+    // that failed): the pool then reports DestroyReason::disconnect. Never blocks.
+    bool disconnected(const AsyncConnection& c) const noexcept { return c.is_broken(); }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
     void invalidate_existing() noexcept { core_.invalidate_existing(); }

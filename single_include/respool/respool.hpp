@@ -185,6 +185,13 @@ concept HasKeepalive = requires(V& v, R& r) {
     { v.keepalive(r) } -> HookResult;
 };
 
+// Optional: whether a resource the validator refused (validate, keepalive or reset) lost its connection, so that its
+// destruction is reported as DestroyReason::disconnect rather than as the check that found it.
+template <class V, class R>
+concept HasDisconnectCheck = requires(V& v, const R& r) {
+    { v.disconnected(r) } -> std::convertible_to<bool>;
+};
+
 // A reset or keepalive hook that can be called but returns something that is not a yes or no would be silently
 // never used; Pool refuses such a policy at compile time instead.
 template <class V, class R>
@@ -304,6 +311,8 @@ enum class DestroyReason : std::uint8_t {
     pool_invalidated,  // created before Pool::invalidate_all()
     overflow,          // returned while more than pool_size existed and nobody waited
     closed,            // the pool was closed
+    disconnect,        // validate(), keepalive or reset() refused it and the validator's disconnected() said it lost
+                       // its connection (for MariaDB: a disconnect error, or a socket the server closed)
 };
 
 inline const char* to_string(DestroyReason reason) noexcept {
@@ -316,6 +325,7 @@ inline const char* to_string(DestroyReason reason) noexcept {
     case DestroyReason::pool_invalidated: return "pool_invalidated";
     case DestroyReason::overflow: return "overflow";
     case DestroyReason::closed: return "closed";
+    case DestroyReason::disconnect: return "disconnect";
     }
     return "unknown";
 }
@@ -1577,6 +1587,9 @@ struct alignas(64) Slot { // one cache line or more each: neighbouring slots are
     // relaxed: written by the holder before the push that publishes the slot; also read racily by the maintenance
     // scan, which only uses it to decide whether to look closer.
     std::atomic<std::int64_t> returned_at{0};
+    // Clock ticks of the last keepalive check that passed (or of creation); as returned_at. Kept apart from it:
+    // keepalive counts from the last contact with the resource, idle_timeout from its last use.
+    std::atomic<std::int64_t> kept_alive_at{0};
     // Mostly relaxed: stats() reads a snapshot, and the slot's data is published by idle_/room_. The parked and
     // returning transitions are the exception: they transfer ownership (see SlotState).
     std::atomic<SlotState> state{SlotState::room};
@@ -1753,7 +1766,7 @@ public:
         if (times_checkouts_) report_checkin(s);
         if (invalidated) return destroy(slot, true, DestroyReason::invalidated);
         if (const auto why = staleness(s)) return destroy(slot, true, *why); // no reset for one that goes anyway
-        if (!reset(s)) return destroy(slot, true, DestroyReason::reset_failed);
+        if (!reset(s)) return destroy(slot, true, refusal_reason(s, DestroyReason::reset_failed));
         if (options_.max_overflow > 0 && above_pool_size() && claim_shrink())
             return destroy(slot, false, DestroyReason::overflow);
         if (tracks_idle_time_) s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // see Slot
@@ -2161,7 +2174,7 @@ private:
         if (options_.pre_ping) {
             if (!validate(s)) {
                 validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                destroy(slot, true, DestroyReason::validation_failed);
+                destroy(slot, true, refusal_reason(s, DestroyReason::validation_failed));
                 return false;
             }
         }
@@ -2352,7 +2365,8 @@ private:
         s.expires_at = options_.recycle.count() > 0 ? s.created_at + options_.recycle - jitter(options_.recycle_jitter)
                                                     : TimePoint::max();
         s.keepalive_jitter = jitter(options_.keepalive / 5);
-        s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
+        s.returned_at.store(ticks(s.created_at), std::memory_order_relaxed);   // relaxed: see Slot
+        s.kept_alive_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation;
         s.state.store(SlotState::leased, std::memory_order_relaxed);
         if constexpr (HasCreateHook<Events>) emit([&] {
@@ -2789,7 +2803,7 @@ private:
             // The hint uses the earliest any resource can be due (the most jitter), not this slot's own jitter,
             // which belongs to whoever holds the slot.
             if (options_.keepalive.count() > 0 &&
-                std::chrono::steady_clock::duration(idle) >= options_.keepalive * 4 / 5)
+                std::chrono::steady_clock::duration(ticks(now) - last_contact(s)) >= options_.keepalive * 4 / 5)
                 return true;
         }
         return expired && idle_count > options_.min_idle; // min_idle idle ones stay, however long idle
@@ -2800,7 +2814,14 @@ private:
     bool idle_due(std::uint32_t slot, TimePoint now, std::size_t idle_count) const noexcept {
         // relaxed: the slot is ours; its last writer published it through the idle set.
         const std::int64_t idle = ticks(now) - slots_[slot].returned_at.load(std::memory_order_relaxed);
-        return (idle_expired(idle) && idle_count > options_.min_idle) || keepalive_due(slots_[slot], idle);
+        return (idle_expired(idle) && idle_count > options_.min_idle) ||
+               keepalive_due(slots_[slot], ticks(now) - last_contact(slots_[slot]));
+    }
+
+    // When the resource was last used or passed a keepalive check, in clock ticks. relaxed: see Slot.
+    static std::int64_t last_contact(const Slot<Resource>& s) noexcept {
+        return std::max(s.returned_at.load(std::memory_order_relaxed),
+                        s.kept_alive_at.load(std::memory_order_relaxed));
     }
 
     // Deals with one idle resource that idle_due() picked, then puts it back unless it is destroyed.
@@ -2809,12 +2830,13 @@ private:
         const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
         if (idle_expired(idle) && idle_count > options_.min_idle) return destroy(slot, true, DestroyReason::idle_timeout);
         if (const auto why = staleness(s)) return destroy(slot, true, *why);
-        if (keepalive_due(s, idle)) {
+        if (keepalive_due(s, ticks(now) - last_contact(s))) {
             if (!keep_alive(s)) {
                 validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                return destroy(slot, true, DestroyReason::validation_failed);
+                return destroy(slot, true, refusal_reason(s, DestroyReason::validation_failed));
             }
-            s.returned_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
+            // A check is not a use: idle_timeout still counts from returned_at.
+            s.kept_alive_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
         }
         put_idle(slot);
     }
@@ -2882,6 +2904,17 @@ private:
         } else {
             return validate(s);
         }
+    }
+
+    // Why a resource the validator refused goes: a disconnect when the validator can tell, else `otherwise`.
+    DestroyReason refusal_reason([[maybe_unused]] Slot<Resource>& s, DestroyReason otherwise) noexcept {
+        if constexpr (HasDisconnectCheck<Validator, Resource>) {
+            try {
+                if (validator_.disconnected(std::as_const(*s.resource))) return DestroyReason::disconnect;
+            } catch (...) {
+            }
+        }
+        return otherwise;
     }
 
     // Validation on checkout; false or a throw means "not usable".

@@ -194,6 +194,38 @@ BOOST_AUTO_TEST_CASE(each_destroy_reason_is_reported) {
     for (R r : expected) BOOST_TEST(std::string(respool::to_string(r)) != "unknown");
 }
 
+// A validator that can tell a resource that lost its connection (here: an odd id) from one refused for another reason.
+struct DisconnectAwareValidator {
+    std::shared_ptr<respool_test::Script> script;
+    bool validate(Fake&) { return !respool_test::Script::take(script->fail_next_validates); }
+    bool reset(Fake&) { return !respool_test::Script::take(script->fail_next_resets); }
+    bool disconnected(const Fake& f) const { return f.id % 2 == 1; }
+};
+
+BOOST_AUTO_TEST_CASE(a_resource_the_validator_says_lost_its_connection_is_destroyed_as_a_disconnect) {
+    using R = respool::DestroyReason;
+    using Pool = respool::Pool<Fake, FakeFactory, DisconnectAwareValidator, Clock, Recorder>;
+    Pool pool({.pool_size = 1, .max_overflow = 0, .pre_ping = true, .keepalive = 1min, .maintenance_thread = false},
+              factory, DisconnectAwareValidator{factory.script}, clock, recorder);
+    auto& script = *factory.script;
+    script.fail_next_resets = 1;
+    pool.acquire().reset(); // id 1, refused on return
+    pool.acquire().reset(); // id 2, kept
+    script.fail_next_resets = 1;
+    pool.acquire().reset(); // id 2 again, checked, then refused on return
+    pool.acquire().reset(); // id 3, kept
+    script.fail_next_validates = 1;
+    pool.acquire().reset(); // id 3 refused at checkout; id 4 made and kept
+    clock.advance(2min);
+    script.fail_next_validates = 1;
+    pool.maintain(); // id 4 refused by the keepalive check
+    BOOST_REQUIRE(log().destroys.size() == 4u);
+    // Ids 1, 2, 3, 4 in turn: odd ones "lost their connection".
+    const std::vector<R> expected{R::disconnect, R::reset_failed, R::disconnect, R::validation_failed};
+    BOOST_TEST(log().destroys == expected, boost::test_tools::per_element());
+    BOOST_TEST(std::string(respool::to_string(R::disconnect)) == "disconnect");
+}
+
 BOOST_AUTO_TEST_CASE(a_throwing_hook_cannot_break_the_pool) {
     recorder.throw_always = true;
     auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});

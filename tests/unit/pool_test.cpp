@@ -652,6 +652,21 @@ BOOST_AUTO_TEST_CASE(idle_timeout_destroys_down_to_min_idle) {
     BOOST_TEST(script().destroyed == 3);
 }
 
+BOOST_AUTO_TEST_CASE(a_keepalive_check_is_no_use_so_idle_timeout_still_ends_an_unused_resource) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .keepalive = 30s, .idle_timeout = 10min});
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+    } // two idle; nobody uses them again
+    for (int i = 0; i < 20; ++i) { // 20 x 31 s: past 10 minutes, a keepalive check every round
+        clock.advance(31s);
+        pool.maintain();
+    }
+    BOOST_TEST(script().validations >= 19);
+    BOOST_TEST(pool.stats().size == 0u);
+    BOOST_TEST(script().destroyed == 2);
+}
+
 BOOST_AUTO_TEST_CASE(min_idle_creates_ahead_of_demand) {
     auto pool = make({.pool_size = 3, .max_overflow = 0, .min_idle = 2});
     pool.maintain();
