@@ -56,6 +56,7 @@ enum SessionMark : unsigned {
     named_locks_mark = 1u << 0,      // GET_LOCK(...): RELEASE_ALL_LOCKS()
     table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
+    backup_lock_mark = 1u << 3,      // BACKUP LOCK t (MariaDB): BACKUP UNLOCK
 };
 
 inline char lower_ascii(char ch) noexcept { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; }
@@ -158,6 +159,7 @@ inline unsigned session_marks(std::string_view sql) noexcept {
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
             marks |= table_locks_mark;
         if (is(previous, "set") && is(word, "transaction")) marks |= next_transaction_mark;
+        if (is(previous, "backup") && is(word, "lock")) marks |= backup_lock_mark;
     }
     return marks;
 }
@@ -542,6 +544,7 @@ private:
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 // ---- begin respool/mariadb/detail/bind.hpp ----
 #ifndef RESPOOL_MARIADB_DETAIL_BIND_HPP_INCLUDED
@@ -771,7 +774,7 @@ public:
         case errc::no_such_column: return "no such column";
         case errc::argument_count: return "wrong number of bound arguments";
         case errc::commit_outcome_unknown: return "the connection was lost during COMMIT; its outcome is unknown";
-        case errc::lock_not_available: return "the row lock is not available";
+        case errc::lock_not_available: return "the lock is not available";
         case errc::transaction_state: return "not allowed in the transaction's current state";
         case errc::no_session: return "the connection was moved from and holds no session";
         }
@@ -1374,7 +1377,8 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), carryover_(other.carryover_) {}
+          broken_(other.broken_), broken_at_(other.broken_at_), carryover_(other.carryover_),
+          active_savepoints_(std::move(other.active_savepoints_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
@@ -1385,7 +1389,9 @@ public:
             last_used_ = other.last_used_;
             last_insert_id_ = other.last_insert_id_;
             broken_ = other.broken_;
+            broken_at_ = other.broken_at_;
             carryover_ = other.carryover_;
+            active_savepoints_ = std::move(other.active_savepoints_);
         }
         return *this;
     }
@@ -1463,7 +1469,14 @@ public:
     // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
     std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
     // Marks the session unusable, e.g. after a failure whose effect on the session is unknown. Never blocks.
-    void mark_broken() noexcept { broken_ = true; }
+    void mark_broken() noexcept {
+        if (!broken_) broken_at_ = Clock::now();
+        broken_ = true;
+    }
+    // When the connection was first found broken (a disconnect error, mark_broken()); meaningless unless
+    // is_broken(). A validator that invalidates the whole pool on a disconnect takes its mark from here, so that
+    // connections made after the disconnect (while this one was still leased) are kept. Never blocks.
+    Clock::time_point broken_at() const noexcept { return broken_at_; }
 
     // The server's status flags from its last reply (SERVER_STATUS_*). Never blocks: no round trip.
     unsigned server_status() const noexcept {
@@ -1510,18 +1523,20 @@ public:
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
     // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
-    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT) or set the next transaction's
-    // characteristics (SET TRANSACTION). Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are
-    // the session's own and stay: ResetMode::full undoes them. Never blocks: no round trip.
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT, BACKUP LOCK), run a procedure
+    // (CALL, which may take named locks) or set the next transaction's characteristics (SET TRANSACTION). Session
+    // variables (SET SESSION ..., including SET SESSION TRANSACTION) are the session's own and stay: ResetMode::full
+    // undoes them. Never blocks: no round trip.
     bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
-    // RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
+    // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
     // Blocks for the round trips. Throws Error.
     void clean_session() {
         if (carryover_.needs_rollback(server_status())) rollback();
         if (const char* restore = carryover_.autocommit_restore(server_status())) query_text(restore); // fresh status
         if ((carryover_.marks & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
+        if ((carryover_.marks & detail::backup_lock_mark) != 0) query_text("BACKUP UNLOCK");
         if ((carryover_.marks & detail::named_locks_mark) != 0) release_named_locks();
         carryover_.marks = 0;
     }
@@ -1565,14 +1580,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(handle_))) broken_ = true;
+        if (is_disconnect_errno(mysql_errno(handle_))) mark_broken();
         if (mysql_errno(handle_) == server_errno::deadlock) ++deadlocks_;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) broken_ = true;
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) mark_broken();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++deadlocks_;
         detail::throw_statement_error(stmt, context);
     }
@@ -1668,7 +1683,7 @@ private:
             rows = detail::rows_of(stmt, meta.get(), sql);
         } catch (const Error& e) { // as fail_statement() would
             touch();
-            if (e.is_disconnect()) broken_ = true;
+            if (e.is_disconnect()) mark_broken();
             if (e.is_deadlock()) ++deadlocks_;
             throw;
         }
@@ -1699,8 +1714,13 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
+    Clock::time_point broken_at_{};
     std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo
+    // The quoted names of the Savepoint guards alive on this session: a second guard of the same name would move
+    // the first one's savepoint, so Savepoint refuses it.
+    std::vector<std::string> active_savepoints_;
+    friend class Savepoint;
 };
 
 } // namespace respool::mariadb
@@ -1947,9 +1967,17 @@ public:
     const ValidatorOptions& options() const noexcept { return options_; }
 
     // Every connection that exists now is refused at its next check. Never blocks.
-    void invalidate_existing() noexcept {
+    void invalidate_existing() noexcept { invalidate_made_by(Clock::now()); }
+
+    // Every connection made at or before `moment` is refused at its next check (a later mark is kept). Never blocks.
+    void invalidate_made_by(Clock::time_point moment) noexcept {
+        const Clock::rep wanted = moment.time_since_epoch().count();
         // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
-        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+        // The CAS only keeps the latest mark when two disconnects are reported out of order.
+        Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
+        while (mark < wanted &&
+               !invalidated_before_->compare_exchange_weak(mark, wanted, std::memory_order_relaxed))
+            ;
     }
 
     // Whether a connection made at `connected_at` existed at the last invalidate_existing(). Never blocks.
@@ -1959,9 +1987,10 @@ public:
         return mark != no_mark && connected_at.time_since_epoch().count() <= mark;
     }
 
-    // A connection was found disconnected: with disconnect_invalidates_pool, every other one is suspect too.
-    void on_disconnect() noexcept {
-        if (options_.disconnect_invalidates_pool) invalidate_existing();
+    // A connection was found disconnected (at `seen`, by default now): with disconnect_invalidates_pool, every
+    // connection that existed then is suspect too; one made since is not.
+    void on_disconnect(Clock::time_point seen = Clock::now()) noexcept {
+        if (options_.disconnect_invalidates_pool) invalidate_made_by(seen);
     }
 
     // Peeks at the socket of an idle, connected `c` (a Connection or an AsyncConnection). A closed socket marks `c`
@@ -2131,7 +2160,7 @@ public:
     bool reset(Connection& c) noexcept {
         if (!c.native_handle()) return false; // moved out of its lease: nothing left to keep
         if (c.is_broken()) {
-            core_.on_disconnect();
+            core_.on_disconnect(c.broken_at()); // when it was seen: connections made since are not suspect
             return false;
         }
         if (is_invalidated(c)) return false;
@@ -2253,6 +2282,7 @@ inline ConnectionPool make_pool(std::string_view url) {
 #ifndef RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
 #define RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
 // NamedLock: RAII over a named (advisory) lock, GET_LOCK / RELEASE_LOCK, with a timeout.
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <optional>
@@ -2349,7 +2379,10 @@ private:
     }
 
     bool acquire(std::chrono::milliseconds timeout) {
-        const double seconds = static_cast<double>(timeout.count()) / 1000.0;
+        // The server answers 0 at once to a timeout far beyond a year (and NULL to a negative one): a longer wait,
+        // milliseconds::max() ("forever") included, is sent as one year.
+        constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
+        const double seconds = static_cast<double>(std::min(timeout, longest).count()) / 1000.0;
         // Mentions GET_LOCK: the connection records that it may hold named locks (the Validator releases them).
         const auto got = connection_->query("SELECT GET_LOCK(?, ?)", name_, seconds)[0].get<std::optional<int>>(0);
         if (!got.has_value())
@@ -2422,9 +2455,11 @@ inline Error commit_outcome_unknown(const Error& lost) {
 // Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
 #include <mysqld_error.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 
 namespace respool::mariadb {
@@ -2435,8 +2470,9 @@ class Transaction;
 // the savepoint; rollback_to() undoes it; ending the scope with neither (an exception included) undoes it too. Either
 // ends the guard. The enclosing transaction goes on in every case.
 //
-// Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. Reusing a
-// name moves the server's savepoint, as SQL does.
+// Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. A name in
+// use by another guard alive on the same connection is refused: SQL would move that guard's savepoint, and undoing
+// one could then undo less than it should, or fail and let the work be committed.
 //
 // Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
 class Savepoint {
@@ -2447,7 +2483,7 @@ public:
 
     Savepoint(Savepoint&& other) noexcept
         : connection_(other.connection_), quoted_(std::move(other.quoted_)), failed_(other.failed_),
-          active_(std::exchange(other.active_, false)) {}
+          active_(std::exchange(other.active_, false)), registered_(std::exchange(other.registered_, false)) {}
     Savepoint& operator=(Savepoint&&) = delete;
     Savepoint(const Savepoint&) = delete;
     Savepoint& operator=(const Savepoint&) = delete;
@@ -2457,6 +2493,7 @@ public:
     // it). Any other failure marks the connection broken and dooms the enclosing Transaction, whose commit() then
     // refuses: work meant to be undone must not be committed.
     ~Savepoint() {
+        unregister();
         if (!active_ || !connection_->in_transaction()) return;
         try {
             connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
@@ -2472,6 +2509,7 @@ public:
     void release() {
         require_active("release");
         active_ = false;
+        unregister();
         connection_->execute("RELEASE SAVEPOINT " + quoted_);
     }
 
@@ -2480,6 +2518,7 @@ public:
     void rollback_to() {
         require_active("rollback_to");
         active_ = false;
+        unregister();
         try {
             connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
         } catch (...) {
@@ -2502,8 +2541,26 @@ private:
         : connection_(&connection), quoted_(quote_identifier(name, "savepoint")), failed_(failed) {
         if (!connection_->in_transaction())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
-        connection_->execute("SAVEPOINT " + quoted_);
+        std::vector<std::string>& alive = connection_->active_savepoints_;
+        if (std::find(alive.begin(), alive.end(), quoted_) != alive.end())
+            throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ +
+                                                     ": a savepoint of that name is still active on this connection "
+                                                     "(nested savepoints need names of their own)");
+        alive.push_back(quoted_);
+        registered_ = true;
+        try {
+            connection_->execute("SAVEPOINT " + quoted_);
+        } catch (...) {
+            unregister();
+            throw;
+        }
         active_ = true;
+    }
+
+    void unregister() noexcept {
+        if (!std::exchange(registered_, false)) return;
+        std::vector<std::string>& alive = connection_->active_savepoints_;
+        if (const auto it = std::find(alive.begin(), alive.end(), quoted_); it != alive.end()) alive.erase(it);
     }
 
     void require_active(const char* what) const {
@@ -2521,6 +2578,7 @@ private:
     std::string quoted_;
     bool* failed_ = nullptr;
     bool active_ = false;
+    bool registered_ = false; // its name is in the connection's active_savepoints_
 };
 
 } // namespace respool::mariadb

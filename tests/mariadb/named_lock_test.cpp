@@ -3,9 +3,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "test_server.hpp"
 #include "tx_support.hpp"
@@ -56,6 +58,34 @@ BOOST_AUTO_TEST_CASE(a_named_lock_is_exclusive_times_out_and_is_released_by_its_
     BOOST_TEST(!taken->owns_lock());
     BOOST_CHECK_THROW(taken->unlock(), mdb::Error);
     BOOST_TEST(!holder_of(a, name).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_named_lock_asked_to_wait_forever_waits_for_the_holder) {
+    mdb::Connection holder(bounded_options());
+    mdb::Connection waiter(bounded_options());
+    const std::string name = respool_test::unique_name("respool_forever");
+    std::optional<mdb::NamedLock> held;
+    held.emplace(holder, name, 0ms);
+    const auto waiter_id = static_cast<std::uint64_t>(waiter.thread_id());
+    // The holder lets go once the waiter's GET_LOCK is queued on the server (it shows in the process list).
+    std::thread release([&] {
+        mdb::Connection watcher(bounded_options());
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (std::chrono::steady_clock::now() < give_up &&
+               watcher.query("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND state LIKE ?",
+                             waiter_id, "%lock%")[0].get<int>(0) == 0)
+            std::this_thread::yield();
+        held.reset();
+    });
+    const auto start = std::chrono::steady_clock::now();
+    try {
+        mdb::NamedLock forever(waiter, name, std::chrono::milliseconds::max());
+        BOOST_TEST(forever.owns_lock());
+    } catch (const mdb::Error& e) {
+        BOOST_ERROR("milliseconds::max() did not wait: " << e.what());
+    }
+    release.join();
+    BOOST_TEST(seconds_since(start) < 10.0);
 }
 
 BOOST_AUTO_TEST_CASE(named_locks_on_a_lease_are_gone_when_it_comes_back) {

@@ -157,6 +157,26 @@ BOOST_AUTO_TEST_CASE(one_disconnect_can_invalidate_the_whole_pool) {
     BOOST_TEST(pool.stats().created == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(a_disconnect_invalidates_only_the_connections_that_existed_when_it_was_seen) {
+    auto pool = mdb::make_pool(server_options(), respool::PoolOptions{.pool_size = 2, .max_overflow = 0},
+                               mdb::ValidatorOptions{.disconnect_invalidates_pool = true});
+    mdb::Connection admin(server_options());
+    unsigned long fresh = 0;
+    {
+        auto broken = pool.acquire();
+        kill_session(admin, broken->thread_id());
+        BOOST_CHECK_THROW((void)broken->query("SELECT 1"), mdb::Error); // the disconnect is seen here
+        {
+            auto made_after = pool.acquire(); // made after the disconnect: healthy
+            fresh = made_after->thread_id();
+            BOOST_TEST(made_after->query("SELECT 1")[0].get<int>(0) == 1);
+        }
+    } // the broken one comes back only now
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() == fresh); // kept: it did not exist when the disconnect was seen
+    BOOST_TEST(pool.stats().created == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(uncommitted_transaction_is_rolled_back_on_return) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());

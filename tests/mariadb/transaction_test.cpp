@@ -153,6 +153,35 @@ BOOST_AUTO_TEST_CASE(savepoint_names_are_validated_and_need_a_transaction) {
     }
 }
 
+BOOST_AUTO_TEST_CASE(a_second_active_savepoint_of_the_same_name_is_refused_so_nothing_meant_undone_is_committed) {
+    mdb::Connection c(bounded_options());
+    ScratchTable t(c, "tx_sp_twice", "id INT PRIMARY KEY");
+    const std::string insert = "INSERT INTO " + t.name() + " VALUES (?)";
+    {
+        mdb::Transaction tx(c);
+        tx.execute(insert, 1);
+        {
+            auto outer = tx.savepoint("lines");
+            tx.execute(insert, 2);
+            try {
+                auto inner = tx.savepoint("lines"); // SQL would move `outer`'s savepoint here
+                BOOST_ERROR("a second active savepoint `lines` was made");
+            } catch (const mdb::Error& e) {
+                BOOST_TEST((e.code() == mdb::errc::transaction_state));
+                BOOST_TEST(std::string(e.what()).find("still active") != std::string::npos, e.what());
+            }
+            auto other = tx.savepoint("lines_inner");
+            tx.execute(insert, 3);
+            other.release();
+        } // `outer` not released: undoes 2 and 3
+        BOOST_TEST(!c.is_broken());
+        auto again = tx.savepoint("lines"); // the name is free again once its guard ended
+        again.release();
+        tx.commit();
+    }
+    BOOST_TEST(ids(c, t.name()) == (std::vector<int>{1}));
+}
+
 BOOST_AUTO_TEST_CASE(commit_reports_outcome_unknown_when_the_connection_dies_before_commit) {
     mdb::Connection admin(bounded_options());
     ScratchTable t(admin, "tx_kill", "id INT PRIMARY KEY");

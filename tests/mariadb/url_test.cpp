@@ -192,6 +192,9 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks(" /* x */ call p") == unsigned{d::named_locks_mark});
     BOOST_TEST(d::session_marks("EXECUTE stmt USING @a") == unsigned{d::named_locks_mark});
     BOOST_TEST(d::session_marks("SELECT recall FROM t") == 0u);
+    BOOST_TEST(d::session_marks("BACKUP LOCK t") == unsigned{d::backup_lock_mark});
+    BOOST_TEST(d::session_marks("backup  /* */ lock db.t") == unsigned{d::backup_lock_mark});
+    BOOST_TEST(d::session_marks("BACKUP UNLOCK") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(placeholders_are_counted_outside_quotes_and_comments) {

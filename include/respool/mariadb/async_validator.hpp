@@ -58,7 +58,8 @@ public:
     // true: keep the connection. Never blocks; never throws.
     bool reset(AsyncConnection& c) noexcept {
         if (c.is_broken()) {
-            if (c.is_connected()) on_disconnect(); // a failed connect says nothing about the other connections
+            // When it was seen; a failed connect says nothing about the other connections.
+            if (c.is_connected()) core_.on_disconnect(c.broken_at());
             return false;
         }
         // Not connected and not broken: made ahead of demand (min_idle) and never set up; AsyncConnectionPool connects

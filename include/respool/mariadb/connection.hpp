@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "connect_options.hpp"
 #include "detail/bind.hpp"
@@ -56,7 +57,8 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), carryover_(other.carryover_) {}
+          broken_(other.broken_), broken_at_(other.broken_at_), carryover_(other.carryover_),
+          active_savepoints_(std::move(other.active_savepoints_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
@@ -67,7 +69,9 @@ public:
             last_used_ = other.last_used_;
             last_insert_id_ = other.last_insert_id_;
             broken_ = other.broken_;
+            broken_at_ = other.broken_at_;
             carryover_ = other.carryover_;
+            active_savepoints_ = std::move(other.active_savepoints_);
         }
         return *this;
     }
@@ -145,7 +149,14 @@ public:
     // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
     std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
     // Marks the session unusable, e.g. after a failure whose effect on the session is unknown. Never blocks.
-    void mark_broken() noexcept { broken_ = true; }
+    void mark_broken() noexcept {
+        if (!broken_) broken_at_ = Clock::now();
+        broken_ = true;
+    }
+    // When the connection was first found broken (a disconnect error, mark_broken()); meaningless unless
+    // is_broken(). A validator that invalidates the whole pool on a disconnect takes its mark from here, so that
+    // connections made after the disconnect (while this one was still leased) are kept. Never blocks.
+    Clock::time_point broken_at() const noexcept { return broken_at_; }
 
     // The server's status flags from its last reply (SERVER_STATUS_*). Never blocks: no round trip.
     unsigned server_status() const noexcept {
@@ -192,18 +203,20 @@ public:
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
     // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
-    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT) or set the next transaction's
-    // characteristics (SET TRANSACTION). Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are
-    // the session's own and stay: ResetMode::full undoes them. Never blocks: no round trip.
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT, BACKUP LOCK), run a procedure
+    // (CALL, which may take named locks) or set the next transaction's characteristics (SET TRANSACTION). Session
+    // variables (SET SESSION ..., including SET SESSION TRANSACTION) are the session's own and stay: ResetMode::full
+    // undoes them. Never blocks: no round trip.
     bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
-    // RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
+    // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
     // Blocks for the round trips. Throws Error.
     void clean_session() {
         if (carryover_.needs_rollback(server_status())) rollback();
         if (const char* restore = carryover_.autocommit_restore(server_status())) query_text(restore); // fresh status
         if ((carryover_.marks & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");
+        if ((carryover_.marks & detail::backup_lock_mark) != 0) query_text("BACKUP UNLOCK");
         if ((carryover_.marks & detail::named_locks_mark) != 0) release_named_locks();
         carryover_.marks = 0;
     }
@@ -247,14 +260,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(handle_))) broken_ = true;
+        if (is_disconnect_errno(mysql_errno(handle_))) mark_broken();
         if (mysql_errno(handle_) == server_errno::deadlock) ++deadlocks_;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) broken_ = true;
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) mark_broken();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++deadlocks_;
         detail::throw_statement_error(stmt, context);
     }
@@ -350,7 +363,7 @@ private:
             rows = detail::rows_of(stmt, meta.get(), sql);
         } catch (const Error& e) { // as fail_statement() would
             touch();
-            if (e.is_disconnect()) broken_ = true;
+            if (e.is_disconnect()) mark_broken();
             if (e.is_deadlock()) ++deadlocks_;
             throw;
         }
@@ -381,8 +394,13 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
+    Clock::time_point broken_at_{};
     std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo
+    // The quoted names of the Savepoint guards alive on this session: a second guard of the same name would move
+    // the first one's savepoint, so Savepoint refuses it.
+    std::vector<std::string> active_savepoints_;
+    friend class Savepoint;
 };
 
 } // namespace respool::mariadb

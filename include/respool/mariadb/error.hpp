@@ -113,7 +113,7 @@ public:
         case errc::no_such_column: return "no such column";
         case errc::argument_count: return "wrong number of bound arguments";
         case errc::commit_outcome_unknown: return "the connection was lost during COMMIT; its outcome is unknown";
-        case errc::lock_not_available: return "the row lock is not available";
+        case errc::lock_not_available: return "the lock is not available";
         case errc::transaction_state: return "not allowed in the transaction's current state";
         case errc::no_session: return "the connection was moved from and holds no session";
         }

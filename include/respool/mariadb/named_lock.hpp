@@ -2,6 +2,7 @@
 #ifndef RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
 #define RESPOOL_MARIADB_NAMED_LOCK_HPP_INCLUDED
 // NamedLock: RAII over a named (advisory) lock, GET_LOCK / RELEASE_LOCK, with a timeout.
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <optional>
@@ -101,7 +102,10 @@ private:
     }
 
     bool acquire(std::chrono::milliseconds timeout) {
-        const double seconds = static_cast<double>(timeout.count()) / 1000.0;
+        // The server answers 0 at once to a timeout far beyond a year (and NULL to a negative one): a longer wait,
+        // milliseconds::max() ("forever") included, is sent as one year.
+        constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
+        const double seconds = static_cast<double>(std::min(timeout, longest).count()) / 1000.0;
         // Mentions GET_LOCK: the connection records that it may hold named locks (the Validator releases them).
         const auto got = connection_->query("SELECT GET_LOCK(?, ?)", name_, seconds)[0].get<std::optional<int>>(0);
         if (!got.has_value())

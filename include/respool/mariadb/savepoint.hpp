@@ -4,9 +4,11 @@
 // Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
 #include <mysqld_error.h>
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "connection.hpp"
 #include "error.hpp"
@@ -20,8 +22,9 @@ class Transaction;
 // the savepoint; rollback_to() undoes it; ending the scope with neither (an exception included) undoes it too. Either
 // ends the guard. The enclosing transaction goes on in every case.
 //
-// Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. Reusing a
-// name moves the server's savepoint, as SQL does.
+// Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. A name in
+// use by another guard alive on the same connection is refused: SQL would move that guard's savepoint, and undoing
+// one could then undo less than it should, or fail and let the work be committed.
 //
 // Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
 class Savepoint {
@@ -32,7 +35,7 @@ public:
 
     Savepoint(Savepoint&& other) noexcept
         : connection_(other.connection_), quoted_(std::move(other.quoted_)), failed_(other.failed_),
-          active_(std::exchange(other.active_, false)) {}
+          active_(std::exchange(other.active_, false)), registered_(std::exchange(other.registered_, false)) {}
     Savepoint& operator=(Savepoint&&) = delete;
     Savepoint(const Savepoint&) = delete;
     Savepoint& operator=(const Savepoint&) = delete;
@@ -42,6 +45,7 @@ public:
     // it). Any other failure marks the connection broken and dooms the enclosing Transaction, whose commit() then
     // refuses: work meant to be undone must not be committed.
     ~Savepoint() {
+        unregister();
         if (!active_ || !connection_->in_transaction()) return;
         try {
             connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
@@ -57,6 +61,7 @@ public:
     void release() {
         require_active("release");
         active_ = false;
+        unregister();
         connection_->execute("RELEASE SAVEPOINT " + quoted_);
     }
 
@@ -65,6 +70,7 @@ public:
     void rollback_to() {
         require_active("rollback_to");
         active_ = false;
+        unregister();
         try {
             connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
         } catch (...) {
@@ -87,8 +93,26 @@ private:
         : connection_(&connection), quoted_(quote_identifier(name, "savepoint")), failed_(failed) {
         if (!connection_->in_transaction())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
-        connection_->execute("SAVEPOINT " + quoted_);
+        std::vector<std::string>& alive = connection_->active_savepoints_;
+        if (std::find(alive.begin(), alive.end(), quoted_) != alive.end())
+            throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ +
+                                                     ": a savepoint of that name is still active on this connection "
+                                                     "(nested savepoints need names of their own)");
+        alive.push_back(quoted_);
+        registered_ = true;
+        try {
+            connection_->execute("SAVEPOINT " + quoted_);
+        } catch (...) {
+            unregister();
+            throw;
+        }
         active_ = true;
+    }
+
+    void unregister() noexcept {
+        if (!std::exchange(registered_, false)) return;
+        std::vector<std::string>& alive = connection_->active_savepoints_;
+        if (const auto it = std::find(alive.begin(), alive.end(), quoted_); it != alive.end()) alive.erase(it);
     }
 
     void require_active(const char* what) const {
@@ -106,6 +130,7 @@ private:
     std::string quoted_;
     bool* failed_ = nullptr;
     bool active_ = false;
+    bool registered_ = false; // its name is in the connection's active_savepoints_
 };
 
 } // namespace respool::mariadb

@@ -63,7 +63,7 @@ public:
     bool reset(Connection& c) noexcept {
         if (!c.native_handle()) return false; // moved out of its lease: nothing left to keep
         if (c.is_broken()) {
-            core_.on_disconnect();
+            core_.on_disconnect(c.broken_at()); // when it was seen: connections made since are not suspect
             return false;
         }
         if (is_invalidated(c)) return false;

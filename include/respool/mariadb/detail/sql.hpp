@@ -21,6 +21,7 @@ enum SessionMark : unsigned {
     named_locks_mark = 1u << 0,      // GET_LOCK(...): RELEASE_ALL_LOCKS()
     table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
+    backup_lock_mark = 1u << 3,      // BACKUP LOCK t (MariaDB): BACKUP UNLOCK
 };
 
 inline char lower_ascii(char ch) noexcept { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; }
@@ -123,6 +124,7 @@ inline unsigned session_marks(std::string_view sql) noexcept {
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
             marks |= table_locks_mark;
         if (is(previous, "set") && is(word, "transaction")) marks |= next_transaction_mark;
+        if (is(previous, "backup") && is(word, "lock")) marks |= backup_lock_mark;
     }
     return marks;
 }

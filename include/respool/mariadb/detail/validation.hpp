@@ -60,9 +60,17 @@ public:
     const ValidatorOptions& options() const noexcept { return options_; }
 
     // Every connection that exists now is refused at its next check. Never blocks.
-    void invalidate_existing() noexcept {
+    void invalidate_existing() noexcept { invalidate_made_by(Clock::now()); }
+
+    // Every connection made at or before `moment` is refused at its next check (a later mark is kept). Never blocks.
+    void invalidate_made_by(Clock::time_point moment) noexcept {
+        const Clock::rep wanted = moment.time_since_epoch().count();
         // relaxed: a lazy mark; connections compare their own creation time with it and nothing else is published.
-        invalidated_before_->store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+        // The CAS only keeps the latest mark when two disconnects are reported out of order.
+        Clock::rep mark = invalidated_before_->load(std::memory_order_relaxed);
+        while (mark < wanted &&
+               !invalidated_before_->compare_exchange_weak(mark, wanted, std::memory_order_relaxed))
+            ;
     }
 
     // Whether a connection made at `connected_at` existed at the last invalidate_existing(). Never blocks.
@@ -72,9 +80,10 @@ public:
         return mark != no_mark && connected_at.time_since_epoch().count() <= mark;
     }
 
-    // A connection was found disconnected: with disconnect_invalidates_pool, every other one is suspect too.
-    void on_disconnect() noexcept {
-        if (options_.disconnect_invalidates_pool) invalidate_existing();
+    // A connection was found disconnected (at `seen`, by default now): with disconnect_invalidates_pool, every
+    // connection that existed then is suspect too; one made since is not.
+    void on_disconnect(Clock::time_point seen = Clock::now()) noexcept {
+        if (options_.disconnect_invalidates_pool) invalidate_made_by(seen);
     }
 
     // Peeks at the socket of an idle, connected `c` (a Connection or an AsyncConnection). A closed socket marks `c`
