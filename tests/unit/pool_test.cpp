@@ -833,6 +833,56 @@ BOOST_AUTO_TEST_CASE(keepalive_uses_the_validators_keepalive_hook_when_it_has_on
     BOOST_TEST(*validator.validations == 0);
 }
 
+// The first keepalive check hangs (a backend that stopped answering) until the test lets it go.
+struct HangingKeepalive {
+    struct State {
+        std::atomic<bool> hold{true};
+        std::atomic<bool> one_hangs{false};
+        std::atomic<int> others_checked{0};
+    };
+    std::shared_ptr<State> state = std::make_shared<State>();
+    bool validate(Fake&) { return true; }
+    bool keepalive(Fake&) {
+        if (state->one_hangs.exchange(true)) return ++state->others_checked, true;
+        while (state->hold.load()) std::this_thread::yield();
+        return false; // it never answered
+    }
+};
+
+BOOST_AUTO_TEST_CASE(a_keepalive_check_that_hangs_delays_no_other_resources_check) {
+    HangingKeepalive validator;
+    respool::Pool<Fake, FakeFactory, HangingKeepalive, Clock> pool(
+        {.pool_size = 3, .max_overflow = 0, .keepalive = 100ms, .maintenance_thread = false}, factory, validator, clock);
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+        auto c = pool.acquire();
+    }
+    clock.advance(200ms); // all three due
+    struct Release {
+        HangingKeepalive::State& state;
+        ~Release() { state.hold = false; }
+    };
+    std::thread pass;
+    {
+        Release release{*validator.state};
+        pass = std::thread([&] { pool.maintain(); });
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (validator.state->others_checked.load() < 2 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::yield();
+        BOOST_TEST(validator.state->others_checked.load() == 2); // checked while the first check hangs
+        // And back at once, for callers: both can be taken while the first check still hangs.
+        std::vector<decltype(pool)::Lease> taken;
+        while (taken.size() < 2 && std::chrono::steady_clock::now() < give_up)
+            if (auto lease = pool.try_acquire()) taken.push_back(std::move(lease));
+        BOOST_TEST(taken.size() == 2u);
+        BOOST_TEST(script().created.load() == 3); // the ones checked, not new ones
+    }
+    pass.join();
+    BOOST_TEST(pool.stats().size == 2u); // the one that never answered is gone
+    BOOST_TEST(pool.stats().validation_failures == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
     BOOST_TEST(invalid_argument_message({.pool_size = 2, .min_idle = 3}).find("min_idle") != std::string::npos);
     BOOST_TEST(invalid_argument_message({.keepalive = -1ms}).find("keepalive") != std::string::npos);

@@ -1342,58 +1342,109 @@ private:
                         s.kept_alive_at.load(std::memory_order_relaxed));
     }
 
-    // Deals with one idle resource that idle_due() picked, then puts it back unless it is destroyed.
-    void revisit_one(std::uint32_t slot, TimePoint now, std::size_t idle_count) noexcept {
+    // What a maintenance pass does with an idle resource that idle_due() picked: destroy it without asking the
+    // validator (idle too long, too old, invalidated), or run the keepalive check.
+    std::optional<DestroyReason> removal_due(std::uint32_t slot, TimePoint now, std::size_t idle_count) noexcept {
         Slot<Resource>& s = slots_[slot];
         const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
-        if (idle_expired(idle) && idle_count > options_.min_idle) return destroy(slot, true, DestroyReason::idle_timeout);
-        if (const auto why = staleness(s)) return destroy(slot, true, *why);
-        if (keepalive_due(s, ticks(now) - last_contact(s))) {
-            if (!keep_alive(s)) {
-                validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                return destroy(slot, true, refusal_reason(s, DestroyReason::validation_failed));
-            }
-            // A check is not a use: idle_timeout still counts from returned_at.
-            s.kept_alive_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
-        }
-        put_idle(slot);
+        if (idle_expired(idle) && idle_count > options_.min_idle) return DestroyReason::idle_timeout;
+        return staleness(s);
     }
 
-    // Takes every idle resource out for a moment, puts back at once all of them (in their order) but the first with
-    // something due, deals with that one, and looks again. While a check (a ping) or an event hook runs, the pool
-    // holds no other idle resource out of reach. Acquirers meanwhile create or wait as usual.
+    // The keepalive checks of `slots` (ours, out of the idle set), at once: on this thread and up to 15 of their own,
+    // so that a check that hangs (a backend that stopped answering) does not keep the others' round trips from
+    // happening in time. Each that passes goes back idle as soon as it does; once all are done, those that failed are
+    // destroyed one at a time, so that their event hooks run while no other idle resource is out of reach.
+    void keep_alive_all(const std::vector<std::uint32_t>& slots) noexcept {
+        std::vector<std::uint8_t> passed(slots.size(), 0);
+        auto check = [&](std::size_t i) noexcept {
+            Slot<Resource>& s = slots_[slots[i]];
+            passed[i] = keep_alive(s) ? 1 : 0;
+            if (!passed[i]) return;
+            // A check is not a use: idle_timeout still counts from returned_at.
+            s.kept_alive_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
+            put_idle(slots[i]); // at once: a slow check elsewhere keeps this one from nobody
+        };
+        // Workers take the next unchecked index; a check that hangs holds up only its own worker. relaxed: each index
+        // is claimed once, and join() orders the helpers' writes to passed[] before the reads below.
+        std::atomic<std::size_t> next{0};
+        auto work = [&]() noexcept {
+            for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < slots.size();) check(i);
+        };
+        constexpr std::size_t max_workers = 16;
+        std::vector<std::thread> helpers;
+        try {
+            helpers.reserve(std::min(slots.size(), max_workers) - 1);
+            while (helpers.size() + 1 < std::min(slots.size(), max_workers)) helpers.emplace_back(work);
+        } catch (...) {
+            // Fewer threads (none, without memory): the workers there are, this one included, check the rest.
+        }
+        work();
+        for (std::thread& t : helpers) t.join();
+        for (std::size_t i = 0; i < slots.size(); ++i) {
+            if (passed[i]) continue;
+            validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+            destroy(slots[i], true, refusal_reason(slots_[slots[i]], DestroyReason::validation_failed));
+        }
+    }
+
+    // Takes every idle resource out for a moment and looks for ones with something due. When the first of them is
+    // to be destroyed (idle too long, too old), it alone stays out and is destroyed; when it needs a keepalive check,
+    // every resource whose only due work is that check stays out and they are checked at once (keep_alive_all()). The
+    // rest go back at once, in their order, and the pass looks again. So an event hook never runs while the pool holds
+    // another idle resource out of reach, and a hanging check delays no other. Acquirers meanwhile create or wait as
+    // usual.
     void revisit_idle() noexcept {
-        std::vector<std::uint32_t> taken, visited;
+        std::vector<std::uint32_t> taken, visited, checks;
         try {
             taken.reserve(capacity_);
             visited.reserve(capacity_);
+            checks.reserve(capacity_);
         } catch (...) {
             return; // no memory for a maintenance pass: skip it
         }
         const TimePoint now = clock_.now();
-        // Each round deals with one resource; one dealt with is not picked again (a bound, whatever the clock says).
+        // Each round deals with one resource or one set of checks; one dealt with is not picked again (a bound,
+        // whatever the clock says).
         for (std::uint32_t round = 0; round <= capacity_; ++round) {
             taken.clear();
+            checks.clear();
             idle_.take_all_and_set(0, [&](std::uint32_t slot) { taken.push_back(slot); });
             for (std::uint32_t slot; (slot = steal_parked(false)) != AffinityCache::none;)
                 taken.insert(taken.begin(), slot);
             const std::size_t idle_count = taken.size();
-            std::uint32_t picked = AffinityCache::none;
+            enum class Work { nothing, destroy_one, check_all } work = Work::nothing;
+            std::uint32_t removal = AffinityCache::none;
+            std::optional<DestroyReason> removal_reason;
             auto visit = [&](std::uint32_t slot) {
-                if (picked == AffinityCache::none && idle_due(slot, now, idle_count) &&
-                    std::find(visited.begin(), visited.end(), slot) == visited.end())
-                    picked = slot;
-                else
-                    put_idle(slot);
+                const bool due = idle_due(slot, now, idle_count) &&
+                                 std::find(visited.begin(), visited.end(), slot) == visited.end();
+                if (!due || work == Work::destroy_one) return put_idle(slot);
+                const auto why = removal_due(slot, now, idle_count);
+                if (work == Work::nothing && why) {
+                    work = Work::destroy_one;
+                    removal = slot;
+                    removal_reason = why;
+                } else if (!why) {
+                    work = Work::check_all;
+                    checks.push_back(slot);
+                } else {
+                    put_idle(slot); // its removal comes in a later round, with nothing else out
+                }
             };
             // A stack gives its top first; pushing back from the bottom keeps LIFO order. A ring gives its oldest first.
             if (options_.order == CheckoutOrder::lifo)
                 for (std::size_t i = taken.size(); i-- > 0;) visit(taken[i]);
             else
                 for (std::uint32_t slot : taken) visit(slot);
-            if (picked == AffinityCache::none) return;
-            visited.push_back(picked);
-            revisit_one(picked, now, idle_count);
+            if (work == Work::nothing) return;
+            if (work == Work::destroy_one) {
+                visited.push_back(removal);
+                destroy(removal, true, *removal_reason);
+                continue;
+            }
+            visited.insert(visited.end(), checks.begin(), checks.end());
+            keep_alive_all(checks);
         }
     }
 
