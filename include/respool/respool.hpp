@@ -2,6 +2,9 @@
 #ifndef RESPOOL_RESPOOL_HPP_INCLUDED
 #define RESPOOL_RESPOOL_HPP_INCLUDED
 // respool: the generic, header-only resource pool. Nothing here needs a database client library.
+#if __cplusplus < 202002L
+#error "respool needs C++20 or newer: compile with -std=c++20 (or later)"
+#endif
 #include "acquire_awaitable.hpp"
 #include "concepts.hpp"
 #include "errors.hpp"

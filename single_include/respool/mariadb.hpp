@@ -665,9 +665,7 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
 #define RESPOOL_MARIADB_ERROR_HPP_INCLUDED
 // respool::mariadb::Error: a failure reported by the server, by Connector/C or by the adapter itself, carrying the
 // MariaDB error number, the SQLSTATE and the server's message.
-#include <errmsg.h>
 #include <mysql.h>
-#include <mysqld_error.h>
 
 #include <cstdint>
 #include <string>
@@ -679,34 +677,40 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
 
 namespace respool::mariadb {
 
-// MariaDB error numbers the adapter and its users act on; each checked against MariaDB's mysqld_error.h / errmsg.h.
+// MariaDB error numbers the adapter and its users act on. Spelled as numbers so that including the adapter does not
+// bring in Connector/C's errmsg.h and mysqld_error.h, whose ~1,300 macros (ER(), CR_...) would reach the user's code;
+// a test checks each against those headers.
 namespace server_errno {
-inline constexpr unsigned access_denied = ER_ACCESS_DENIED_ERROR;     // 1045
-inline constexpr unsigned server_shutdown = ER_SERVER_SHUTDOWN;       // 1053
-inline constexpr unsigned aborting_connection = ER_ABORTING_CONNECTION; // 1152
-inline constexpr unsigned net_packet_too_large = ER_NET_PACKET_TOO_LARGE; // 1153: the server closes the session
-inline constexpr unsigned net_read_error_from_pipe = ER_NET_READ_ERROR_FROM_PIPE; // 1154
-inline constexpr unsigned net_fcntl_error = ER_NET_FCNTL_ERROR;       // 1155
-inline constexpr unsigned net_packets_out_of_order = ER_NET_PACKETS_OUT_OF_ORDER; // 1156
-inline constexpr unsigned net_uncompress_error = ER_NET_UNCOMPRESS_ERROR; // 1157
-inline constexpr unsigned net_read_error = ER_NET_READ_ERROR;         // 1158
-inline constexpr unsigned net_read_interrupted = ER_NET_READ_INTERRUPTED; // 1159
-inline constexpr unsigned net_error_on_write = ER_NET_ERROR_ON_WRITE; // 1160
-inline constexpr unsigned net_write_interrupted = ER_NET_WRITE_INTERRUPTED; // 1161
-inline constexpr unsigned new_aborting_connection = ER_NEW_ABORTING_CONNECTION; // 1184
-inline constexpr unsigned lock_wait_timeout = ER_LOCK_WAIT_TIMEOUT;   // 1205: retried by the transaction helpers
-inline constexpr unsigned deadlock = ER_LOCK_DEADLOCK;                // 1213: retried by the transaction helpers
-inline constexpr unsigned query_interrupted = ER_QUERY_INTERRUPTED;   // 1317: KILL QUERY; the connection survives
-inline constexpr unsigned connection_killed = ER_CONNECTION_KILLED;   // 1927
-inline constexpr unsigned connection_error = CR_CONNECTION_ERROR;     // 2002: cannot connect (socket)
-inline constexpr unsigned conn_host_error = CR_CONN_HOST_ERROR;       // 2003: cannot connect (TCP)
-inline constexpr unsigned server_gone = CR_SERVER_GONE_ERROR;         // 2006
-inline constexpr unsigned server_lost = CR_SERVER_LOST;               // 2013
-inline constexpr unsigned commands_out_of_sync = CR_COMMANDS_OUT_OF_SYNC; // 2014: the session is unusable
-inline constexpr unsigned ssl_connection_error = CR_SSL_CONNECTION_ERROR; // 2026
-inline constexpr unsigned server_lost_extended = CR_SERVER_LOST_EXTENDED; // 2055
-inline constexpr unsigned net_read = CR_ERR_NET_READ;                 // 5013
-inline constexpr unsigned net_write = CR_ERR_NET_WRITE;               // 5014
+inline constexpr unsigned access_denied = 1045;            // ER_ACCESS_DENIED_ERROR
+inline constexpr unsigned server_shutdown = 1053;          // ER_SERVER_SHUTDOWN
+inline constexpr unsigned aborting_connection = 1152;      // ER_ABORTING_CONNECTION
+inline constexpr unsigned net_packet_too_large = 1153;     // ER_NET_PACKET_TOO_LARGE: the server closes the session
+inline constexpr unsigned net_read_error_from_pipe = 1154; // ER_NET_READ_ERROR_FROM_PIPE
+inline constexpr unsigned net_fcntl_error = 1155;          // ER_NET_FCNTL_ERROR
+inline constexpr unsigned net_packets_out_of_order = 1156; // ER_NET_PACKETS_OUT_OF_ORDER
+inline constexpr unsigned net_uncompress_error = 1157;     // ER_NET_UNCOMPRESS_ERROR
+inline constexpr unsigned net_read_error = 1158;           // ER_NET_READ_ERROR
+inline constexpr unsigned net_read_interrupted = 1159;     // ER_NET_READ_INTERRUPTED
+inline constexpr unsigned net_error_on_write = 1160;       // ER_NET_ERROR_ON_WRITE
+inline constexpr unsigned net_write_interrupted = 1161;    // ER_NET_WRITE_INTERRUPTED
+inline constexpr unsigned new_aborting_connection = 1184;  // ER_NEW_ABORTING_CONNECTION
+inline constexpr unsigned lock_wait_timeout = 1205;        // ER_LOCK_WAIT_TIMEOUT: retried by the transaction helpers
+inline constexpr unsigned deadlock = 1213;                 // ER_LOCK_DEADLOCK: retried by the transaction helpers
+inline constexpr unsigned not_supported_yet = 1235;        // ER_NOT_SUPPORTED_YET
+inline constexpr unsigned savepoint_does_not_exist = 1305; // ER_SP_DOES_NOT_EXIST
+inline constexpr unsigned query_interrupted = 1317;        // ER_QUERY_INTERRUPTED: KILL QUERY; the connection survives
+inline constexpr unsigned connection_killed = 1927;        // ER_CONNECTION_KILLED
+inline constexpr unsigned unknown_client_error = 2000;     // CR_UNKNOWN_ERROR
+inline constexpr unsigned connection_error = 2002;         // CR_CONNECTION_ERROR: cannot connect (socket)
+inline constexpr unsigned conn_host_error = 2003;          // CR_CONN_HOST_ERROR: cannot connect (TCP)
+inline constexpr unsigned server_gone = 2006;              // CR_SERVER_GONE_ERROR
+inline constexpr unsigned out_of_memory = 2008;            // CR_OUT_OF_MEMORY
+inline constexpr unsigned server_lost = 2013;              // CR_SERVER_LOST
+inline constexpr unsigned commands_out_of_sync = 2014;     // CR_COMMANDS_OUT_OF_SYNC: the session is unusable
+inline constexpr unsigned ssl_connection_error = 2026;     // CR_SSL_CONNECTION_ERROR
+inline constexpr unsigned server_lost_extended = 2055;     // CR_SERVER_LOST_EXTENDED
+inline constexpr unsigned net_read = 5013;                 // CR_ERR_NET_READ
+inline constexpr unsigned net_write = 5014;                // CR_ERR_NET_WRITE
 // Not here on purpose: 4031 is ER_CLIENT_INTERACTION_TIMEOUT (a disconnect) only in MySQL 8; in MariaDB it is
 // ER_REFERENCED_TRG_DOES_NOT_EXIST, a trigger error.
 } // namespace server_errno
@@ -856,7 +860,7 @@ namespace respool::mariadb::detail {
 // mysql_library_init is not thread-safe and mysql_init calls it on first use: run it once, under a magic static.
 inline void init_library() {
     static const int rc = mysql_library_init(0, nullptr, nullptr);
-    if (rc != 0) throw Error(CR_UNKNOWN_ERROR, "HY000", "mysql_library_init failed", "initialising Connector/C");
+    if (rc != 0) throw Error(server_errno::unknown_client_error, "HY000", "mysql_library_init failed", "initialising Connector/C");
 }
 
 struct ResultDeleter {
@@ -906,7 +910,6 @@ inline void check_no_placeholders(std::string_view sql) {
 #define RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
 // What Connection and AsyncConnection do alike around mysql_real_connect: the options set on the handle before it,
 // the arguments passed to it, and the context of its error. Not API. No I/O.
-#include <errmsg.h>
 #include <mysql.h>
 
 #include <algorithm>
@@ -961,7 +964,7 @@ inline std::string connect_context(const ConnectOptions& o) {
 // Throws Error 2026 (CR_SSL_CONNECTION_ERROR); the caller closes the handle.
 inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
     if (o.tls.mode == ConnectOptions::TlsMode::disabled || mysql_get_ssl_cipher(handle) != nullptr) return;
-    throw Error(CR_SSL_CONNECTION_ERROR, "HY000", "TLS is required (ssl_mode), but the server did not use it",
+    throw Error(server_errno::ssl_connection_error, "HY000", "TLS is required (ssl_mode), but the server did not use it",
                 connect_context(o));
 }
 
@@ -2453,8 +2456,6 @@ inline Error commit_outcome_unknown(const Error& lost) {
 #ifndef RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
 #define RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
 // Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
-#include <mysqld_error.h>
-
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -2498,7 +2499,7 @@ public:
         try {
             connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
         } catch (const Error& e) {
-            if (e.server_errno() == ER_SP_DOES_NOT_EXIST) return;
+            if (e.server_errno() == server_errno::savepoint_does_not_exist) return;
             doom();
         } catch (...) {
             doom();
@@ -3199,7 +3200,7 @@ private:
         const unsigned long version = mysql_get_server_version(handle); // 10.11.19 -> 101119
         const unsigned long needed = wait_ == LockWait::skip_locked ? 100600 : 100300;
         if (version < needed)
-            throw Error(ER_NOT_SUPPORTED_YET, "42000",
+            throw Error(server_errno::not_supported_yet, "42000",
                         std::string(wait_ == LockWait::skip_locked ? "SKIP LOCKED needs MariaDB 10.6"
                                                                    : "NOWAIT and WAIT n need MariaDB 10.3") +
                             " or newer; the server is " + std::to_string(version / 10000) + "." +

@@ -275,7 +275,7 @@ public:
         s_->handle = mysql_init(nullptr);
         if (!s_->handle) throw std::bad_alloc();
         if (mysql_optionsv(s_->handle, MYSQL_OPT_NONBLOCK, 0) != 0)
-            throw Error(CR_OUT_OF_MEMORY, "HY000", "could not enable the non-blocking API", "MYSQL_OPT_NONBLOCK");
+            throw Error(server_errno::out_of_memory, "HY000", "could not enable the non-blocking API", "MYSQL_OPT_NONBLOCK");
         detail::apply_connect_options(s_->handle, s_->options);
     }
 

@@ -8,7 +8,48 @@
 
 #include <respool/mariadb.hpp>
 
+// The adapter leaves Connector/C's error-number headers out of the user's code: their macros (ER(), CR_...) would
+// clash with the user's names.
+#if defined(ER) || defined(CR_SERVER_LOST) || defined(ER_LOCK_DEADLOCK)
+#error "respool/mariadb.hpp brought in errmsg.h or mysqld_error.h"
+#endif
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+
 namespace mdb = respool::mariadb;
+
+// Its own spelling of the error numbers it acts on agrees with Connector/C's headers.
+static_assert(mdb::server_errno::access_denied == ER_ACCESS_DENIED_ERROR);
+static_assert(mdb::server_errno::server_shutdown == ER_SERVER_SHUTDOWN);
+static_assert(mdb::server_errno::aborting_connection == ER_ABORTING_CONNECTION);
+static_assert(mdb::server_errno::net_packet_too_large == ER_NET_PACKET_TOO_LARGE);
+static_assert(mdb::server_errno::net_read_error_from_pipe == ER_NET_READ_ERROR_FROM_PIPE);
+static_assert(mdb::server_errno::net_fcntl_error == ER_NET_FCNTL_ERROR);
+static_assert(mdb::server_errno::net_packets_out_of_order == ER_NET_PACKETS_OUT_OF_ORDER);
+static_assert(mdb::server_errno::net_uncompress_error == ER_NET_UNCOMPRESS_ERROR);
+static_assert(mdb::server_errno::net_read_error == ER_NET_READ_ERROR);
+static_assert(mdb::server_errno::net_read_interrupted == ER_NET_READ_INTERRUPTED);
+static_assert(mdb::server_errno::net_error_on_write == ER_NET_ERROR_ON_WRITE);
+static_assert(mdb::server_errno::net_write_interrupted == ER_NET_WRITE_INTERRUPTED);
+static_assert(mdb::server_errno::new_aborting_connection == ER_NEW_ABORTING_CONNECTION);
+static_assert(mdb::server_errno::lock_wait_timeout == ER_LOCK_WAIT_TIMEOUT);
+static_assert(mdb::server_errno::deadlock == ER_LOCK_DEADLOCK);
+static_assert(mdb::server_errno::not_supported_yet == ER_NOT_SUPPORTED_YET);
+static_assert(mdb::server_errno::savepoint_does_not_exist == ER_SP_DOES_NOT_EXIST);
+static_assert(mdb::server_errno::query_interrupted == ER_QUERY_INTERRUPTED);
+static_assert(mdb::server_errno::connection_killed == ER_CONNECTION_KILLED);
+static_assert(mdb::server_errno::unknown_client_error == CR_UNKNOWN_ERROR);
+static_assert(mdb::server_errno::connection_error == CR_CONNECTION_ERROR);
+static_assert(mdb::server_errno::conn_host_error == CR_CONN_HOST_ERROR);
+static_assert(mdb::server_errno::server_gone == CR_SERVER_GONE_ERROR);
+static_assert(mdb::server_errno::out_of_memory == CR_OUT_OF_MEMORY);
+static_assert(mdb::server_errno::server_lost == CR_SERVER_LOST);
+static_assert(mdb::server_errno::commands_out_of_sync == CR_COMMANDS_OUT_OF_SYNC);
+static_assert(mdb::server_errno::ssl_connection_error == CR_SSL_CONNECTION_ERROR);
+static_assert(mdb::server_errno::server_lost_extended == CR_SERVER_LOST_EXTENDED);
+static_assert(mdb::server_errno::net_read == CR_ERR_NET_READ);
+static_assert(mdb::server_errno::net_write == CR_ERR_NET_WRITE);
 using namespace std::chrono_literals;
 
 namespace {

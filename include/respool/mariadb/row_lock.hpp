@@ -240,7 +240,7 @@ private:
         const unsigned long version = mysql_get_server_version(handle); // 10.11.19 -> 101119
         const unsigned long needed = wait_ == LockWait::skip_locked ? 100600 : 100300;
         if (version < needed)
-            throw Error(ER_NOT_SUPPORTED_YET, "42000",
+            throw Error(server_errno::not_supported_yet, "42000",
                         std::string(wait_ == LockWait::skip_locked ? "SKIP LOCKED needs MariaDB 10.6"
                                                                    : "NOWAIT and WAIT n need MariaDB 10.3") +
                             " or newer; the server is " + std::to_string(version / 10000) + "." +

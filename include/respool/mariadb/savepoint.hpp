@@ -2,8 +2,6 @@
 #ifndef RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
 #define RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
 // Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
-#include <mysqld_error.h>
-
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -50,7 +48,7 @@ public:
         try {
             connection_->execute("ROLLBACK TO SAVEPOINT " + quoted_);
         } catch (const Error& e) {
-            if (e.server_errno() == ER_SP_DOES_NOT_EXIST) return;
+            if (e.server_errno() == server_errno::savepoint_does_not_exist) return;
             doom();
         } catch (...) {
             doom();

@@ -33,5 +33,12 @@ if(NOT found_installed)
 endif()
 get_filename_component(dir "${OUTPUT}" DIRECTORY)
 file(MAKE_DIRECTORY "${dir}")
-respool_run("compiling with pkg-config flags" ${COMPILER} ${SOURCE} ${flags} -o ${OUTPUT})
+# The .pc file leaves the language level to the project (a C++23 project keeps C++23); below C++20 the umbrella
+# header says what is needed.
+execute_process(COMMAND ${COMPILER} -std=c++17 -fsyntax-only ${SOURCE} ${flags} RESULT_VARIABLE rc
+                OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0 OR NOT err MATCHES "respool needs C\\+\\+20")
+  message(FATAL_ERROR "compiling as C++17 did not stop with respool's C++20 message:\n${out}${err}")
+endif()
+respool_run("compiling with pkg-config flags" ${COMPILER} -std=c++20 ${SOURCE} ${flags} -o ${OUTPUT})
 respool_run_and_expect(${OUTPUT} "${EXPECT}")

@@ -18,7 +18,7 @@ namespace respool::mariadb::detail {
 // mysql_library_init is not thread-safe and mysql_init calls it on first use: run it once, under a magic static.
 inline void init_library() {
     static const int rc = mysql_library_init(0, nullptr, nullptr);
-    if (rc != 0) throw Error(CR_UNKNOWN_ERROR, "HY000", "mysql_library_init failed", "initialising Connector/C");
+    if (rc != 0) throw Error(server_errno::unknown_client_error, "HY000", "mysql_library_init failed", "initialising Connector/C");
 }
 
 struct ResultDeleter {

@@ -3,7 +3,6 @@
 #define RESPOOL_MARIADB_DETAIL_CONNECT_HPP_INCLUDED
 // What Connection and AsyncConnection do alike around mysql_real_connect: the options set on the handle before it,
 // the arguments passed to it, and the context of its error. Not API. No I/O.
-#include <errmsg.h>
 #include <mysql.h>
 
 #include <algorithm>
@@ -60,7 +59,7 @@ inline std::string connect_context(const ConnectOptions& o) {
 // Throws Error 2026 (CR_SSL_CONNECTION_ERROR); the caller closes the handle.
 inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
     if (o.tls.mode == ConnectOptions::TlsMode::disabled || mysql_get_ssl_cipher(handle) != nullptr) return;
-    throw Error(CR_SSL_CONNECTION_ERROR, "HY000", "TLS is required (ssl_mode), but the server did not use it",
+    throw Error(server_errno::ssl_connection_error, "HY000", "TLS is required (ssl_mode), but the server did not use it",
                 connect_context(o));
 }
 
