@@ -11,6 +11,7 @@
 #ifndef RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
 #define RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -142,10 +143,14 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
     // A stored procedure, or a statement prepared in SQL, runs text this cannot see; of what it may leave behind,
-    // named locks are what the status flags do not show (a transaction and autocommit they do; LOCK TABLES is not
-    // allowed in a procedure).
-    const std::string_view verb = Words(sql).next();
-    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark;
+    // the status flags show neither named locks nor SET TRANSACTION (an open transaction and autocommit they do;
+    // LOCK TABLES is not allowed in a procedure).
+    Words first_words(sql);
+    const std::string_view verb = first_words.next();
+    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
+    // BACKUP LOCK only as a statement of its own: BACKUP UNLOCK needs a privilege, so a false alarm would cost the
+    // connection rather than a round trip.
+    if (is(verb, "backup") && is(first_words.next(), "lock")) marks |= backup_lock_mark;
     Words words(sql);
     std::string_view previous;
     // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
@@ -159,7 +164,6 @@ inline unsigned session_marks(std::string_view sql) noexcept {
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
             marks |= table_locks_mark;
         if (is(previous, "set") && is(word, "transaction")) marks |= next_transaction_mark;
-        if (is(previous, "backup") && is(word, "lock")) marks |= backup_lock_mark;
     }
     return marks;
 }
@@ -229,7 +233,8 @@ inline std::size_t count_placeholders(std::string_view sql) noexcept {
             if (executable) continue; // its text counts; its "*/" is skipped as punctuation
             const std::size_t close = sql.find("*/", at + 2);
             at = close == std::string_view::npos ? sql.size() : close + 1;
-        } else if (ch == '#' || (sql.substr(at, 2) == "--" && (at + 2 == sql.size() || is_blank(sql[at + 2])))) {
+        } else if (ch == '#' || (sql.substr(at, 2) == "--" &&
+                                 (at + 2 == sql.size() || static_cast<unsigned char>(sql[at + 2]) <= ' '))) {
             const std::size_t eol = sql.find('\n', at);
             at = eol == std::string_view::npos ? sql.size() : eol;
         }
@@ -264,8 +269,9 @@ namespace respool::mariadb::detail {
     throw std::invalid_argument("respool::mariadb URL: " + std::string(what));
 }
 
-// Decodes %XX escapes; `part` names the URL part in the error for a bad escape.
-inline std::string percent_decode(std::string_view in, std::string_view part) {
+// Decodes %XX escapes; `part` names the URL part in the error for a bad escape. `plus_is_space`: a '+' is a space, as
+// in a query string (form encoding, how SQLAlchemy reads and writes query values).
+inline std::string percent_decode(std::string_view in, std::string_view part, bool plus_is_space = false) {
     auto hex = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -276,7 +282,7 @@ inline std::string percent_decode(std::string_view in, std::string_view part) {
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] != '%') {
-            out += in[i];
+            out += plus_is_space && in[i] == '+' ? ' ' : in[i];
             continue;
         }
         const int hi = i + 2 < in.size() ? hex(in[i + 1]) : -1;
@@ -374,8 +380,8 @@ inline UrlParts split_url(std::string_view url) {
         const auto eq = item.find('=');
         if (eq == std::string_view::npos || eq == 0)
             url_error("bad query parameter '" + std::string(item) + "' (expected key=value)");
-        std::string key = percent_decode(item.substr(0, eq), "query key");
-        std::string value = percent_decode(item.substr(eq + 1), "value of " + key);
+        std::string key = percent_decode(item.substr(0, eq), "query key", true);
+        std::string value = percent_decode(item.substr(eq + 1), "value of " + key, true);
         parts.params.emplace_back(std::move(key), std::move(value));
     }
     return parts;
@@ -459,13 +465,16 @@ struct ConnectOptions {
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
 
-    // Throws std::invalid_argument naming the first invalid field (a negative timeout). Connection, AsyncConnection
-    // and the factories call it.
+    // Throws std::invalid_argument naming the first invalid field (a timeout that is negative or longer than a year,
+    // which Connector/C's unsigned seconds would wrap). Connection, AsyncConnection and the factories call it.
     void validate() const {
         auto check = [](const char* field, std::chrono::seconds value) {
             if (value.count() < 0)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
                                             ": must not be negative");
+            if (value > std::chrono::hours(24 * 365))
+                throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
+                                            ": must be at most a year (31536000 s)");
         };
         check("connect_timeout", connect_timeout);
         check("read_timeout", read_timeout);
@@ -514,6 +523,10 @@ struct ConnectOptions {
         }
         // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock
         if (parts.host.empty() && !out.unix_socket.empty()) out.host.clear();
+        // A CA given without ssl_mode checks the server's certificate and host name, as SQLAlchemy's drivers do with
+        // ssl_ca; ssl_mode=required asks for less.
+        const bool mode_given = std::find(seen.begin(), seen.end(), std::string_view("ssl_mode")) != seen.end();
+        if (!mode_given && (!out.tls.ca.empty() || !out.tls.capath.empty())) out.tls.mode = TlsMode::verify_identity;
         return out;
     }
 
@@ -696,6 +709,7 @@ inline constexpr unsigned net_write_interrupted = 1161;    // ER_NET_WRITE_INTER
 inline constexpr unsigned new_aborting_connection = 1184;  // ER_NEW_ABORTING_CONNECTION
 inline constexpr unsigned lock_wait_timeout = 1205;        // ER_LOCK_WAIT_TIMEOUT: retried by the transaction helpers
 inline constexpr unsigned deadlock = 1213;                 // ER_LOCK_DEADLOCK: retried by the transaction helpers
+inline constexpr unsigned parse_error = 1064;              // ER_PARSE_ERROR
 inline constexpr unsigned not_supported_yet = 1235;        // ER_NOT_SUPPORTED_YET
 inline constexpr unsigned savepoint_does_not_exist = 1305; // ER_SP_DOES_NOT_EXIST
 inline constexpr unsigned query_interrupted = 1317;        // ER_QUERY_INTERRUPTED: KILL QUERY; the connection survives
@@ -894,12 +908,17 @@ inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size
     if (placeholders != arguments) throw_argument_count(sql, placeholders, arguments);
 }
 
-// Throws errc::argument_count if `sql`, about to be sent as text (no arguments), has placeholders: the server would
-// report a syntax error at the '?' instead.
-inline void check_no_placeholders(std::string_view sql) {
-    if (sql.find('?') == std::string_view::npos) return;
-    if (const std::size_t placeholders = count_placeholders(sql); placeholders != 0)
-        throw_argument_count(sql, placeholders, 0);
+// After the server refused `sql`, sent as text (no arguments), with a syntax error: throws errc::argument_count
+// (with the server's message) when the statement has `?` placeholders, which only a prepared statement with
+// arguments can fill. Otherwise returns, and the caller reports the server's error. The server decides what is valid
+// SQL; this only names the likely cause of its refusal.
+inline void classify_syntax_error(MYSQL* handle, std::string_view sql) {
+    if (mysql_errno(handle) != server_errno::parse_error || sql.find('?') == std::string_view::npos) return;
+    const std::size_t placeholders = count_placeholders(sql);
+    if (placeholders == 0) return;
+    throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                          " placeholders but 0 arguments were given (the server: " +
+                                          mysql_error(handle) + ")");
 }
 
 } // namespace respool::mariadb::detail
@@ -1380,7 +1399,8 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), broken_at_(other.broken_at_), carryover_(other.carryover_),
+          broken_(other.broken_), disconnected_(other.disconnected_), broken_at_(other.broken_at_),
+          carryover_(other.carryover_),
           active_savepoints_(std::move(other.active_savepoints_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
@@ -1393,6 +1413,7 @@ public:
             last_insert_id_ = other.last_insert_id_;
             broken_ = other.broken_;
             broken_at_ = other.broken_at_;
+            disconnected_ = other.disconnected_;
             carryover_ = other.carryover_;
             active_savepoints_ = std::move(other.active_savepoints_);
         }
@@ -1476,6 +1497,15 @@ public:
         if (!broken_) broken_at_ = Clock::now();
         broken_ = true;
     }
+    // Marks it broken because the session is gone (a disconnect error, a socket the server closed, a ping that got no
+    // answer), as opposed to a failure that only makes it unfit for reuse. Never blocks.
+    void mark_disconnected() noexcept {
+        mark_broken();
+        disconnected_ = true;
+    }
+    // Whether mark_disconnected() was called: the validators report such a connection as DestroyReason::disconnect
+    // and, with disconnect_invalidates_pool, mark the pool. Never blocks.
+    bool saw_disconnect() const noexcept { return disconnected_; }
     // When the connection was first found broken (a disconnect error, mark_broken()); meaningless unless
     // is_broken(). A validator that invalidates the whole pool on a disconnect takes its mark from here, so that
     // connections made after the disconnect (while this one was still leased) are kept. Never blocks.
@@ -1583,14 +1613,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(handle_))) mark_broken();
+        if (is_disconnect_errno(mysql_errno(handle_))) mark_disconnected();
         if (mysql_errno(handle_) == server_errno::deadlock) ++deadlocks_;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) mark_broken();
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) mark_disconnected();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++deadlocks_;
         detail::throw_statement_error(stmt, context);
     }
@@ -1602,10 +1632,12 @@ private:
 
     void run_text(std::string_view sql) {
         require_session();
-        detail::check_no_placeholders(sql);
         carryover_.marks |= detail::session_marks(sql);
-        if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
+        if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+            touch();
+            detail::classify_syntax_error(handle_, sql); // '?' without arguments: errc::argument_count
             fail("running " + detail::sql_excerpt(sql));
+        }
         touch();
     }
 
@@ -1686,7 +1718,7 @@ private:
             rows = detail::rows_of(stmt, meta.get(), sql);
         } catch (const Error& e) { // as fail_statement() would
             touch();
-            if (e.is_disconnect()) mark_broken();
+            if (e.is_disconnect()) mark_disconnected();
             if (e.is_deadlock()) ++deadlocks_;
             throw;
         }
@@ -1717,6 +1749,7 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
+    bool disconnected_ = false;
     Clock::time_point broken_at_{};
     std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo
@@ -2003,7 +2036,7 @@ public:
     SocketCheck check_socket(C& c) noexcept {
         switch (peek_socket(c.native_handle())) {
         case Peek::closed:
-            c.mark_broken();
+            c.mark_disconnected();
             on_disconnect();
             return SocketCheck::dead;
         case Peek::unexpected_data:
@@ -2101,7 +2134,7 @@ bool keepalive_ping(C& c, ValidatorCore& validator) noexcept {
         c.touch();
         return true;
     }
-    c.mark_broken();
+    c.mark_disconnected();
     if (const auto fd = mysql_get_socket(handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
     validator.on_disconnect();
     return false;
@@ -2144,7 +2177,8 @@ public:
         return ping(c);
     }
 
-    // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread: the checks of validate()
+    // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread or, when several are due at
+    // once, on short-lived threads of the maintenance pass (one connection each): the checks of validate()
     // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
     // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
     // 1 s) even without read_timeout, because that thread is joined when the pool is closed or destroyed: a server
@@ -2163,7 +2197,9 @@ public:
     bool reset(Connection& c) noexcept {
         if (!c.native_handle()) return false; // moved out of its lease: nothing left to keep
         if (c.is_broken()) {
-            core_.on_disconnect(c.broken_at()); // when it was seen: connections made since are not suspect
+            // When it was seen: connections made since are not suspect. (Broken for another reason says nothing of
+            // the others.)
+            if (c.saw_disconnect()) core_.on_disconnect(c.broken_at());
             return false;
         }
         if (is_invalidated(c)) return false;
@@ -2176,9 +2212,9 @@ public:
         });
     }
 
-    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed): the pool
-    // then reports DestroyReason::disconnect. Never blocks.
-    bool disconnected(const Connection& c) const noexcept { return c.is_broken(); }
+    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a ping that
+    // got no answer): the pool then reports DestroyReason::disconnect. Never blocks.
+    bool disconnected(const Connection& c) const noexcept { return c.saw_disconnect(); }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
     void invalidate_existing() noexcept { core_.invalidate_existing(); }
@@ -2208,6 +2244,10 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
     using std::chrono::milliseconds;
     for (const auto& [key, value] : parts.params) {
         if (key == "pool_size") {
+            if (value == "0")
+                url_error("pool_size=0 (no limit in SQLAlchemy) is not supported: a bound is needed; give the number "
+                          "of connections to keep (for no pooling at all, use PoolOptions{.pool_size = 0, "
+                          ".max_overflow = n} in code)");
             pool.pool_size = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
         } else if (key == "max_overflow") {
             if (value == "-1")
@@ -2219,6 +2259,9 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
         } else if (key == "pool_recycle") {
             const long long ms = url_seconds_as_ms(key, value, -1);
             if (ms < 0 && ms != -1000) url_error("bad value '" + value + "' for pool_recycle (seconds, or -1: never)");
+            if (ms == 0)
+                url_error("pool_recycle=0 (in SQLAlchemy: a new connection at every checkout) is not supported; give "
+                          "a number of seconds, or -1 for never");
             pool.recycle = milliseconds(ms < 0 ? 0 : ms);
         } else if (key == "pool_pre_ping") {
             pool.pre_ping = url_flag(key, value);
@@ -2382,8 +2425,8 @@ private:
     }
 
     bool acquire(std::chrono::milliseconds timeout) {
-        // The server answers 0 at once to a timeout far beyond a year (and NULL to a negative one): a longer wait,
-        // milliseconds::max() ("forever") included, is sent as one year.
+        // The server answers 0 at once to a timeout too large for it (milliseconds::max() is one) and NULL to a
+        // negative one: a wait longer than a year, "forever" included, is sent as one year.
         constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
         const double seconds = static_cast<double>(std::min(timeout, longest).count()) / 1000.0;
         // Mentions GET_LOCK: the connection records that it may hold named locks (the Validator releases them).
@@ -2543,7 +2586,9 @@ private:
         if (!connection_->in_transaction())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
         std::vector<std::string>& alive = connection_->active_savepoints_;
-        if (std::find(alive.begin(), alive.end(), quoted_) != alive.end())
+        // The server compares savepoint names without regard to case (and accents, which this does not see).
+        auto same = [&](const std::string& other) { return detail::equal_ignoring_ascii_case(other, quoted_); };
+        if (std::find_if(alive.begin(), alive.end(), same) != alive.end())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ +
                                                      ": a savepoint of that name is still active on this connection "
                                                      "(nested savepoints need names of their own)");

@@ -448,6 +448,7 @@ public:
     bool rollback_pending() const noexcept { return s_->rollback_pending; }
     // Rolls back an abandoned transaction now, if there is one (otherwise completes at once). Throws Error.
     Awaitable<void> settle() {
+        if (!s_) throw Error(errc::no_session, "this AsyncConnection was moved from");
         if (s_->rollback_pending) co_await async_rollback();
     }
 
@@ -459,12 +460,19 @@ public:
     // Whether a disconnect was seen, a connect failed, an operation was abandoned mid-way, mark_broken() was called,
     // or this was moved from: the session must not be reused.
     bool is_broken() const noexcept { return !s_ || s_->broken; }
-    void mark_broken() noexcept { s_->mark_broken(); }
+    void mark_broken() noexcept {
+        if (s_) s_->mark_broken();
+    }
+    // As Connection's: broken because the session is gone. Never blocks.
+    void mark_disconnected() noexcept {
+        if (s_) s_->mark_disconnected();
+    }
+    bool saw_disconnect() const noexcept { return s_ && s_->disconnected; }
     // As Connection's: when the connection was first found broken; meaningless unless is_broken(). Never blocks.
     Clock::time_point broken_at() const noexcept { return s_ ? s_->broken_at : Clock::time_point{}; }
     // As Connection's: how many deadlock errors (1213) this connection's statements have met; an AsyncTransaction
     // compares it with its value at BEGIN. Never blocks.
-    std::uint64_t deadlocks_seen() const noexcept { return s_->deadlocks; }
+    std::uint64_t deadlocks_seen() const noexcept { return s_ ? s_->deadlocks : 0; }
 
     // As Connection's: from the server's last reply, no round trip.
     unsigned server_status() const noexcept {
@@ -486,7 +494,7 @@ public:
     bool may_hold_named_locks() const noexcept { return (s_->carryover.marks & detail::named_locks_mark) != 0; }
 
     // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight.
-    MYSQL* native_handle() const noexcept { return s_->handle; }
+    MYSQL* native_handle() const noexcept { return s_ ? s_->handle : nullptr; }
 
     // Lets go of the Asio objects watching the socket (they are made again at the next wait): for a connection
     // about to rest in a pool, so that an idle connection holds nothing of its io_context. Never blocks.
@@ -512,6 +520,7 @@ private:
         bool connected = false;
         bool broken = false;
         Clock::time_point broken_at{}; // when `broken` was first set
+        bool disconnected = false;     // broken because the session is gone
         bool in_flight = false;
         detail::SessionCarryover carryover; // what the return-time cleaning must undo
         bool rollback_pending = false;
@@ -521,6 +530,10 @@ private:
         void mark_broken() noexcept {
             if (!broken) broken_at = Clock::now();
             broken = true;
+        }
+        void mark_disconnected() noexcept {
+            mark_broken();
+            disconnected = true;
         }
     };
 
@@ -583,14 +596,16 @@ private:
     }
 
     Awaitable<void> run_text(const std::string& sql) {
-        detail::check_no_placeholders(sql);
         s_->fresh = false;
         s_->carryover.marks |= detail::session_marks(sql);
         int rc = 0;
         MYSQL* h = s_->handle;
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
                        [&](int r) { return mysql_real_query_cont(&rc, h, r); });
-        if (rc != 0) fail("running " + detail::sql_excerpt(sql));
+        if (rc != 0) {
+            detail::classify_syntax_error(h, sql); // '?' without arguments: errc::argument_count
+            fail("running " + detail::sql_excerpt(sql));
+        }
         touch();
     }
 
@@ -697,14 +712,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->mark_broken();
+        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->mark_disconnected();
         if (mysql_errno(s_->handle) == server_errno::deadlock) ++s_->deadlocks;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->mark_broken();
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->mark_disconnected();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++s_->deadlocks;
         detail::throw_statement_error(stmt, context);
     }
@@ -827,7 +842,7 @@ public:
     // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
     // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
-    // pool's own, never an event loop); the connection is idle, with no operation in flight and no Asio object
+    // pool's own, or a short-lived thread of its pass when several are due; never an event loop); the connection is idle, with no operation in flight and no Asio object
     // attached. The wait is bounded by keepalive_ping_limit(): that thread is joined when the pool is closed or
     // destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
     // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
@@ -848,7 +863,7 @@ public:
     bool reset(AsyncConnection& c) noexcept {
         if (c.is_broken()) {
             // When it was seen; a failed connect says nothing about the other connections.
-            if (c.is_connected()) core_.on_disconnect(c.broken_at());
+            if (c.saw_disconnect()) core_.on_disconnect(c.broken_at());
             return false;
         }
         // Not connected and not broken: made ahead of demand (min_idle) and never set up; AsyncConnectionPool connects
@@ -867,9 +882,9 @@ public:
         return c.needs_cleaning();
     }
 
-    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a connect
-    // that failed): the pool then reports DestroyReason::disconnect. Never blocks.
-    bool disconnected(const AsyncConnection& c) const noexcept { return c.is_broken(); }
+    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a ping that
+    // got no answer): the pool then reports DestroyReason::disconnect. Never blocks.
+    bool disconnected(const AsyncConnection& c) const noexcept { return c.saw_disconnect(); }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
     void invalidate_existing() noexcept { core_.invalidate_existing(); }

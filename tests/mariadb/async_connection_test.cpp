@@ -58,6 +58,27 @@ BOOST_AUTO_TEST_CASE(bound_arguments_go_in_and_typed_rows_come_out) {
     }());
 }
 
+BOOST_AUTO_TEST_CASE(a_moved_from_connection_refuses_statements_and_reports_itself_broken) {
+    asio::io_context io;
+    mdb::AsyncConnection conn(io.get_executor(), server_options());
+    run_on(io, conn.async_connect());
+    mdb::AsyncConnection moved(std::move(conn));
+    BOOST_TEST(conn.is_broken());
+    BOOST_TEST(!conn.is_connected());
+    BOOST_TEST(conn.native_handle() == nullptr);
+    BOOST_TEST(conn.deadlocks_seen() == 0u);
+    conn.mark_broken(); // harmless on the empty shell
+    try {
+        run_on(io, [&]() -> asio::awaitable<void> { (void)co_await conn.async_query("SELECT 1"); }());
+        BOOST_ERROR("a moved-from AsyncConnection ran a statement");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::no_session));
+    }
+    run_on(io, [&]() -> asio::awaitable<void> {
+        BOOST_TEST((co_await moved.async_query("SELECT 1"))[0].get<int>(0) == 1);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(wrong_password_fails_with_the_servers_message) {
     auto options = server_options();
     options.password = "not-the-password";

@@ -177,6 +177,21 @@ BOOST_AUTO_TEST_CASE(a_disconnect_invalidates_only_the_connections_that_existed_
     BOOST_TEST(pool.stats().created == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(only_a_lost_session_counts_as_a_disconnect) {
+    mdb::Validator validator({.disconnect_invalidates_pool = true});
+    mdb::Connection admin(server_options());
+    mdb::Connection other(server_options());
+    mdb::Connection marked(server_options());
+    marked.mark_broken(); // unfit for reuse, but its session is there
+    BOOST_TEST(!validator.disconnected(marked));
+    BOOST_TEST(!validator.reset(marked));
+    BOOST_TEST(validator.validate(other)); // no disconnect, so the pool-wide mark was not set
+    mdb::Connection killed(server_options());
+    kill_session(admin, killed.thread_id());
+    BOOST_CHECK_THROW((void)killed.query("SELECT 1"), mdb::Error);
+    BOOST_TEST(validator.disconnected(killed));
+}
+
 BOOST_AUTO_TEST_CASE(uncommitted_transaction_is_rolled_back_on_return) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());

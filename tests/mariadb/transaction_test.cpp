@@ -170,6 +170,8 @@ BOOST_AUTO_TEST_CASE(a_second_active_savepoint_of_the_same_name_is_refused_so_no
                 BOOST_TEST((e.code() == mdb::errc::transaction_state));
                 BOOST_TEST(std::string(e.what()).find("still active") != std::string::npos, e.what());
             }
+            // The server compares savepoint names without regard to case: so does the check.
+            BOOST_CHECK_THROW(tx.savepoint("LINES"), mdb::Error);
             auto other = tx.savepoint("lines_inner");
             tx.execute(insert, 3);
             other.release();

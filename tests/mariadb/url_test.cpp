@@ -120,6 +120,24 @@ BOOST_AUTO_TEST_CASE(defaults_ipv6_socket_and_sqlalchemy_schemes) {
     BOOST_TEST(mdb::ConnectOptions::from_url("mariadb://u@/db").host == "127.0.0.1"); // no socket: the default host
 }
 
+BOOST_AUTO_TEST_CASE(query_values_read_plus_as_space_as_sqlalchemy_writes_them) {
+    // What SQLAlchemy's URL.render_as_string() writes for init_command="SET time_zone = '+00:00'".
+    const auto o = mdb::ConnectOptions::from_url(
+        "mysql+pymysql://u:pa+ss@h/d?init_command=SET+time_zone+%3D+%27%2B00%3A00%27");
+    BOOST_REQUIRE(o.init_statements.size() == 1u);
+    BOOST_TEST(o.init_statements[0] == "SET time_zone = '+00:00'");
+    BOOST_TEST(o.password == "pa+ss"); // outside the query a '+' stays a '+'
+}
+
+BOOST_AUTO_TEST_CASE(a_ca_without_ssl_mode_checks_the_certificate_and_host_name) {
+    using Mode = mdb::ConnectOptions::TlsMode;
+    BOOST_TEST((mdb::ConnectOptions::from_url("mysql+pymysql://u@h/d?ssl_ca=/ca.pem").tls.mode == Mode::verify_identity));
+    BOOST_TEST((mdb::ConnectOptions::from_url("mariadb://u@h/d?ssl_capath=/cas").tls.mode == Mode::verify_identity));
+    BOOST_TEST((mdb::ConnectOptions::from_url("mariadb://u@h/d?ssl_ca=/ca.pem&ssl_mode=required").tls.mode ==
+                Mode::required));
+    BOOST_TEST((mdb::ConnectOptions::from_url("mariadb://u@h/d").tls.mode == Mode::disabled));
+}
+
 BOOST_AUTO_TEST_CASE(from_url_leaves_pool_keys_to_make_pool) {
     const std::string url = "mariadb://u:p@127.0.0.1:3306/app?pool_size=10&max_overflow=5&pool_timeout=30"
                             "&pool_recycle=3600&pool_pre_ping=true&connect_timeout=3";
@@ -194,6 +212,9 @@ BOOST_AUTO_TEST_CASE(bad_pool_keys_are_refused_by_make_pool) {
     check_refused("mariadb://u@h/d?pool_size=ten", "pool_size", true);
     check_refused("mariadb://u@h/d?pool_timeout=-3", "pool_timeout", true);
     check_refused("mariadb://u@h/d?pool_recycle=-2", "pool_recycle", true);
+    // Values whose SQLAlchemy meaning a bounded pool cannot have: refused, saying so.
+    check_refused("mariadb://u@h/d?pool_size=0&max_overflow=5", "pool_size=0 (no limit in SQLAlchemy)", true);
+    check_refused("mariadb://u@h/d?pool_recycle=0", "pool_recycle=0", true);
     check_refused("mariadb://u@h/d?pool_pre_ping=perhaps", "pool_pre_ping", true);
     check_refused("mariadb://u@h/d?pool_size=0&max_overflow=0", "pool_size", true); // PoolOptions::validate
 }
@@ -229,13 +250,17 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("SET/**/TRANSACTION READ ONLY") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SELECT 1 /* lock */ -- tables") == 0u);
     // A procedure or a statement prepared in SQL may take named locks where the text cannot show it.
-    BOOST_TEST(d::session_marks("CALL p(1)") == unsigned{d::named_locks_mark});
-    BOOST_TEST(d::session_marks(" /* x */ call p") == unsigned{d::named_locks_mark});
-    BOOST_TEST(d::session_marks("EXECUTE stmt USING @a") == unsigned{d::named_locks_mark});
+    constexpr unsigned unseen = d::named_locks_mark | d::next_transaction_mark;
+    BOOST_TEST(d::session_marks("CALL p(1)") == unseen);
+    BOOST_TEST(d::session_marks(" /* x */ call p") == unseen);
+    BOOST_TEST(d::session_marks("EXECUTE stmt USING @a") == unseen);
     BOOST_TEST(d::session_marks("SELECT recall FROM t") == 0u);
     BOOST_TEST(d::session_marks("BACKUP LOCK t") == unsigned{d::backup_lock_mark});
     BOOST_TEST(d::session_marks("backup  /* */ lock db.t") == unsigned{d::backup_lock_mark});
     BOOST_TEST(d::session_marks("BACKUP UNLOCK") == 0u);
+    // BACKUP UNLOCK needs a privilege: no false alarm from the words elsewhere.
+    BOOST_TEST(d::session_marks("SELECT 'nightly backup lock window'") == 0u);
+    BOOST_TEST(d::session_marks("SELECT backup, lock FROM t") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(placeholders_are_counted_outside_quotes_and_comments) {
@@ -247,6 +272,7 @@ BOOST_AUTO_TEST_CASE(placeholders_are_counted_outside_quotes_and_comments) {
     BOOST_TEST(d::count_placeholders("SELECT 1 /* ? */ -- ?\n# ?\n, ?") == 1u);
     BOOST_TEST(d::count_placeholders("SELECT /*! ? */ 1") == 1u); // executable comments run
     BOOST_TEST(d::count_placeholders("SELECT 1 --?") == 1u);      // "--" without a blank is no comment
+    BOOST_TEST(d::count_placeholders("SELECT 1 --\x01?") == 0u);  // a control character after it makes one
     BOOST_TEST(d::count_placeholders("SELECT '?") == 0u);         // unterminated: nothing after counts
     BOOST_TEST(d::sql_excerpt(std::string_view("a\0b\nc", 5)) == "'a\\0b c'");
     BOOST_TEST(d::sql_excerpt(std::string(79, 'x') + "\xC3\xA9z") == "'" + std::string(79, 'x') + "...'");

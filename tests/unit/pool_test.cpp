@@ -883,6 +883,26 @@ BOOST_AUTO_TEST_CASE(a_keepalive_check_that_hangs_delays_no_other_resources_chec
     BOOST_TEST(pool.stats().validation_failures == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_maintenance_pass_counts_each_recycled_resource_once) {
+    auto pool = make({.pool_size = 6, .max_overflow = 0, .recycle = 1h, .order = respool::CheckoutOrder::fifo,
+                      .keepalive = 1min});
+    {
+        std::vector<TestPool::Lease> old;
+        for (int i = 0; i < 3; ++i) old.push_back(pool.acquire());
+    }
+    clock.advance(50min);
+    {
+        std::vector<TestPool::Lease> all; // the 3 old ones and 3 young ones
+        for (int i = 0; i < 6; ++i) all.push_back(pool.acquire());
+        // Young ones back first: the pass meets them (keepalive only) before the old ones (to recycle).
+        for (int i = 5; i >= 0; --i) all[static_cast<std::size_t>(i)].reset();
+    }
+    clock.advance(15min); // the old ones are past recycle; all six are due for keepalive
+    pool.maintain();
+    BOOST_TEST(script().destroyed.load() == 3);
+    BOOST_TEST(pool.stats().recycled == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
     BOOST_TEST(invalid_argument_message({.pool_size = 2, .min_idle = 3}).find("min_idle") != std::string::npos);
     BOOST_TEST(invalid_argument_message({.keepalive = -1ms}).find("keepalive") != std::string::npos);

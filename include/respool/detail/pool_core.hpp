@@ -703,12 +703,16 @@ private:
     // Why the resource may not be used any more: invalidated by invalidate_all(), or past its age; nothing when it
     // may. Reads the clock only when recycling is on.
     std::optional<DestroyReason> staleness(Slot<Resource>& s) noexcept {
+        const auto why = stale_reason(s);
+        if (why == DestroyReason::recycled) recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        return why;
+    }
+
+    // As staleness(), without counting: for a look that may put the resource back.
+    std::optional<DestroyReason> stale_reason(const Slot<Resource>& s) const noexcept {
         // relaxed: see invalidate_all().
         if (s.generation != generation_.load(std::memory_order_relaxed)) return DestroyReason::pool_invalidated;
-        if (options_.recycle.count() > 0 && clock_.now() >= s.expires_at) {
-            recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-            return DestroyReason::recycled;
-        }
+        if (options_.recycle.count() > 0 && clock_.now() >= s.expires_at) return DestroyReason::recycled;
         return std::nullopt;
     }
 
@@ -1348,15 +1352,21 @@ private:
         Slot<Resource>& s = slots_[slot];
         const std::int64_t idle = ticks(now) - s.returned_at.load(std::memory_order_relaxed); // relaxed: ours
         if (idle_expired(idle) && idle_count > options_.min_idle) return DestroyReason::idle_timeout;
-        return staleness(s);
+        return stale_reason(s); // counted (recycled) when it is destroyed, below
     }
 
     // The keepalive checks of `slots` (ours, out of the idle set), at once: on this thread and up to 15 of their own,
     // so that a check that hangs (a backend that stopped answering) does not keep the others' round trips from
     // happening in time. Each that passes goes back idle as soon as it does; once all are done, those that failed are
-    // destroyed one at a time, so that their event hooks run while no other idle resource is out of reach.
+    // destroyed one at a time, so that their event hooks run while no usable idle resource is out of reach.
     void keep_alive_all(const std::vector<std::uint32_t>& slots) noexcept {
-        std::vector<std::uint8_t> passed(slots.size(), 0);
+        std::vector<std::uint8_t> passed;
+        try {
+            passed.assign(slots.size(), 0);
+        } catch (...) {
+            for (std::uint32_t slot : slots) put_idle(slot); // no memory for the checks: back, due next pass
+            return;
+        }
         auto check = [&](std::size_t i) noexcept {
             Slot<Resource>& s = slots_[slots[i]];
             passed[i] = keep_alive(s) ? 1 : 0;
@@ -1440,6 +1450,8 @@ private:
             if (work == Work::nothing) return;
             if (work == Work::destroy_one) {
                 visited.push_back(removal);
+                if (*removal_reason == DestroyReason::recycled)
+                    recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
                 destroy(removal, true, *removal_reason);
                 continue;
             }

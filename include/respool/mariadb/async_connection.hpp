@@ -238,6 +238,7 @@ public:
     bool rollback_pending() const noexcept { return s_->rollback_pending; }
     // Rolls back an abandoned transaction now, if there is one (otherwise completes at once). Throws Error.
     Awaitable<void> settle() {
+        if (!s_) throw Error(errc::no_session, "this AsyncConnection was moved from");
         if (s_->rollback_pending) co_await async_rollback();
     }
 
@@ -249,12 +250,19 @@ public:
     // Whether a disconnect was seen, a connect failed, an operation was abandoned mid-way, mark_broken() was called,
     // or this was moved from: the session must not be reused.
     bool is_broken() const noexcept { return !s_ || s_->broken; }
-    void mark_broken() noexcept { s_->mark_broken(); }
+    void mark_broken() noexcept {
+        if (s_) s_->mark_broken();
+    }
+    // As Connection's: broken because the session is gone. Never blocks.
+    void mark_disconnected() noexcept {
+        if (s_) s_->mark_disconnected();
+    }
+    bool saw_disconnect() const noexcept { return s_ && s_->disconnected; }
     // As Connection's: when the connection was first found broken; meaningless unless is_broken(). Never blocks.
     Clock::time_point broken_at() const noexcept { return s_ ? s_->broken_at : Clock::time_point{}; }
     // As Connection's: how many deadlock errors (1213) this connection's statements have met; an AsyncTransaction
     // compares it with its value at BEGIN. Never blocks.
-    std::uint64_t deadlocks_seen() const noexcept { return s_->deadlocks; }
+    std::uint64_t deadlocks_seen() const noexcept { return s_ ? s_->deadlocks : 0; }
 
     // As Connection's: from the server's last reply, no round trip.
     unsigned server_status() const noexcept {
@@ -276,7 +284,7 @@ public:
     bool may_hold_named_locks() const noexcept { return (s_->carryover.marks & detail::named_locks_mark) != 0; }
 
     // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight.
-    MYSQL* native_handle() const noexcept { return s_->handle; }
+    MYSQL* native_handle() const noexcept { return s_ ? s_->handle : nullptr; }
 
     // Lets go of the Asio objects watching the socket (they are made again at the next wait): for a connection
     // about to rest in a pool, so that an idle connection holds nothing of its io_context. Never blocks.
@@ -302,6 +310,7 @@ private:
         bool connected = false;
         bool broken = false;
         Clock::time_point broken_at{}; // when `broken` was first set
+        bool disconnected = false;     // broken because the session is gone
         bool in_flight = false;
         detail::SessionCarryover carryover; // what the return-time cleaning must undo
         bool rollback_pending = false;
@@ -311,6 +320,10 @@ private:
         void mark_broken() noexcept {
             if (!broken) broken_at = Clock::now();
             broken = true;
+        }
+        void mark_disconnected() noexcept {
+            mark_broken();
+            disconnected = true;
         }
     };
 
@@ -373,14 +386,16 @@ private:
     }
 
     Awaitable<void> run_text(const std::string& sql) {
-        detail::check_no_placeholders(sql);
         s_->fresh = false;
         s_->carryover.marks |= detail::session_marks(sql);
         int rc = 0;
         MYSQL* h = s_->handle;
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
                        [&](int r) { return mysql_real_query_cont(&rc, h, r); });
-        if (rc != 0) fail("running " + detail::sql_excerpt(sql));
+        if (rc != 0) {
+            detail::classify_syntax_error(h, sql); // '?' without arguments: errc::argument_count
+            fail("running " + detail::sql_excerpt(sql));
+        }
         touch();
     }
 
@@ -487,14 +502,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->mark_broken();
+        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->mark_disconnected();
         if (mysql_errno(s_->handle) == server_errno::deadlock) ++s_->deadlocks;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->mark_broken();
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->mark_disconnected();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++s_->deadlocks;
         detail::throw_statement_error(stmt, context);
     }

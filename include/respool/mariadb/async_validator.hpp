@@ -38,7 +38,7 @@ public:
     // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
     // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
-    // pool's own, never an event loop); the connection is idle, with no operation in flight and no Asio object
+    // pool's own, or a short-lived thread of its pass when several are due; never an event loop); the connection is idle, with no operation in flight and no Asio object
     // attached. The wait is bounded by keepalive_ping_limit(): that thread is joined when the pool is closed or
     // destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
     // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
@@ -59,7 +59,7 @@ public:
     bool reset(AsyncConnection& c) noexcept {
         if (c.is_broken()) {
             // When it was seen; a failed connect says nothing about the other connections.
-            if (c.is_connected()) core_.on_disconnect(c.broken_at());
+            if (c.saw_disconnect()) core_.on_disconnect(c.broken_at());
             return false;
         }
         // Not connected and not broken: made ahead of demand (min_idle) and never set up; AsyncConnectionPool connects
@@ -78,9 +78,9 @@ public:
         return c.needs_cleaning();
     }
 
-    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a connect
-    // that failed): the pool then reports DestroyReason::disconnect. Never blocks.
-    bool disconnected(const AsyncConnection& c) const noexcept { return c.is_broken(); }
+    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a ping that
+    // got no answer): the pool then reports DestroyReason::disconnect. Never blocks.
+    bool disconnected(const AsyncConnection& c) const noexcept { return c.saw_disconnect(); }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
     void invalidate_existing() noexcept { core_.invalidate_existing(); }

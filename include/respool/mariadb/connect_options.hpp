@@ -2,6 +2,7 @@
 #ifndef RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
 #define RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -45,13 +46,16 @@ struct ConnectOptions {
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
 
-    // Throws std::invalid_argument naming the first invalid field (a negative timeout). Connection, AsyncConnection
-    // and the factories call it.
+    // Throws std::invalid_argument naming the first invalid field (a timeout that is negative or longer than a year,
+    // which Connector/C's unsigned seconds would wrap). Connection, AsyncConnection and the factories call it.
     void validate() const {
         auto check = [](const char* field, std::chrono::seconds value) {
             if (value.count() < 0)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
                                             ": must not be negative");
+            if (value > std::chrono::hours(24 * 365))
+                throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
+                                            ": must be at most a year (31536000 s)");
         };
         check("connect_timeout", connect_timeout);
         check("read_timeout", read_timeout);
@@ -100,6 +104,10 @@ struct ConnectOptions {
         }
         // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock
         if (parts.host.empty() && !out.unix_socket.empty()) out.host.clear();
+        // A CA given without ssl_mode checks the server's certificate and host name, as SQLAlchemy's drivers do with
+        // ssl_ca; ssl_mode=required asks for less.
+        const bool mode_given = std::find(seen.begin(), seen.end(), std::string_view("ssl_mode")) != seen.end();
+        if (!mode_given && (!out.tls.ca.empty() || !out.tls.capath.empty())) out.tls.mode = TlsMode::verify_identity;
         return out;
     }
 

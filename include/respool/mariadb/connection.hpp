@@ -57,7 +57,8 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), broken_at_(other.broken_at_), carryover_(other.carryover_),
+          broken_(other.broken_), disconnected_(other.disconnected_), broken_at_(other.broken_at_),
+          carryover_(other.carryover_),
           active_savepoints_(std::move(other.active_savepoints_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
@@ -70,6 +71,7 @@ public:
             last_insert_id_ = other.last_insert_id_;
             broken_ = other.broken_;
             broken_at_ = other.broken_at_;
+            disconnected_ = other.disconnected_;
             carryover_ = other.carryover_;
             active_savepoints_ = std::move(other.active_savepoints_);
         }
@@ -153,6 +155,15 @@ public:
         if (!broken_) broken_at_ = Clock::now();
         broken_ = true;
     }
+    // Marks it broken because the session is gone (a disconnect error, a socket the server closed, a ping that got no
+    // answer), as opposed to a failure that only makes it unfit for reuse. Never blocks.
+    void mark_disconnected() noexcept {
+        mark_broken();
+        disconnected_ = true;
+    }
+    // Whether mark_disconnected() was called: the validators report such a connection as DestroyReason::disconnect
+    // and, with disconnect_invalidates_pool, mark the pool. Never blocks.
+    bool saw_disconnect() const noexcept { return disconnected_; }
     // When the connection was first found broken (a disconnect error, mark_broken()); meaningless unless
     // is_broken(). A validator that invalidates the whole pool on a disconnect takes its mark from here, so that
     // connections made after the disconnect (while this one was still leased) are kept. Never blocks.
@@ -260,14 +271,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(handle_))) mark_broken();
+        if (is_disconnect_errno(mysql_errno(handle_))) mark_disconnected();
         if (mysql_errno(handle_) == server_errno::deadlock) ++deadlocks_;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) mark_broken();
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) mark_disconnected();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++deadlocks_;
         detail::throw_statement_error(stmt, context);
     }
@@ -279,10 +290,12 @@ private:
 
     void run_text(std::string_view sql) {
         require_session();
-        detail::check_no_placeholders(sql);
         carryover_.marks |= detail::session_marks(sql);
-        if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0)
+        if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
+            touch();
+            detail::classify_syntax_error(handle_, sql); // '?' without arguments: errc::argument_count
             fail("running " + detail::sql_excerpt(sql));
+        }
         touch();
     }
 
@@ -363,7 +376,7 @@ private:
             rows = detail::rows_of(stmt, meta.get(), sql);
         } catch (const Error& e) { // as fail_statement() would
             touch();
-            if (e.is_disconnect()) mark_broken();
+            if (e.is_disconnect()) mark_disconnected();
             if (e.is_deadlock()) ++deadlocks_;
             throw;
         }
@@ -394,6 +407,7 @@ private:
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
     bool broken_ = false;
+    bool disconnected_ = false;
     Clock::time_point broken_at_{};
     std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo

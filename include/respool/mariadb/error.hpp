@@ -35,6 +35,7 @@ inline constexpr unsigned net_write_interrupted = 1161;    // ER_NET_WRITE_INTER
 inline constexpr unsigned new_aborting_connection = 1184;  // ER_NEW_ABORTING_CONNECTION
 inline constexpr unsigned lock_wait_timeout = 1205;        // ER_LOCK_WAIT_TIMEOUT: retried by the transaction helpers
 inline constexpr unsigned deadlock = 1213;                 // ER_LOCK_DEADLOCK: retried by the transaction helpers
+inline constexpr unsigned parse_error = 1064;              // ER_PARSE_ERROR
 inline constexpr unsigned not_supported_yet = 1235;        // ER_NOT_SUPPORTED_YET
 inline constexpr unsigned savepoint_does_not_exist = 1305; // ER_SP_DOES_NOT_EXIST
 inline constexpr unsigned query_interrupted = 1317;        // ER_QUERY_INTERRUPTED: KILL QUERY; the connection survives

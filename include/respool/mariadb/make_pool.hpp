@@ -28,6 +28,10 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
     using std::chrono::milliseconds;
     for (const auto& [key, value] : parts.params) {
         if (key == "pool_size") {
+            if (value == "0")
+                url_error("pool_size=0 (no limit in SQLAlchemy) is not supported: a bound is needed; give the number "
+                          "of connections to keep (for no pooling at all, use PoolOptions{.pool_size = 0, "
+                          ".max_overflow = n} in code)");
             pool.pool_size = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
         } else if (key == "max_overflow") {
             if (value == "-1")
@@ -39,6 +43,9 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
         } else if (key == "pool_recycle") {
             const long long ms = url_seconds_as_ms(key, value, -1);
             if (ms < 0 && ms != -1000) url_error("bad value '" + value + "' for pool_recycle (seconds, or -1: never)");
+            if (ms == 0)
+                url_error("pool_recycle=0 (in SQLAlchemy: a new connection at every checkout) is not supported; give "
+                          "a number of seconds, or -1 for never");
             pool.recycle = milliseconds(ms < 0 ? 0 : ms);
         } else if (key == "pool_pre_ping") {
             pool.pre_ping = url_flag(key, value);

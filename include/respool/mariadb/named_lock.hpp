@@ -102,8 +102,8 @@ private:
     }
 
     bool acquire(std::chrono::milliseconds timeout) {
-        // The server answers 0 at once to a timeout far beyond a year (and NULL to a negative one): a longer wait,
-        // milliseconds::max() ("forever") included, is sent as one year.
+        // The server answers 0 at once to a timeout too large for it (milliseconds::max() is one) and NULL to a
+        // negative one: a wait longer than a year, "forever" included, is sent as one year.
         constexpr std::chrono::milliseconds longest = std::chrono::hours(24 * 365);
         const double seconds = static_cast<double>(std::min(timeout, longest).count()) / 1000.0;
         // Mentions GET_LOCK: the connection records that it may hold named locks (the Validator releases them).

@@ -92,7 +92,9 @@ private:
         if (!connection_->in_transaction())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
         std::vector<std::string>& alive = connection_->active_savepoints_;
-        if (std::find(alive.begin(), alive.end(), quoted_) != alive.end())
+        // The server compares savepoint names without regard to case (and accents, which this does not see).
+        auto same = [&](const std::string& other) { return detail::equal_ignoring_ascii_case(other, quoted_); };
+        if (std::find_if(alive.begin(), alive.end(), same) != alive.end())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ +
                                                      ": a savepoint of that name is still active on this connection "
                                                      "(nested savepoints need names of their own)");

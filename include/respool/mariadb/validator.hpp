@@ -44,7 +44,8 @@ public:
         return ping(c);
     }
 
-    // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread: the checks of validate()
+    // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread or, when several are due at
+    // once, on short-lived threads of the maintenance pass (one connection each): the checks of validate()
     // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
     // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
     // 1 s) even without read_timeout, because that thread is joined when the pool is closed or destroyed: a server
@@ -63,7 +64,9 @@ public:
     bool reset(Connection& c) noexcept {
         if (!c.native_handle()) return false; // moved out of its lease: nothing left to keep
         if (c.is_broken()) {
-            core_.on_disconnect(c.broken_at()); // when it was seen: connections made since are not suspect
+            // When it was seen: connections made since are not suspect. (Broken for another reason says nothing of
+            // the others.)
+            if (c.saw_disconnect()) core_.on_disconnect(c.broken_at());
             return false;
         }
         if (is_invalidated(c)) return false;
@@ -76,9 +79,9 @@ public:
         });
     }
 
-    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed): the pool
-    // then reports DestroyReason::disconnect. Never blocks.
-    bool disconnected(const Connection& c) const noexcept { return c.is_broken(); }
+    // Whether a connection refused above lost its session (a disconnect error, a socket the server closed, a ping that
+    // got no answer): the pool then reports DestroyReason::disconnect. Never blocks.
+    bool disconnected(const Connection& c) const noexcept { return c.saw_disconnect(); }
 
     // Every connection that exists now is refused at its next validate() or reset(). Never blocks; thread-safe.
     void invalidate_existing() noexcept { core_.invalidate_existing(); }

@@ -52,12 +52,17 @@ inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size
     if (placeholders != arguments) throw_argument_count(sql, placeholders, arguments);
 }
 
-// Throws errc::argument_count if `sql`, about to be sent as text (no arguments), has placeholders: the server would
-// report a syntax error at the '?' instead.
-inline void check_no_placeholders(std::string_view sql) {
-    if (sql.find('?') == std::string_view::npos) return;
-    if (const std::size_t placeholders = count_placeholders(sql); placeholders != 0)
-        throw_argument_count(sql, placeholders, 0);
+// After the server refused `sql`, sent as text (no arguments), with a syntax error: throws errc::argument_count
+// (with the server's message) when the statement has `?` placeholders, which only a prepared statement with
+// arguments can fill. Otherwise returns, and the caller reports the server's error. The server decides what is valid
+// SQL; this only names the likely cause of its refusal.
+inline void classify_syntax_error(MYSQL* handle, std::string_view sql) {
+    if (mysql_errno(handle) != server_errno::parse_error || sql.find('?') == std::string_view::npos) return;
+    const std::size_t placeholders = count_placeholders(sql);
+    if (placeholders == 0) return;
+    throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
+                                          " placeholders but 0 arguments were given (the server: " +
+                                          mysql_error(handle) + ")");
 }
 
 } // namespace respool::mariadb::detail

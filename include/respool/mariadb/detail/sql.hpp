@@ -107,10 +107,14 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
     // A stored procedure, or a statement prepared in SQL, runs text this cannot see; of what it may leave behind,
-    // named locks are what the status flags do not show (a transaction and autocommit they do; LOCK TABLES is not
-    // allowed in a procedure).
-    const std::string_view verb = Words(sql).next();
-    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark;
+    // the status flags show neither named locks nor SET TRANSACTION (an open transaction and autocommit they do;
+    // LOCK TABLES is not allowed in a procedure).
+    Words first_words(sql);
+    const std::string_view verb = first_words.next();
+    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
+    // BACKUP LOCK only as a statement of its own: BACKUP UNLOCK needs a privilege, so a false alarm would cost the
+    // connection rather than a round trip.
+    if (is(verb, "backup") && is(first_words.next(), "lock")) marks |= backup_lock_mark;
     Words words(sql);
     std::string_view previous;
     // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
@@ -124,7 +128,6 @@ inline unsigned session_marks(std::string_view sql) noexcept {
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))
             marks |= table_locks_mark;
         if (is(previous, "set") && is(word, "transaction")) marks |= next_transaction_mark;
-        if (is(previous, "backup") && is(word, "lock")) marks |= backup_lock_mark;
     }
     return marks;
 }
@@ -194,7 +197,8 @@ inline std::size_t count_placeholders(std::string_view sql) noexcept {
             if (executable) continue; // its text counts; its "*/" is skipped as punctuation
             const std::size_t close = sql.find("*/", at + 2);
             at = close == std::string_view::npos ? sql.size() : close + 1;
-        } else if (ch == '#' || (sql.substr(at, 2) == "--" && (at + 2 == sql.size() || is_blank(sql[at + 2])))) {
+        } else if (ch == '#' || (sql.substr(at, 2) == "--" &&
+                                 (at + 2 == sql.size() || static_cast<unsigned char>(sql[at + 2]) <= ' '))) {
             const std::size_t eol = sql.find('\n', at);
             at = eol == std::string_view::npos ? sql.size() : eol;
         }

@@ -21,8 +21,9 @@ namespace respool::mariadb::detail {
     throw std::invalid_argument("respool::mariadb URL: " + std::string(what));
 }
 
-// Decodes %XX escapes; `part` names the URL part in the error for a bad escape.
-inline std::string percent_decode(std::string_view in, std::string_view part) {
+// Decodes %XX escapes; `part` names the URL part in the error for a bad escape. `plus_is_space`: a '+' is a space, as
+// in a query string (form encoding, how SQLAlchemy reads and writes query values).
+inline std::string percent_decode(std::string_view in, std::string_view part, bool plus_is_space = false) {
     auto hex = [](char c) -> int {
         if (c >= '0' && c <= '9') return c - '0';
         if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -33,7 +34,7 @@ inline std::string percent_decode(std::string_view in, std::string_view part) {
     out.reserve(in.size());
     for (std::size_t i = 0; i < in.size(); ++i) {
         if (in[i] != '%') {
-            out += in[i];
+            out += plus_is_space && in[i] == '+' ? ' ' : in[i];
             continue;
         }
         const int hi = i + 2 < in.size() ? hex(in[i + 1]) : -1;
@@ -131,8 +132,8 @@ inline UrlParts split_url(std::string_view url) {
         const auto eq = item.find('=');
         if (eq == std::string_view::npos || eq == 0)
             url_error("bad query parameter '" + std::string(item) + "' (expected key=value)");
-        std::string key = percent_decode(item.substr(0, eq), "query key");
-        std::string value = percent_decode(item.substr(eq + 1), "value of " + key);
+        std::string key = percent_decode(item.substr(0, eq), "query key", true);
+        std::string value = percent_decode(item.substr(eq + 1), "value of " + key, true);
         parts.params.emplace_back(std::move(key), std::move(value));
     }
     return parts;

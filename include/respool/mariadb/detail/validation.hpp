@@ -93,7 +93,7 @@ public:
     SocketCheck check_socket(C& c) noexcept {
         switch (peek_socket(c.native_handle())) {
         case Peek::closed:
-            c.mark_broken();
+            c.mark_disconnected();
             on_disconnect();
             return SocketCheck::dead;
         case Peek::unexpected_data:
@@ -191,7 +191,7 @@ bool keepalive_ping(C& c, ValidatorCore& validator) noexcept {
         c.touch();
         return true;
     }
-    c.mark_broken();
+    c.mark_disconnected();
     if (const auto fd = mysql_get_socket(handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
     validator.on_disconnect();
     return false;
