@@ -1047,8 +1047,10 @@ private:
 #include <boost/system/error_code.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -1073,6 +1075,9 @@ public:
     explicit ConnectTurns(std::size_t limit) : limit_(limit), free_(limit) {}
     ConnectTurns(const ConnectTurns&) = delete;
     ConnectTurns& operator=(const ConnectTurns&) = delete;
+
+    // How many waits for a turn reached their deadline (TimeoutError). Never blocks.
+    std::uint64_t timeouts() const noexcept { return timeouts_.load(std::memory_order_relaxed); } // a statistic
 
     // One turn; given back when it ends (to the first waiter, if any). Empty when there is no limit.
     class Turn {
@@ -1189,6 +1194,7 @@ private:
     std::mutex mutex_; // guards everything below and the waiters' outcomes and timers
     std::size_t free_;
     bool closed_ = false;
+    std::atomic<std::uint64_t> timeouts_{0}; // waits for a turn that reached their deadline
     std::deque<std::shared_ptr<Waiter>> queue_;
 };
 
@@ -1204,6 +1210,7 @@ inline boost::asio::awaitable<ConnectTurns::Turn> ConnectTurns::async_take(TimeP
             --free_;
             got_turn = true;
         } else if (std::chrono::steady_clock::now() >= deadline) {
+            timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
             throw TimeoutError();
         } else {
             queue_.push_back(waiter);
@@ -1226,7 +1233,10 @@ inline boost::asio::awaitable<ConnectTurns::Turn> ConnectTurns::async_take(TimeP
     case Outcome::closed: throw PoolClosedError();
     case Outcome::waiting: break;
     }
-    if (std::chrono::steady_clock::now() >= deadline) throw TimeoutError();
+    if (std::chrono::steady_clock::now() >= deadline) {
+        timeouts_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        throw TimeoutError();
+    }
     throw CancelledError(); // the timer's wait was cancelled by someone else: Asio per-operation cancellation
 }
 
@@ -1552,7 +1562,12 @@ public:
         }
     }
 
-    PoolStats stats() const noexcept { return shared_->core().stats(); }
+    // The core pool's statistics; `timeouts` also counts acquires that timed out waiting for a max_connecting turn.
+    PoolStats stats() const noexcept {
+        PoolStats st = shared_->core().stats();
+        st.timeouts += shared_->turns->timeouts();
+        return st;
+    }
     // The options as given (core().options() differs: its max_connecting is 0, the limit being applied here).
     const PoolOptions& options() const noexcept { return shared_->options; }
     const ValidatorOptions& validator_options() const noexcept { return shared_->validator_options; }

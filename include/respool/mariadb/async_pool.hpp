@@ -357,7 +357,12 @@ public:
         }
     }
 
-    PoolStats stats() const noexcept { return shared_->core().stats(); }
+    // The core pool's statistics; `timeouts` also counts acquires that timed out waiting for a max_connecting turn.
+    PoolStats stats() const noexcept {
+        PoolStats st = shared_->core().stats();
+        st.timeouts += shared_->turns->timeouts();
+        return st;
+    }
     // The options as given (core().options() differs: its max_connecting is 0, the limit being applied here).
     const PoolOptions& options() const noexcept { return shared_->options; }
     const ValidatorOptions& validator_options() const noexcept { return shared_->validator_options; }
