@@ -109,7 +109,8 @@ public:
                 at_ += 2;
                 continue;
             }
-            if (sql_[at_] == '#' || (starts_with("--") && (at_ + 2 == sql_.size() || is_blank(sql_[at_ + 2])))) {
+            if (sql_[at_] == '#' ||
+                (starts_with("--") && (at_ + 2 == sql_.size() || static_cast<unsigned char>(sql_[at_ + 2]) <= ' '))) {
                 const std::size_t eol = sql_.find('\n', at_);
                 at_ = eol == std::string_view::npos ? sql_.size() : eol + 1;
                 continue;
@@ -148,9 +149,15 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     Words first_words(sql);
     const std::string_view verb = first_words.next();
     if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
-    // BACKUP LOCK only as a statement of its own: BACKUP UNLOCK needs a privilege, so a false alarm would cost the
-    // connection rather than a round trip.
+    // BACKUP LOCK as a statement, or inside the text of EXECUTE IMMEDIATE / PREPARE; nowhere else: BACKUP UNLOCK needs
+    // a privilege, so a false alarm would cost the connection rather than a round trip.
     if (is(verb, "backup") && is(first_words.next(), "lock")) marks |= backup_lock_mark;
+    if (is(verb, "execute") || is(verb, "prepare")) {
+        Words inner(sql);
+        std::string_view before;
+        for (std::string_view word = inner.next(); !word.empty(); before = word, word = inner.next())
+            if (is(before, "backup") && is(word, "lock")) marks |= backup_lock_mark;
+    }
     Words words(sql);
     std::string_view previous;
     // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
@@ -465,16 +472,21 @@ struct ConnectOptions {
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
 
-    // Throws std::invalid_argument naming the first invalid field (a timeout that is negative or longer than a year,
-    // which Connector/C's unsigned seconds would wrap). Connection, AsyncConnection and the factories call it.
+    // The longest connect, read or write timeout: Connector/C keeps it in milliseconds in an int.
+    static constexpr std::chrono::seconds max_timeout{2'147'483};
+
+    // Throws std::invalid_argument naming the first invalid field: a timeout that is negative, or longer than
+    // max_timeout, which Connector/C would overflow (it counts in milliseconds in an int). Connection,
+    // AsyncConnection and the factories call it.
     void validate() const {
         auto check = [](const char* field, std::chrono::seconds value) {
             if (value.count() < 0)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
                                             ": must not be negative");
-            if (value > std::chrono::hours(24 * 365))
+            if (value > max_timeout)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
-                                            ": must be at most a year (31536000 s)");
+                                            ": must be at most " + std::to_string(max_timeout.count()) +
+                                            " s (about 24 days)");
         };
         check("connect_timeout", connect_timeout);
         check("read_timeout", read_timeout);
@@ -504,7 +516,7 @@ struct ConnectOptions {
             }
             if (detail::is_pool_key(key)) continue;
             auto seconds = [](std::string_view k, std::string_view v) {
-                return std::chrono::seconds(detail::url_integer(k, v, 0, 31'536'000));
+                return std::chrono::seconds(detail::url_integer(k, v, 0, max_timeout.count()));
             };
             if (key == "connect_timeout") out.connect_timeout = seconds(key, value);
             else if (key == "read_timeout") out.read_timeout = seconds(key, value);
@@ -2244,11 +2256,12 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
     using std::chrono::milliseconds;
     for (const auto& [key, value] : parts.params) {
         if (key == "pool_size") {
-            if (value == "0")
+            const auto size = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
+            if (size == 0)
                 url_error("pool_size=0 (no limit in SQLAlchemy) is not supported: a bound is needed; give the number "
                           "of connections to keep (for no pooling at all, use PoolOptions{.pool_size = 0, "
                           ".max_overflow = n} in code)");
-            pool.pool_size = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
+            pool.pool_size = size;
         } else if (key == "max_overflow") {
             if (value == "-1")
                 url_error("max_overflow=-1 (unlimited in SQLAlchemy) is not supported: a bound is needed; give the "

@@ -173,6 +173,8 @@ BOOST_AUTO_TEST_CASE(negative_timeouts_are_refused_naming_the_field) {
         return o;
     };
     refused([&] { mdb::Connection c(with([](auto& o) { o.connect_timeout = -1s; })); }, "connect_timeout");
+    refused([&] { mdb::Connection c(with([](auto& o) { o.read_timeout = mdb::ConnectOptions::max_timeout + 1s; })); },
+            "read_timeout");
     refused([&] { mdb::Factory f(with([](auto& o) { o.read_timeout = -5s; })); }, "read_timeout");
     refused([&] { (void)mdb::make_pool(with([](auto& o) { o.write_timeout = -1s; })); }, "write_timeout");
     refused([&] { (void)mdb::make_pool(server_options(), {}, {.ping_after = -1ms}); }, "ping_after");

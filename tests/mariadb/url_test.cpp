@@ -214,6 +214,8 @@ BOOST_AUTO_TEST_CASE(bad_pool_keys_are_refused_by_make_pool) {
     check_refused("mariadb://u@h/d?pool_recycle=-2", "pool_recycle", true);
     // Values whose SQLAlchemy meaning a bounded pool cannot have: refused, saying so.
     check_refused("mariadb://u@h/d?pool_size=0&max_overflow=5", "pool_size=0 (no limit in SQLAlchemy)", true);
+    check_refused("mariadb://u@h/d?pool_size=00&max_overflow=5", "pool_size=0 (no limit in SQLAlchemy)", true);
+    check_refused("mariadb://u@h/d?read_timeout=2147484", "read_timeout", false); // Connector/C would overflow it
     check_refused("mariadb://u@h/d?pool_recycle=0", "pool_recycle=0", true);
     check_refused("mariadb://u@h/d?pool_pre_ping=perhaps", "pool_pre_ping", true);
     check_refused("mariadb://u@h/d?pool_size=0&max_overflow=0", "pool_size", true); // PoolOptions::validate
@@ -261,6 +263,8 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     // BACKUP UNLOCK needs a privilege: no false alarm from the words elsewhere.
     BOOST_TEST(d::session_marks("SELECT 'nightly backup lock window'") == 0u);
     BOOST_TEST(d::session_marks("SELECT backup, lock FROM t") == 0u);
+    BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'BACKUP LOCK t'") & unsigned{d::backup_lock_mark});
+    BOOST_TEST(d::session_marks("PREPARE s FROM 'backup lock t'") & unsigned{d::backup_lock_mark});
 }
 
 BOOST_AUTO_TEST_CASE(placeholders_are_counted_outside_quotes_and_comments) {

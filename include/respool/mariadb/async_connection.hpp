@@ -393,6 +393,7 @@ private:
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
                        [&](int r) { return mysql_real_query_cont(&rc, h, r); });
         if (rc != 0) {
+            touch();
             detail::classify_syntax_error(h, sql); // '?' without arguments: errc::argument_count
             fail("running " + detail::sql_excerpt(sql));
         }

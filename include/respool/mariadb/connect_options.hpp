@@ -46,16 +46,21 @@ struct ConnectOptions {
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
 
-    // Throws std::invalid_argument naming the first invalid field (a timeout that is negative or longer than a year,
-    // which Connector/C's unsigned seconds would wrap). Connection, AsyncConnection and the factories call it.
+    // The longest connect, read or write timeout: Connector/C keeps it in milliseconds in an int.
+    static constexpr std::chrono::seconds max_timeout{2'147'483};
+
+    // Throws std::invalid_argument naming the first invalid field: a timeout that is negative, or longer than
+    // max_timeout, which Connector/C would overflow (it counts in milliseconds in an int). Connection,
+    // AsyncConnection and the factories call it.
     void validate() const {
         auto check = [](const char* field, std::chrono::seconds value) {
             if (value.count() < 0)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
                                             ": must not be negative");
-            if (value > std::chrono::hours(24 * 365))
+            if (value > max_timeout)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
-                                            ": must be at most a year (31536000 s)");
+                                            ": must be at most " + std::to_string(max_timeout.count()) +
+                                            " s (about 24 days)");
         };
         check("connect_timeout", connect_timeout);
         check("read_timeout", read_timeout);
@@ -85,7 +90,7 @@ struct ConnectOptions {
             }
             if (detail::is_pool_key(key)) continue;
             auto seconds = [](std::string_view k, std::string_view v) {
-                return std::chrono::seconds(detail::url_integer(k, v, 0, 31'536'000));
+                return std::chrono::seconds(detail::url_integer(k, v, 0, max_timeout.count()));
             };
             if (key == "connect_timeout") out.connect_timeout = seconds(key, value);
             else if (key == "read_timeout") out.read_timeout = seconds(key, value);

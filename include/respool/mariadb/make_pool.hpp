@@ -28,11 +28,12 @@ inline void apply_pool_keys(const UrlParts& parts, PoolOptions& pool, ValidatorO
     using std::chrono::milliseconds;
     for (const auto& [key, value] : parts.params) {
         if (key == "pool_size") {
-            if (value == "0")
+            const auto size = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
+            if (size == 0)
                 url_error("pool_size=0 (no limit in SQLAlchemy) is not supported: a bound is needed; give the number "
                           "of connections to keep (for no pooling at all, use PoolOptions{.pool_size = 0, "
                           ".max_overflow = n} in code)");
-            pool.pool_size = static_cast<std::size_t>(url_integer(key, value, 0, PoolOptions::max_resources));
+            pool.pool_size = size;
         } else if (key == "max_overflow") {
             if (value == "-1")
                 url_error("max_overflow=-1 (unlimited in SQLAlchemy) is not supported: a bound is needed; give the "

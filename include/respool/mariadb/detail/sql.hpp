@@ -73,7 +73,8 @@ public:
                 at_ += 2;
                 continue;
             }
-            if (sql_[at_] == '#' || (starts_with("--") && (at_ + 2 == sql_.size() || is_blank(sql_[at_ + 2])))) {
+            if (sql_[at_] == '#' ||
+                (starts_with("--") && (at_ + 2 == sql_.size() || static_cast<unsigned char>(sql_[at_ + 2]) <= ' '))) {
                 const std::size_t eol = sql_.find('\n', at_);
                 at_ = eol == std::string_view::npos ? sql_.size() : eol + 1;
                 continue;
@@ -112,9 +113,15 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     Words first_words(sql);
     const std::string_view verb = first_words.next();
     if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
-    // BACKUP LOCK only as a statement of its own: BACKUP UNLOCK needs a privilege, so a false alarm would cost the
-    // connection rather than a round trip.
+    // BACKUP LOCK as a statement, or inside the text of EXECUTE IMMEDIATE / PREPARE; nowhere else: BACKUP UNLOCK needs
+    // a privilege, so a false alarm would cost the connection rather than a round trip.
     if (is(verb, "backup") && is(first_words.next(), "lock")) marks |= backup_lock_mark;
+    if (is(verb, "execute") || is(verb, "prepare")) {
+        Words inner(sql);
+        std::string_view before;
+        for (std::string_view word = inner.next(); !word.empty(); before = word, word = inner.next())
+            if (is(before, "backup") && is(word, "lock")) marks |= backup_lock_mark;
+    }
     Words words(sql);
     std::string_view previous;
     // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
