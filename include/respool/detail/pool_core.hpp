@@ -409,7 +409,7 @@ public:
         }
         // relaxed below: independent statistics, read as a snapshot.
         st.size = alive_.load(std::memory_order_relaxed);
-        st.waiting = waiting_.load(std::memory_order_relaxed);
+        st.waiting = waiting_.load(std::memory_order_acquire); // acquire: pairs with wait_for_slot's increment
         st.created = created_.load(std::memory_order_relaxed);
         st.destroyed = destroyed_.load(std::memory_order_relaxed);
         st.timeouts = timeouts_.load(std::memory_order_relaxed);
@@ -523,12 +523,14 @@ private:
         std::unique_lock lock(mutex_);
         self.enqueued_at = clock_.now();
         waiters_.push_back(self);
-        waiting_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-        waits_.fetch_add(1, std::memory_order_relaxed);   // relaxed: a statistic
         // Raise the flag (a seq_cst RMW), then look again (seq_cst loads). A return either saw the flag and comes to
         // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
         // the flag refuses, and with release_room's push-then-load).
         idle_.set_flags(waiters_flag);
+        // Counted once the flag is up. release: pairs with the acquire load in stats(), so a thread that sees the
+        // waiter counted sees the flag too, and a return it makes then takes the slow path to the waiter.
+        waiting_.fetch_add(1, std::memory_order_release);
+        waits_.fetch_add(1, std::memory_order_relaxed);   // relaxed: a statistic
         int spins_left = options_.fair_queue ? queued_spins : 0;
         for (;;) {
             if (self.status == Waiter::Status::granted) {
