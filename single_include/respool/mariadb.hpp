@@ -680,6 +680,7 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
 // results and statements, turning a handle's error into an Error, the placeholder count check. Not API. No I/O.
 #include <mysql.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -888,6 +889,23 @@ inline void init_library() {
     static const int rc = mysql_library_init(0, nullptr, nullptr);
     if (rc != 0) throw Error(server_errno::unknown_client_error, "HY000", "mysql_library_init failed", "initialising Connector/C");
 }
+
+// Whether a session may still be reused, as Connection and AsyncConnection track it: broken (unfit for reuse, for any
+// reason) or, more specifically, disconnected (the session is gone), and since when.
+struct SessionHealth {
+    bool broken = false;
+    bool disconnected = false;
+    std::chrono::steady_clock::time_point broken_at{}; // when `broken` was first set
+
+    void mark_broken() noexcept {
+        if (!broken) broken_at = std::chrono::steady_clock::now();
+        broken = true;
+    }
+    void mark_disconnected() noexcept {
+        mark_broken();
+        disconnected = true;
+    }
+};
 
 struct ResultDeleter {
     void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
@@ -1411,8 +1429,7 @@ public:
     Connection(Connection&& other) noexcept
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
-          broken_(other.broken_), disconnected_(other.disconnected_), broken_at_(other.broken_at_),
-          carryover_(other.carryover_),
+          health_(other.health_), carryover_(other.carryover_),
           active_savepoints_(std::move(other.active_savepoints_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
@@ -1423,9 +1440,7 @@ public:
             connected_at_ = other.connected_at_;
             last_used_ = other.last_used_;
             last_insert_id_ = other.last_insert_id_;
-            broken_ = other.broken_;
-            broken_at_ = other.broken_at_;
-            disconnected_ = other.disconnected_;
+            health_ = other.health_;
             carryover_ = other.carryover_;
             active_savepoints_ = std::move(other.active_savepoints_);
         }
@@ -1500,28 +1515,22 @@ public:
 
     // Whether a disconnect error was seen (or mark_broken() was called), or this was moved from: the session must not
     // be reused.
-    bool is_broken() const noexcept { return broken_ || handle_ == nullptr; }
+    bool is_broken() const noexcept { return health_.broken || handle_ == nullptr; }
     // How many deadlock errors (1213) this connection's statements have met. Each means InnoDB rolled back the whole
     // transaction open then: a Transaction compares it with its value at BEGIN. Never blocks.
     std::uint64_t deadlocks_seen() const noexcept { return deadlocks_; }
     // Marks the session unusable, e.g. after a failure whose effect on the session is unknown. Never blocks.
-    void mark_broken() noexcept {
-        if (!broken_) broken_at_ = Clock::now();
-        broken_ = true;
-    }
+    void mark_broken() noexcept { health_.mark_broken(); }
     // Marks it broken because the session is gone (a disconnect error, a socket the server closed, a ping that got no
     // answer), as opposed to a failure that only makes it unfit for reuse. Never blocks.
-    void mark_disconnected() noexcept {
-        mark_broken();
-        disconnected_ = true;
-    }
+    void mark_disconnected() noexcept { health_.mark_disconnected(); }
     // Whether mark_disconnected() was called: the validators report such a connection as DestroyReason::disconnect
     // and, with disconnect_invalidates_pool, mark the pool. Never blocks.
-    bool saw_disconnect() const noexcept { return disconnected_; }
+    bool saw_disconnect() const noexcept { return health_.disconnected; }
     // When the connection was first found broken (a disconnect error, mark_broken()); meaningless unless
     // is_broken(). A validator that invalidates the whole pool on a disconnect takes its mark from here, so that
     // connections made after the disconnect (while this one was still leased) are kept. Never blocks.
-    Clock::time_point broken_at() const noexcept { return broken_at_; }
+    Clock::time_point broken_at() const noexcept { return health_.broken_at; }
 
     // The server's status flags from its last reply (SERVER_STATUS_*). Never blocks: no round trip.
     unsigned server_status() const noexcept {
@@ -1760,9 +1769,7 @@ private:
     Clock::time_point connected_at_{};
     Clock::time_point last_used_{};
     std::uint64_t last_insert_id_ = 0;
-    bool broken_ = false;
-    bool disconnected_ = false;
-    Clock::time_point broken_at_{};
+    detail::SessionHealth health_;
     std::uint64_t deadlocks_ = 0; // 1213 errors seen: see deadlocks_seen()
     detail::SessionCarryover carryover_; // what the return-time cleaning must undo
     // The quoted names of the Savepoint guards alive on this session: a second guard of the same name would move

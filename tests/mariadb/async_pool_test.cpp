@@ -304,6 +304,23 @@ struct ScratchDatabase {
     ScratchDatabase& operator=(const ScratchDatabase&) = delete;
 };
 
+// Runs `io` on a thread of its own, from construction until the end of its scope.
+class IoThread {
+public:
+    explicit IoThread(asio::io_context& io) : io_(io), work_(asio::make_work_guard(io)), thread_([&io] { io.run(); }) {}
+    IoThread(const IoThread&) = delete;
+    IoThread& operator=(const IoThread&) = delete;
+    ~IoThread() {
+        io_.stop();
+        thread_.join();
+    }
+
+private:
+    asio::io_context& io_;
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    std::thread thread_;
+};
+
 int sessions_on_database(mdb::Connection& admin, const std::string& database) {
     return admin.query("SELECT COUNT(*) FROM information_schema.processlist WHERE db = ?", database)[0].get<int>(0);
 }
@@ -346,16 +363,7 @@ BOOST_AUTO_TEST_CASE(min_idle_with_the_executor_already_running_makes_exactly_mi
     for (int round = 0; round < 8; ++round) {
         BOOST_TEST_CONTEXT("round " << round) {
             asio::io_context io;
-            auto work = asio::make_work_guard(io);
-            std::thread runner([&] { io.run(); }); // running before the pool exists: the fill races the top-up
-            struct StopRunner {
-                asio::io_context& io;
-                std::thread& runner;
-                ~StopRunner() {
-                    io.stop();
-                    runner.join();
-                }
-            } stop_runner{io, runner};
+            const IoThread running(io); // running before the pool exists: the fill races the top-up
             {
                 auto pool = mdb::make_async_pool(io.get_executor(), options,
                                                  respool::PoolOptions{.pool_size = 5, .max_overflow = 0, .min_idle = 1});
@@ -393,16 +401,7 @@ BOOST_AUTO_TEST_CASE(connections_made_ahead_while_others_are_being_set_up_do_not
     // The maintenance thread, meanwhile, tops the idle set up again.
     BOOST_REQUIRE_MESSAGE(eventually([&] { return pool.stats().size == 4u; }, 5s),
                           "no connection was made while the set-ups were out; size " << pool.stats().size);
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    struct StopRunner {
-        asio::io_context& io;
-        std::thread& runner;
-        ~StopRunner() {
-            io.stop();
-            runner.join();
-        }
-    } stop_runner{io, runner};
+    const IoThread running(io);
     BOOST_TEST(eventually([&] {
                    const auto st = pool.stats();
                    return st.size == 2u && st.idle == 2u && sessions_on_database(admin, scratch.name) == 2;
@@ -437,16 +436,7 @@ BOOST_AUTO_TEST_CASE(min_idle_connections_are_made_without_churn_and_connected_o
     BOOST_TEST(sessions_on_database(admin, database) == 0);
 
     // Once the io_context runs, the pool connects it there.
-    auto work = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    struct StopRunner {
-        asio::io_context& io;
-        std::thread& runner;
-        ~StopRunner() {
-            io.stop();
-            runner.join();
-        }
-    } stop_runner{io, runner};
+    const IoThread running(io);
     BOOST_TEST(eventually([&] { return sessions_on_database(admin, database) == 1 && pool.stats().idle == 1u; }, 5s),
                "the min_idle connection is connected, and idle");
     st = pool.stats();

@@ -93,13 +93,13 @@ public:
             },
             [&](int ready) { return mysql_real_connect_cont(&ret, h, ready); }, /*socket_may_change=*/true);
         if (!ret) {
-            s_->mark_broken();
+            s_->health.mark_broken();
             throw_error(detail::connect_context(o));
         }
         try {
             detail::require_tls_if_asked(h, o);
         } catch (...) {
-            s_->mark_broken(); // connected in plain text: never to be used
+            s_->health.mark_broken(); // connected in plain text: never to be used
             throw;
         }
         s_->connected = true;
@@ -249,17 +249,17 @@ public:
     bool is_connected() const noexcept { return s_ && s_->connected; }
     // Whether a disconnect was seen, a connect failed, an operation was abandoned mid-way, mark_broken() was called,
     // or this was moved from: the session must not be reused.
-    bool is_broken() const noexcept { return !s_ || s_->broken; }
+    bool is_broken() const noexcept { return !s_ || s_->health.broken; }
     void mark_broken() noexcept {
-        if (s_) s_->mark_broken();
+        if (s_) s_->health.mark_broken();
     }
     // As Connection's: broken because the session is gone. Never blocks.
     void mark_disconnected() noexcept {
-        if (s_) s_->mark_disconnected();
+        if (s_) s_->health.mark_disconnected();
     }
-    bool saw_disconnect() const noexcept { return s_ && s_->disconnected; }
+    bool saw_disconnect() const noexcept { return s_ && s_->health.disconnected; }
     // As Connection's: when the connection was first found broken; meaningless unless is_broken(). Never blocks.
-    Clock::time_point broken_at() const noexcept { return s_ ? s_->broken_at : Clock::time_point{}; }
+    Clock::time_point broken_at() const noexcept { return s_ ? s_->health.broken_at : Clock::time_point{}; }
     // As Connection's: how many deadlock errors (1213) this connection's statements have met; an AsyncTransaction
     // compares it with its value at BEGIN. Never blocks.
     std::uint64_t deadlocks_seen() const noexcept { return s_ ? s_->deadlocks : 0; }
@@ -308,23 +308,12 @@ private:
         Clock::time_point last_used{};
         std::uint64_t last_insert_id = 0;
         bool connected = false;
-        bool broken = false;
-        Clock::time_point broken_at{}; // when `broken` was first set
-        bool disconnected = false;     // broken because the session is gone
+        detail::SessionHealth health;
         bool in_flight = false;
         detail::SessionCarryover carryover; // what the return-time cleaning must undo
         bool rollback_pending = false;
         std::uint64_t deadlocks = 0; // 1213 errors seen: see deadlocks_seen()
         bool fresh = false; // no statement since connect or reset
-
-        void mark_broken() noexcept {
-            if (!broken) broken_at = Clock::now();
-            broken = true;
-        }
-        void mark_disconnected() noexcept {
-            mark_broken();
-            disconnected = true;
-        }
     };
 
     // Marks the operation in flight; if its coroutine is destroyed before it finishes, the session is left mid-way:
@@ -337,7 +326,7 @@ private:
         ~InFlight() {
             s_.in_flight = false;
             if (finished_) return;
-            s_.mark_broken();
+            s_.health.mark_broken();
             s_.waiter.detach();
             if (const auto fd = mysql_get_socket(s_.handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
         }
@@ -503,14 +492,14 @@ private:
     // Throws the session's current error; a disconnect marks the connection broken first.
     [[noreturn]] void fail(const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->mark_disconnected();
+        if (is_disconnect_errno(mysql_errno(s_->handle))) s_->health.mark_disconnected();
         if (mysql_errno(s_->handle) == server_errno::deadlock) ++s_->deadlocks;
         throw_error(context);
     }
 
     [[noreturn]] void fail_statement(MYSQL_STMT* stmt, const std::string& context) {
         touch();
-        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->mark_disconnected();
+        if (is_disconnect_errno(mysql_stmt_errno(stmt))) s_->health.mark_disconnected();
         if (mysql_stmt_errno(stmt) == server_errno::deadlock) ++s_->deadlocks;
         detail::throw_statement_error(stmt, context);
     }

@@ -5,6 +5,7 @@
 // results and statements, turning a handle's error into an Error, the placeholder count check. Not API. No I/O.
 #include <mysql.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -20,6 +21,23 @@ inline void init_library() {
     static const int rc = mysql_library_init(0, nullptr, nullptr);
     if (rc != 0) throw Error(server_errno::unknown_client_error, "HY000", "mysql_library_init failed", "initialising Connector/C");
 }
+
+// Whether a session may still be reused, as Connection and AsyncConnection track it: broken (unfit for reuse, for any
+// reason) or, more specifically, disconnected (the session is gone), and since when.
+struct SessionHealth {
+    bool broken = false;
+    bool disconnected = false;
+    std::chrono::steady_clock::time_point broken_at{}; // when `broken` was first set
+
+    void mark_broken() noexcept {
+        if (!broken) broken_at = std::chrono::steady_clock::now();
+        broken = true;
+    }
+    void mark_disconnected() noexcept {
+        mark_broken();
+        disconnected = true;
+    }
+};
 
 struct ResultDeleter {
     void operator()(MYSQL_RES* r) const noexcept { mysql_free_result(r); }
