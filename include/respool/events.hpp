@@ -3,6 +3,7 @@
 #define RESPOOL_EVENTS_HPP_INCLUDED
 // Pool events: what a PoolEvents policy is told, and the do-nothing default that costs nothing.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 
@@ -21,6 +22,9 @@ enum class DestroyReason : std::uint8_t {
     disconnect,        // validate(), keepalive or reset() refused it and the validator's disconnected() said it lost
                        // its connection (for MariaDB: a disconnect error, or a socket the server closed)
 };
+
+// How many DestroyReason values there are: the size of a table indexed by reason. A new reason goes last.
+inline constexpr std::size_t destroy_reason_count = std::size_t(DestroyReason::disconnect) + 1;
 
 inline const char* to_string(DestroyReason reason) noexcept {
     switch (reason) {

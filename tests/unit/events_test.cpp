@@ -358,6 +358,31 @@ BOOST_AUTO_TEST_CASE(a_detached_lease_ends_with_a_checkin_so_metrics_stop_counti
     BOOST_TEST(metrics.data().peak_used.load() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(metrics_count_a_disconnect_in_its_own_series_like_every_other_destroy_reason) {
+    respool::policies::PoolMetrics metrics;
+    respool::Pool<Fake, FakeFactory, DisconnectAwareValidator, Clock, respool::policies::PoolMetrics> pool(
+        {.pool_size = 1, .max_overflow = 0, .pre_ping = true, .maintenance_thread = false}, factory,
+        DisconnectAwareValidator{factory.script}, clock, metrics);
+    factory.script->fail_next_resets = 1;
+    pool.acquire().reset(); // id 1, odd: refused on return as a disconnect
+    pool.acquire().invalidate(); // id 2
+    BOOST_TEST(metrics.data().destroyed_by_reason.size() == respool::destroy_reason_count);
+    BOOST_TEST(metrics.data().destroyed_by_reason[std::size_t(respool::DestroyReason::disconnect)].load() == 1u);
+    BOOST_TEST(metrics.data().destroyed_by_reason[std::size_t(respool::DestroyReason::invalidated)].load() == 1u);
+    std::ostringstream out;
+    metrics.write_prometheus(out, pool.stats(), pool.options(), "p");
+    const std::string text = out.str();
+    BOOST_TEST(text.find("db_client_connection_destroyed_total{pool_name=\"p\",reason=\"disconnect\"} 1\n") !=
+                   std::string::npos,
+               text);
+    for (std::size_t r = 0; r < respool::destroy_reason_count; ++r) {
+        const std::string series =
+            std::string("reason=\"") + respool::to_string(static_cast<respool::DestroyReason>(r)) + "\"}";
+        BOOST_TEST(text.find(series) != std::string::npos, series);
+    }
+    BOOST_TEST(text.find("reason=\"unknown\"") == std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(prometheus_text_escapes_label_values_and_ignores_the_streams_formatting) {
     respool::policies::PoolMetrics metrics;
     respool::Pool<Fake, FakeFactory, FakeValidator, Clock, respool::policies::PoolMetrics> pool(

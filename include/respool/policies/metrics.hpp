@@ -130,7 +130,7 @@ public:
         std::atomic<std::uint64_t> create_errors{0}, timeouts{0};
         std::atomic<std::int64_t> used{0};
         std::atomic<std::int64_t> peak_used{0};
-        std::array<std::atomic<std::uint64_t>, 8> destroyed_by_reason{};
+        std::array<std::atomic<std::uint64_t>, destroy_reason_count> destroyed_by_reason{};
     };
 
     void on_create(const CreateEvent& e) noexcept {
