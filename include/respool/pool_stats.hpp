@@ -17,7 +17,7 @@ struct PoolStats {
     std::uint64_t created = 0;    // resources created since the pool started
     std::uint64_t destroyed = 0;  // resources destroyed since the pool started
     std::uint64_t timeouts = 0;   // acquires that timed out
-    std::uint64_t create_failures = 0;     // create() calls that threw
+    std::uint64_t create_failures = 0;     // creations that threw (create(), or moving its result in)
     std::uint64_t validation_failures = 0; // checkouts whose validate() said false or threw
     std::uint64_t recycled = 0;            // resources destroyed for age (recycle)
     std::uint64_t waits = 0;               // acquires that had to wait for a resource

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <latch>
 #include <limits>
 #include <memory>
@@ -610,6 +611,62 @@ BOOST_AUTO_TEST_CASE(move_only_resources_are_supported) {
     BOOST_TEST(*out.value == 42);
 }
 
+struct alignas(128) CacheLinePair { // over-aligned, as a resource padded against false sharing is
+    int value = 0;
+};
+struct CacheLinePairFactory {
+    CacheLinePair create() { return CacheLinePair{5}; }
+};
+
+BOOST_AUTO_TEST_CASE(over_aligned_resources_keep_their_alignment) {
+    respool::Pool<CacheLinePair, CacheLinePairFactory> pool({.pool_size = 2, .max_overflow = 0});
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    BOOST_TEST(reinterpret_cast<std::uintptr_t>(a.get()) % 128 == 0u);
+    BOOST_TEST(reinterpret_cast<std::uintptr_t>(b.get()) % 128 == 0u);
+    BOOST_TEST(a->value + b->value == 10);
+}
+
+// A handle whose move may throw, from a factory that releases it in destroy(): every handle create() returns reaches
+// destroy(), even when moving it into the pool fails.
+struct FragileHandle {
+    std::shared_ptr<std::atomic<int>> fail_moves;
+    int id = 0;
+    FragileHandle(std::shared_ptr<std::atomic<int>> f, int i) : fail_moves(std::move(f)), id(i) {}
+    FragileHandle(FragileHandle&& other) : fail_moves(other.fail_moves), id(other.id) {
+        if (fail_moves->load() > 0) {
+            fail_moves->fetch_sub(1);
+            throw std::runtime_error("move failed");
+        }
+        other.id = 0;
+    }
+    FragileHandle& operator=(FragileHandle&&) = delete;
+};
+struct FragileFactory {
+    std::shared_ptr<std::atomic<int>> fail_moves = std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<std::atomic<int>> opened = std::make_shared<std::atomic<int>>(0);
+    std::shared_ptr<std::atomic<int>> released = std::make_shared<std::atomic<int>>(0);
+    FragileHandle create() { return FragileHandle(fail_moves, ++*opened); }
+    void destroy(FragileHandle& h) noexcept {
+        if (h.id != 0) ++*released;
+    }
+};
+
+BOOST_AUTO_TEST_CASE(a_resource_whose_move_into_the_pool_throws_still_reaches_the_factorys_destroy) {
+    FragileFactory factory;
+    respool::Pool<FragileHandle, FragileFactory> pool({.pool_size = 1, .max_overflow = 0}, factory);
+    *factory.fail_moves = 1;
+    BOOST_CHECK_EXCEPTION(pool.acquire(), std::runtime_error,
+                          [](const std::runtime_error& e) { return std::string(e.what()) == "move failed"; });
+    BOOST_TEST(*factory.opened == 1);
+    BOOST_TEST(*factory.released == 1);
+    BOOST_TEST(pool.stats().size == 0u);
+    BOOST_TEST(pool.stats().create_failures == 1u);
+    BOOST_TEST(pool.acquire()->id == 2); // its room is free again
+    pool.close();
+    BOOST_TEST(*factory.released == 2);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(maintenance, Fixture)
@@ -881,6 +938,63 @@ BOOST_AUTO_TEST_CASE(a_keepalive_check_that_hangs_delays_no_other_resources_chec
     pass.join();
     BOOST_TEST(pool.stats().size == 2u); // the one that never answered is gone
     BOOST_TEST(pool.stats().validation_failures == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(close_during_a_maintain_call_on_another_thread_still_destroys_every_idle_resource_before_it_returns) {
+    HangingKeepalive validator;
+    respool::Pool<Fake, FakeFactory, HangingKeepalive, Clock> pool(
+        {.pool_size = 2, .max_overflow = 0, .keepalive = 100ms, .maintenance_thread = false}, factory, validator, clock);
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+    }
+    clock.advance(200ms); // both due; one check hangs, the other passes
+    std::thread pass([&] { pool.maintain(); });
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (validator.state->others_checked.load() < 1 && std::chrono::steady_clock::now() < give_up)
+        std::this_thread::yield();
+    BOOST_REQUIRE(validator.state->others_checked.load() == 1);
+    std::thread closer([&] { pool.close(); });
+    // Once the pool says closed, let the hanging check end: close() must not have returned with it still out.
+    for (bool closed = false; !closed && std::chrono::steady_clock::now() < give_up; std::this_thread::yield()) {
+        try {
+            (void)pool.try_acquire();
+        } catch (const respool::PoolClosedError&) {
+            closed = true;
+        }
+    }
+    validator.state->hold = false;
+    closer.join();
+    BOOST_TEST(script().destroyed.load() == 2); // before the pass's own thread is joined
+    BOOST_TEST(pool.stats().size == 0u);
+    BOOST_TEST(pool.stats().idle == 0u);
+    pass.join();
+}
+
+// A keepalive check that closes its own pool: the pass it runs in must not wait for itself.
+struct ClosingKeepalive {
+    std::shared_ptr<std::function<void()>> on_check = std::make_shared<std::function<void()>>();
+    bool validate(Fake&) { return true; }
+    bool keepalive(Fake&) {
+        (*on_check)();
+        return true;
+    }
+};
+
+BOOST_AUTO_TEST_CASE(close_called_from_inside_a_maintenance_pass_does_not_wait_for_that_pass) {
+    ClosingKeepalive validator;
+    respool::Pool<Fake, FakeFactory, ClosingKeepalive, Clock> pool(
+        {.pool_size = 3, .max_overflow = 0, .keepalive = 100ms, .maintenance_thread = false}, factory, validator, clock);
+    *validator.on_check = [&] { pool.close(); }; // on the pass's thread and on its keepalive helpers
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+        auto c = pool.acquire();
+    }
+    clock.advance(200ms);
+    pool.maintain();
+    BOOST_TEST(script().destroyed.load() == 3); // each destroyed as its check put it back into the closed pool
+    BOOST_TEST(pool.stats().size == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_maintenance_pass_counts_each_recycled_resource_once) {
