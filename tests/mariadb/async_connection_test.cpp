@@ -55,6 +55,11 @@ BOOST_AUTO_TEST_CASE(bound_arguments_go_in_and_typed_rows_come_out) {
         BOOST_TEST(co_await conn.async_execute("UPDATE " + table.name() + " SET age = age + 1") == 1u);
         BOOST_TEST(co_await conn.async_execute("UPDATE " + table.name() + " SET age = ? WHERE name = ?", 40,
                                                "nobody") == 0u);
+
+        // An empty string_view{} (its data() is null) is '', not NULL.
+        const auto empty = co_await conn.async_query("SELECT ? IS NULL, LENGTH(?)", std::string_view{}, "");
+        BOOST_TEST(empty[0].get<int>(0) == 0);
+        BOOST_TEST(empty[0].get<int>(1) == 0);
     }());
 }
 

@@ -132,6 +132,14 @@ BOOST_AUTO_TEST_CASE(placeholders_without_arguments_are_reported_as_an_argument_
     BOOST_TEST(c.query("SELECT 1 /*!999999 , ? */")[0].get<int>(0) == 1); // a comment to this server's version
     c.execute("SET SESSION sql_mode = CONCAT(@@sql_mode, ',NO_BACKSLASH_ESCAPES')");
     BOOST_TEST(c.query("SELECT 'C:\\' AS dir, 'why?' AS q")[0].get<std::string>("q") == "why?");
+    // There a backslash ends nothing: the '?' after 'C:\' is a placeholder, and the refusal says so.
+    try {
+        c.execute("SELECT 'C:\\' = ?");
+        BOOST_ERROR("no error for a placeholder without an argument under NO_BACKSLASH_ESCAPES");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST((e.code() == mdb::errc::argument_count), e.what());
+        BOOST_TEST(std::string(e.what()).find("has 1 placeholders") != std::string::npos, e.what());
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_nul_byte_in_the_sql_does_not_cut_the_servers_message_off) {
@@ -203,6 +211,20 @@ BOOST_AUTO_TEST_CASE(arguments_are_bound_not_spliced) {
     BOOST_TEST(rows[1].get<double>("d") == 1.5);
     BOOST_TEST(!rows[1].get<bool>("b"));
     BOOST_TEST(c.execute("UPDATE " + t.name() + " SET s = ? WHERE n IS NULL OR n < ?", "changed", 0) == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_string_is_bound_as_an_empty_string_not_null) {
+    mdb::Connection c(server_options());
+    ScratchTable t(c, "empty_strings", "id INT AUTO_INCREMENT PRIMARY KEY, s VARCHAR(10) NOT NULL");
+    const std::string insert = "INSERT INTO " + t.name() + "(s) VALUES (?)";
+    BOOST_TEST(c.execute(insert, std::string_view{}) == 1u); // data() is null: still '', not NULL
+    BOOST_TEST(c.execute(insert, std::optional<std::string_view>{std::string_view{}}) == 1u);
+    BOOST_TEST(c.execute(insert, std::string{}) == 1u);
+    BOOST_TEST(c.execute(insert, "") == 1u);
+    const auto rows = c.query("SELECT COUNT(*) FROM " + t.name() + " WHERE s = ?", std::string_view{});
+    BOOST_TEST(rows[0].get<int>(0) == 4);
+    BOOST_TEST(c.query("SELECT ? IS NULL", std::string_view{})[0].get<int>(0) == 0);
+    BOOST_TEST(c.query("SELECT ? IS NULL", std::optional<std::string_view>{})[0].get<int>(0) == 1);
 }
 
 BOOST_AUTO_TEST_CASE(server_errors_carry_errno_sqlstate_and_message) {

@@ -273,6 +273,8 @@ BOOST_AUTO_TEST_CASE(placeholders_are_counted_outside_quotes_and_comments) {
     BOOST_TEST(d::count_placeholders("SELECT ?, ?") == 2u);
     BOOST_TEST(d::count_placeholders("SELECT '?', \"?\", `?`, ?") == 1u);
     BOOST_TEST(d::count_placeholders("SELECT 'it''s ?', 'a\\'?', ?") == 1u);
+    BOOST_TEST(d::count_placeholders("SELECT 'a\\' = ?", /*backslash_escapes=*/false) == 1u); // NO_BACKSLASH_ESCAPES
+    BOOST_TEST(d::count_placeholders("SELECT 'a\\' = ?") == 0u);
     BOOST_TEST(d::count_placeholders("SELECT 1 /* ? */ -- ?\n# ?\n, ?") == 1u);
     BOOST_TEST(d::count_placeholders("SELECT /*! ? */ 1") == 1u); // executable comments run
     BOOST_TEST(d::count_placeholders("SELECT 1 --?") == 1u);      // "--" without a blank is no comment

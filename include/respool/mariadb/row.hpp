@@ -109,7 +109,7 @@ private:
                 const auto n = convert<long long>(index);
                 if (n != 0 && n != 1) mismatch(index, "bool");
                 return n == 1;
-            } else if constexpr (std::integral<T>) {
+            } else if constexpr (std::integral<T> && !detail::CharacterType<T>) {
                 return to_integer<T>(index, v);
             } else if constexpr (std::floating_point<T>) {
                 return to_floating<T>(index, v);
@@ -122,7 +122,8 @@ private:
                 if (const auto* s = std::get_if<std::string>(&v); s && !integer) return std::string_view(*s);
                 mismatch(index, "std::string_view (an integer column; read it as std::string)");
             } else {
-                static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integral, floating-point, std::string, "
+                static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integer type (not a character type: read "
+                                              "text as std::string), bool, a floating-point type, std::string, "
                                               "std::string_view or std::optional of one of them");
             }
         }

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <type_traits>
 
+#include "value.hpp"
+
 namespace respool::mariadb::detail {
 
 // Storage an argument's MYSQL_BIND points into; lives until the statement has executed.
@@ -29,12 +31,6 @@ struct IsOptionalParam<std::optional<T>> : std::true_type {};
 
 template <class T>
 concept BindableText = std::convertible_to<const T&, std::string_view>;
-
-// Character types are integral, but a character bound as a number ('a' as 97) is never what was meant. (signed and
-// unsigned char stay: they are std::int8_t and std::uint8_t.)
-template <class T>
-concept CharacterType = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
-                        std::same_as<T, char16_t> || std::same_as<T, char32_t>;
 
 // The types a placeholder accepts as a value: long double is left out, since it travels as a double and could
 // overflow to infinity on the way.
@@ -91,7 +87,8 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
         }
         const std::string_view text(value);
         b.buffer_type = MYSQL_TYPE_STRING;
-        b.buffer = const_cast<char*>(text.data()); // Connector/C only reads input buffers
+        // A null buffer means NULL to Connector/C; an empty string_view{} (data() null) is '' all the same.
+        b.buffer = const_cast<char*>(text.data() != nullptr ? text.data() : ""); // Connector/C only reads input buffers
         b.buffer_length = static_cast<unsigned long>(text.size());
         slot.length = static_cast<unsigned long>(text.size());
     }

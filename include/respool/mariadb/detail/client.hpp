@@ -76,7 +76,9 @@ inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size
 // SQL; this only names the likely cause of its refusal.
 inline void classify_syntax_error(MYSQL* handle, std::string_view sql) {
     if (mysql_errno(handle) != server_errno::parse_error || sql.find('?') == std::string_view::npos) return;
-    const std::size_t placeholders = count_placeholders(sql);
+    unsigned int status = 0; // the session's sql_mode decides how its strings end
+    mariadb_get_infov(handle, MARIADB_CONNECTION_SERVER_STATUS, &status);
+    const std::size_t placeholders = count_placeholders(sql, (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) == 0);
     if (placeholders == 0) return;
     throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
                                           " placeholders but 0 arguments were given (the server: " +

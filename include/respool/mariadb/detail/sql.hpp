@@ -180,8 +180,9 @@ inline std::string sql_excerpt(std::string_view sql) {
 }
 
 // The number of `?` placeholders in `sql`: those outside quotes ('...', "...", `...`) and comments (/* */ but for
-// executable ones, -- , #), as the server counts them when it prepares the statement.
-inline std::size_t count_placeholders(std::string_view sql) noexcept {
+// executable ones, -- , #), as the server counts them when it prepares the statement. `backslash_escapes`: whether a
+// backslash escapes a quote inside a string (it does unless sql_mode has NO_BACKSLASH_ESCAPES).
+inline std::size_t count_placeholders(std::string_view sql, bool backslash_escapes = true) noexcept {
     std::size_t count = 0;
     for (std::size_t at = 0; at < sql.size(); ++at) {
         const char ch = sql[at];
@@ -189,7 +190,7 @@ inline std::size_t count_placeholders(std::string_view sql) noexcept {
             ++count;
         } else if (ch == '\'' || ch == '"' || ch == '`') {
             for (++at; at < sql.size(); ++at) { // a doubled quote stays inside; so does a backslash-escaped one
-                if (sql[at] == '\\' && ch != '`') {
+                if (sql[at] == '\\' && ch != '`' && backslash_escapes) {
                     ++at;
                 } else if (sql[at] == ch) {
                     if (at + 1 < sql.size() && sql[at + 1] == ch)

@@ -1,7 +1,9 @@
 #pragma once
 #ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
 #define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-// A column value as a row holds it, and the column names a result's rows share. Not API.
+// A column value as a row holds it, the column names a result's rows share, and the types neither binds nor reads.
+// Not API.
+#include <concepts>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -16,6 +18,12 @@ struct Columns {
     std::vector<std::string> names;
     std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
 };
+
+// Character types are integral, but a character as a number ('a' as 97) is never what was meant, bound or read.
+// (signed and unsigned char stay: they are std::int8_t and std::uint8_t.)
+template <class T>
+concept CharacterType = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+                        std::same_as<T, char16_t> || std::same_as<T, char32_t>;
 
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
