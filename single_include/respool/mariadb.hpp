@@ -216,8 +216,9 @@ inline std::string sql_excerpt(std::string_view sql) {
 }
 
 // The number of `?` placeholders in `sql`: those outside quotes ('...', "...", `...`) and comments (/* */ but for
-// executable ones, -- , #), as the server counts them when it prepares the statement.
-inline std::size_t count_placeholders(std::string_view sql) noexcept {
+// executable ones, -- , #), as the server counts them when it prepares the statement. `backslash_escapes`: whether a
+// backslash escapes a quote inside a string (it does unless sql_mode has NO_BACKSLASH_ESCAPES).
+inline std::size_t count_placeholders(std::string_view sql, bool backslash_escapes = true) noexcept {
     std::size_t count = 0;
     for (std::size_t at = 0; at < sql.size(); ++at) {
         const char ch = sql[at];
@@ -225,7 +226,7 @@ inline std::size_t count_placeholders(std::string_view sql) noexcept {
             ++count;
         } else if (ch == '\'' || ch == '"' || ch == '`') {
             for (++at; at < sql.size(); ++at) { // a doubled quote stays inside; so does a backslash-escaped one
-                if (sql[at] == '\\' && ch != '`') {
+                if (sql[at] == '\\' && ch != '`' && backslash_escapes) {
                     ++at;
                 } else if (sql[at] == ch) {
                     if (at + 1 < sql.size() && sql[at + 1] == ch)
@@ -585,6 +586,37 @@ private:
 #include <string_view>
 #include <type_traits>
 
+// ---- begin respool/mariadb/detail/value.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+// A column value as a row holds it, the column names a result's rows share, and the types neither binds nor reads.
+// Not API.
+#include <concepts>
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace respool::mariadb::detail {
+
+// NULL, an integer (binary protocol), or text/bytes (everything else; all values in the text protocol).
+using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::string>;
+
+struct Columns {
+    std::vector<std::string> names;
+    std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
+};
+
+// Character types are integral, but a character as a number ('a' as 97) is never what was meant, bound or read.
+// (signed and unsigned char stay: they are std::int8_t and std::uint8_t.)
+template <class T>
+concept CharacterType = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
+                        std::same_as<T, char16_t> || std::same_as<T, char32_t>;
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
+// ---- end respool/mariadb/detail/value.hpp ----
+
 namespace respool::mariadb::detail {
 
 // Storage an argument's MYSQL_BIND points into; lives until the statement has executed.
@@ -602,12 +634,6 @@ struct IsOptionalParam<std::optional<T>> : std::true_type {};
 
 template <class T>
 concept BindableText = std::convertible_to<const T&, std::string_view>;
-
-// Character types are integral, but a character bound as a number ('a' as 97) is never what was meant. (signed and
-// unsigned char stay: they are std::int8_t and std::uint8_t.)
-template <class T>
-concept CharacterType = std::same_as<T, char> || std::same_as<T, wchar_t> || std::same_as<T, char8_t> ||
-                        std::same_as<T, char16_t> || std::same_as<T, char32_t>;
 
 // The types a placeholder accepts as a value: long double is left out, since it travels as a double and could
 // overflow to infinity on the way.
@@ -664,7 +690,8 @@ void bind_param(MYSQL_BIND& b, ParamSlot& slot, const T& value) noexcept {
         }
         const std::string_view text(value);
         b.buffer_type = MYSQL_TYPE_STRING;
-        b.buffer = const_cast<char*>(text.data()); // Connector/C only reads input buffers
+        // A null buffer means NULL to Connector/C; an empty string_view{} (data() null) is '' all the same.
+        b.buffer = const_cast<char*>(text.data() != nullptr ? text.data() : ""); // Connector/C only reads input buffers
         b.buffer_length = static_cast<unsigned long>(text.size());
         slot.length = static_cast<unsigned long>(text.size());
     }
@@ -944,7 +971,9 @@ inline void check_placeholders(MYSQL_STMT* stmt, std::string_view sql, std::size
 // SQL; this only names the likely cause of its refusal.
 inline void classify_syntax_error(MYSQL* handle, std::string_view sql) {
     if (mysql_errno(handle) != server_errno::parse_error || sql.find('?') == std::string_view::npos) return;
-    const std::size_t placeholders = count_placeholders(sql);
+    unsigned int status = 0; // the session's sql_mode decides how its strings end
+    mariadb_get_infov(handle, MARIADB_CONNECTION_SERVER_STATUS, &status);
+    const std::size_t placeholders = count_placeholders(sql, (status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) == 0);
     if (placeholders == 0) return;
     throw Error(errc::argument_count, sql_excerpt(sql) + " has " + std::to_string(placeholders) +
                                           " placeholders but 0 arguments were given (the server: " +
@@ -1065,28 +1094,6 @@ inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
 #include <variant>
 #include <vector>
 
-// ---- begin respool/mariadb/detail/value.hpp ----
-#ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-#define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-// A column value as a row holds it, and the column names a result's rows share. Not API.
-#include <cstdint>
-#include <string>
-#include <variant>
-#include <vector>
-
-namespace respool::mariadb::detail {
-
-// NULL, an integer (binary protocol), or text/bytes (everything else; all values in the text protocol).
-using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::string>;
-
-struct Columns {
-    std::vector<std::string> names;
-    std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
-};
-
-} // namespace respool::mariadb::detail
-#endif // RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-// ---- end respool/mariadb/detail/value.hpp ----
 
 namespace respool::mariadb {
 
@@ -1176,7 +1183,7 @@ private:
                 const auto n = convert<long long>(index);
                 if (n != 0 && n != 1) mismatch(index, "bool");
                 return n == 1;
-            } else if constexpr (std::integral<T>) {
+            } else if constexpr (std::integral<T> && !detail::CharacterType<T>) {
                 return to_integer<T>(index, v);
             } else if constexpr (std::floating_point<T>) {
                 return to_floating<T>(index, v);
@@ -1189,7 +1196,8 @@ private:
                 if (const auto* s = std::get_if<std::string>(&v); s && !integer) return std::string_view(*s);
                 mismatch(index, "std::string_view (an integer column; read it as std::string)");
             } else {
-                static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integral, floating-point, std::string, "
+                static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integer type (not a character type: read "
+                                              "text as std::string), bool, a floating-point type, std::string, "
                                               "std::string_view or std::optional of one of them");
             }
         }

@@ -299,6 +299,7 @@ struct std::is_error_code_enum<respool::errc> : std::true_type {};
 #define RESPOOL_EVENTS_HPP_INCLUDED
 // Pool events: what a PoolEvents policy is told, and the do-nothing default that costs nothing.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 
@@ -317,6 +318,9 @@ enum class DestroyReason : std::uint8_t {
     disconnect,        // validate(), keepalive or reset() refused it and the validator's disconnected() said it lost
                        // its connection (for MariaDB: a disconnect error, or a socket the server closed)
 };
+
+// How many DestroyReason values there are: the size of a table indexed by reason. A new reason goes last.
+inline constexpr std::size_t destroy_reason_count = std::size_t(DestroyReason::disconnect) + 1;
 
 inline const char* to_string(DestroyReason reason) noexcept {
     switch (reason) {
@@ -654,7 +658,7 @@ struct PoolStats {
     std::uint64_t created = 0;    // resources created since the pool started
     std::uint64_t destroyed = 0;  // resources destroyed since the pool started
     std::uint64_t timeouts = 0;   // acquires that timed out
-    std::uint64_t create_failures = 0;     // create() calls that threw
+    std::uint64_t create_failures = 0;     // creations that threw (create(), or moving its result in)
     std::uint64_t validation_failures = 0; // checkouts whose validate() said false or threw
     std::uint64_t recycled = 0;            // resources destroyed for age (recycle)
     std::uint64_t waits = 0;               // acquires that had to wait for a resource
@@ -774,7 +778,7 @@ public:
         std::atomic<std::uint64_t> create_errors{0}, timeouts{0};
         std::atomic<std::int64_t> used{0};
         std::atomic<std::int64_t> peak_used{0};
-        std::array<std::atomic<std::uint64_t>, 8> destroyed_by_reason{};
+        std::array<std::atomic<std::uint64_t>, destroy_reason_count> destroyed_by_reason{};
     };
 
     void on_create(const CreateEvent& e) noexcept {
@@ -1571,7 +1575,7 @@ struct WaitLimit {
 enum class SlotState : std::uint8_t { room, creating, idle, leased, returning, parked };
 
 template <class Resource>
-struct alignas(64) Slot { // one cache line or more each: neighbouring slots are leased by different threads
+struct alignas(64) alignas(Resource) Slot { // a cache line or more each: neighbours are leased by different threads
     std::optional<Resource> resource;
     TimePoint created_at{};
     TimePoint expires_at = TimePoint::max(); // created_at + recycle - jitter
@@ -1809,6 +1813,7 @@ public:
     void maintain() noexcept {
         std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
         if (!pass || (idle_.flags() & closed_flag)) return;
+        const MaintenanceScope scope(this);
         if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
         if (leak_detection_) report_leaks();
         top_up_idle();
@@ -1843,6 +1848,12 @@ public:
             maintenance_wakeup_.notify_all();
         }
         join_background_threads();
+        // A pass the application runs with maintain() may hold idle resources out to check them: wait for it to put
+        // them back, so that they are destroyed below, before close() returns. Not from inside that pass (a hook or a
+        // check calling close()): what it holds out is destroyed when it puts it back.
+        if (MaintenanceScope::running_on_this_thread != this) {
+            std::lock_guard pass_ended(maintenance_mutex_);
+        }
         for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
         idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true, DestroyReason::closed); });
@@ -2352,7 +2363,7 @@ private:
         // The generation when create() starts: an invalidate_all() while it runs replaces this resource too.
         const std::uint64_t generation = generation_.load(std::memory_order_relaxed); // relaxed: see invalidate_all()
         try {
-            s.resource.emplace(factory_.create());
+            make_resource(s);
         } catch (...) {
             create_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
             alive_.fetch_sub(1, std::memory_order_relaxed);
@@ -2383,6 +2394,35 @@ private:
             events_.on_create(event);
         });
         return true;
+    }
+
+    // create() into the slot. A move that may throw gets the made resource to the factory's destroy() when it does.
+    void make_resource(Slot<Resource>& s) {
+        if constexpr (std::is_nothrow_move_constructible_v<Resource> || !HasDestroy<Factory, Resource>) {
+            s.resource.emplace(factory_.create());
+        } else {
+            Resource made = factory_.create();
+            try {
+                s.resource.emplace(std::move(made));
+            } catch (...) {
+                destroy_policy(made);
+                throw;
+            }
+        }
+    }
+
+    // The factory's destroy(), when it has one; the resource's destructor follows.
+    void destroy_policy(Resource& r) noexcept {
+        if constexpr (HasDestroy<Factory, Resource>) {
+            if constexpr (noexcept(factory_.destroy(r))) {
+                factory_.destroy(r);
+            } else {
+                try {
+                    factory_.destroy(r);
+                } catch (...) { // it should not throw; if it does, the resource is gone all the same
+                }
+            }
+        }
     }
 
     // A random duration in [0, up_to].
@@ -2473,16 +2513,7 @@ private:
     // object afterwards unless it holds another reference (the Pool's, in acquire and close).
     void destroy(std::uint32_t slot, bool counted, [[maybe_unused]] DestroyReason reason) noexcept {
         Slot<Resource>& s = slots_[slot];
-        if constexpr (HasDestroy<Factory, Resource>) {
-            if constexpr (noexcept(factory_.destroy(*s.resource))) {
-                factory_.destroy(*s.resource);
-            } else {
-                try {
-                    factory_.destroy(*s.resource);
-                } catch (...) { // it should not throw; if it does, the resource is gone all the same
-                }
-            }
-        }
+        destroy_policy(*s.resource);
         s.resource.reset();
         if (counted) alive_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a count
         destroyed_.fetch_add(1, std::memory_order_relaxed);          // relaxed: a statistic
@@ -2789,6 +2820,19 @@ private:
 
     static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }
 
+    // Marks the threads working on a maintenance pass of this core (the pass's and its keepalive helpers), so that
+    // close() called from a hook or a check there does not wait for the pass it is part of.
+    struct MaintenanceScope {
+        static inline thread_local const PoolCore* running_on_this_thread = nullptr;
+        const PoolCore* outer;
+        explicit MaintenanceScope(const PoolCore* core) noexcept : outer(running_on_this_thread) {
+            running_on_this_thread = core;
+        }
+        ~MaintenanceScope() { running_on_this_thread = outer; }
+        MaintenanceScope(const MaintenanceScope&) = delete;
+        MaintenanceScope& operator=(const MaintenanceScope&) = delete;
+    };
+
     bool keepalive_due(const Slot<Resource>& s, std::int64_t idle_ticks) const noexcept {
         return options_.keepalive.count() > 0 &&
                std::chrono::steady_clock::duration(idle_ticks) >= options_.keepalive - s.keepalive_jitter;
@@ -2866,6 +2910,7 @@ private:
         // is claimed once, and join() orders the helpers' writes to passed[] before the reads below.
         std::atomic<std::size_t> next{0};
         auto work = [&]() noexcept {
+            const MaintenanceScope scope(this);
             for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < slots.size();) check(i);
         };
         constexpr std::size_t max_workers = 16;
