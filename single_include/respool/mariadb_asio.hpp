@@ -23,6 +23,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <array>
 #include <cassert>
@@ -56,6 +57,11 @@
 #include <boost/asio/posix/basic_stream_descriptor.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/version.hpp>
+#if BOOST_VERSION >= 107700 // per-operation cancellation
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#endif
 
 #include <chrono>
 #include <memory>
@@ -86,15 +92,37 @@ public:
 
     executor_type get_executor() const noexcept { return io_->strand.get_inner_executor(); }
 
+    // What a wait completes with when Asio's per-operation cancellation (Boost 1.77+, terminal) ended it first.
+    static constexpr int cancelled = -1;
+
     // Completes with the MYSQL_WAIT_* flags that are ready among `status` (read/write/except on `fd`, timeout after
-    // `timeout_ms`), the value to pass to the *_cont call. Completion signature void(int). Never blocks.
-    // Precondition: no other wait is in progress on this waiter.
+    // `timeout_ms`), the value to pass to the *_cont call, or `cancelled`. Completion signature void(int). Never
+    // blocks. Precondition: no other wait is in progress on this waiter.
     template <class CompletionToken>
     auto async_wait(int fd, int status, unsigned timeout_ms, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(int)>(
             [io = io_, fd, status, timeout_ms](auto handler) {
                 using Handler = decltype(handler);
+#if BOOST_VERSION >= 107700
+                auto slot = boost::asio::get_associated_cancellation_slot(handler);
+#endif
                 auto op = std::make_shared<Op<Handler>>(std::move(handler));
+#if BOOST_VERSION >= 107700
+                // Terminal cancellation only: the operation it interrupts leaves the session unusable (the caller
+                // abandons it), which is what terminal allows and partial or total do not.
+                if (slot.is_connected()) {
+                    slot.assign([weak_io = std::weak_ptr<Io>(io),
+                                 weak_op = std::weak_ptr<Op<Handler>>(op)](boost::asio::cancellation_type_t type) {
+                        if ((type & boost::asio::cancellation_type::terminal) == boost::asio::cancellation_type::none)
+                            return;
+                        const auto locked = weak_io.lock();
+                        if (!locked) return;
+                        boost::asio::dispatch(locked->strand, [locked, weak_op] {
+                            if (const auto waiting = weak_op.lock()) cancel(*locked, *waiting);
+                        });
+                    });
+                }
+#endif
                 boost::asio::dispatch(io->strand, [io, op, fd, status, timeout_ms] {
                     arm(io, op, fd, status, timeout_ms);
                 });
@@ -138,11 +166,25 @@ private:
         int ready = 0;   // MYSQL_WAIT_* flags seen so far
         int pending = 0; // Asio waits not yet completed
         bool settled = false;
+        bool armed = false;     // arm() ran
+        bool completed = false; // complete() ran
+        bool cancelled = false; // cancel() settled it: it completes with `cancelled`
     };
+
+    // On the strand: ends the wait as cancelled unless an event settled it first. Before arm() runs, arm() completes
+    // it at once.
+    template <class Handler>
+    static void cancel(Io& io, Op<Handler>& op) noexcept {
+        if (op.settled || op.completed) return;
+        op.cancelled = true;
+        if (op.armed) settle(io, op); // the waits end with operation_aborted; the last completes the op
+    }
 
     template <class Handler>
     static void arm(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op, int fd, int status,
                     unsigned timeout_ms) {
+        op->armed = true;
+        if (op->cancelled) return complete(io, op);
         const int socket_events = status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
         if (socket_events != 0) {
             if (io->descriptor && io->watched_fd != fd) io->detach();
@@ -228,9 +270,10 @@ private:
 
     template <class Handler>
     static void complete(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op) {
-        int ready = op->ready;
+        op->completed = true;
+        int ready = op->cancelled ? cancelled : op->ready;
         // The socket wins over a timer that expired at the same moment: the data is there.
-        if ((ready & ~MYSQL_WAIT_TIMEOUT) != 0) ready &= ~MYSQL_WAIT_TIMEOUT;
+        if (ready > 0 && (ready & ~MYSQL_WAIT_TIMEOUT) != 0) ready &= ~MYSQL_WAIT_TIMEOUT;
         auto executor = boost::asio::get_associated_executor(op->handler, io->strand);
         boost::asio::dispatch(executor, [handler = std::move(op->handler), ready]() mutable {
             std::move(handler)(ready);
@@ -314,7 +357,12 @@ public:
         }
         s_->connected = true;
         s_->connected_at = s_->last_used = Clock::now();
-        co_await run_init_statements();
+        try {
+            co_await run_init_statements();
+        } catch (...) {
+            s_->health.mark_broken(); // connected, but not set up: never to be used
+            throw;
+        }
         // Read once, here: after a session reset the status flags are stale until the next statement, and the reset
         // and the init statements bring back this same state anyway.
         s_->carryover.autocommit_after_connect = detail::SessionCarryover::autocommit(server_status());
@@ -330,24 +378,39 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             co_await run_text(sql);
             std::uint64_t affected = 0;
-            bool first = true;
-            for (;;) {
-                detail::ResultPtr res = co_await store_result(sql);
-                if (first) {
-                    affected = res ? static_cast<std::uint64_t>(mysql_num_rows(res.get()))
-                                   : static_cast<std::uint64_t>(mysql_affected_rows(s_->handle));
-                    s_->last_insert_id = static_cast<std::uint64_t>(mysql_insert_id(s_->handle));
-                    first = false;
+            try { // the reply is read in more round trips: see abandon_unread_reply()
+                bool first = true;
+                for (;;) {
+                    detail::ResultPtr res = co_await store_result(sql);
+                    if (first) {
+                        affected = res ? static_cast<std::uint64_t>(mysql_num_rows(res.get()))
+                                       : static_cast<std::uint64_t>(mysql_affected_rows(s_->handle));
+                        s_->last_insert_id = static_cast<std::uint64_t>(mysql_insert_id(s_->handle));
+                        first = false;
+                    }
+                    if (!co_await next_result(sql)) break;
                 }
-                if (!co_await next_result(sql)) break;
+            } catch (const Error&) {
+                throw; // the server's error ends its reply
+            } catch (...) {
+                abandon_unread_reply();
+                throw;
             }
             co_return affected;
         } else {
-            detail::StatementPtr stmt = co_await run_prepared(sql, args...);
-            if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
-            const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
-            s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
-            co_await skip_more_statement_results(stmt.get(), sql);
+            detail::StatementPtr stmt = co_await run_prepared(sql, args...); // outlives the catch below
+            std::uint64_t affected = 0;
+            try {
+                if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
+                affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
+                s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+                co_await skip_more_statement_results(stmt.get(), sql);
+            } catch (const Error&) {
+                throw;
+            } catch (...) {
+                abandon_unread_reply();
+                throw;
+            }
             co_await close_statement(std::move(stmt));
             co_return affected;
         }
@@ -360,34 +423,48 @@ public:
         co_await settle();
         if constexpr (sizeof...(Args) == 0) {
             co_await run_text(sql);
-            detail::ResultPtr res = co_await store_result(sql);
             Result out;
-            if (res) {
-                out = detail::rows_of(res.get());
-            } else {
-                s_->last_insert_id = static_cast<std::uint64_t>(mysql_insert_id(s_->handle));
-            }
-            res.reset();
-            while (co_await next_result(sql)) { // a CALL returns one more result set: read and drop it
-                detail::ResultPtr extra = co_await store_result(sql);
+            try { // the reply is read in more round trips: see abandon_unread_reply()
+                detail::ResultPtr res = co_await store_result(sql);
+                if (res) {
+                    out = detail::rows_of(res.get());
+                } else {
+                    s_->last_insert_id = static_cast<std::uint64_t>(mysql_insert_id(s_->handle));
+                }
+                res.reset();
+                while (co_await next_result(sql)) { // a CALL returns one more result set: read and drop it
+                    detail::ResultPtr extra = co_await store_result(sql);
+                }
+            } catch (const Error&) {
+                throw; // the server's error ends its reply
+            } catch (...) {
+                abandon_unread_reply();
+                throw;
             }
             co_return out;
         } else {
-            detail::StatementPtr stmt = co_await run_prepared(sql, args...);
+            detail::StatementPtr stmt = co_await run_prepared(sql, args...); // outlives the catch below
             Result out;
-            detail::ResultPtr meta(mysql_stmt_result_metadata(stmt.get()));
-            if (!meta) {
-                if (mysql_stmt_errno(stmt.get()) != 0)
-                    fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
-                s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
-            } else {
-                detail::request_max_length(stmt.get());
-                co_await store_statement_result(stmt.get(), sql);
-                out = detail::rows_of(stmt.get(), meta.get(), sql);
-                mysql_stmt_free_result(stmt.get());
+            try {
+                detail::ResultPtr meta(mysql_stmt_result_metadata(stmt.get()));
+                if (!meta) {
+                    if (mysql_stmt_errno(stmt.get()) != 0)
+                        fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
+                    s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+                } else {
+                    detail::request_max_length(stmt.get());
+                    co_await store_statement_result(stmt.get(), sql);
+                    out = detail::rows_of(stmt.get(), meta.get(), sql);
+                    mysql_stmt_free_result(stmt.get());
+                }
+                meta.reset();
+                co_await skip_more_statement_results(stmt.get(), sql);
+            } catch (const Error&) {
+                throw;
+            } catch (...) {
+                abandon_unread_reply();
+                throw;
             }
-            meta.reset();
-            co_await skip_more_statement_results(stmt.get(), sql);
             co_await close_statement(std::move(stmt));
             co_return out;
         }
@@ -401,7 +478,12 @@ public:
     Awaitable<void> async_reset() {
         co_await run_command(mysql_reset_connection_start, mysql_reset_connection_cont, "resetting the session");
         s_->rollback_pending = false;
-        co_await run_init_statements();
+        try {
+            co_await run_init_statements();
+        } catch (...) {
+            s_->health.mark_broken(); // reset, but not set up again: not the session its holders expect
+            throw;
+        }
     }
 
     // COMMIT: one round trip. Throws Error.
@@ -526,8 +608,22 @@ private:
         bool fresh = false; // no statement since connect or reset
     };
 
-    // Marks the operation in flight; if its coroutine is destroyed before it finishes, the session is left mid-way:
-    // shut the socket down (the fd stays Connector/C's) so that nothing later blocks on it, and mark it broken.
+    // A session left mid-way (part of a reply unread, a wait abandoned): it can never be used again. Shuts the socket
+    // down (the fd stays Connector/C's) so that nothing later blocks on it, not even closing a statement, and marks
+    // it broken.
+    static void abandon(State& s) noexcept {
+        s.health.mark_broken();
+        s.waiter.detach();
+        if (const auto fd = mysql_get_socket(s.handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+    }
+
+    // A statement's reply is read in several round trips (the first result, the rows, further result sets). An
+    // operation that ends between them other than by the server's error (a cancellation, which Asio raises at the
+    // next co_await; an allocation failure) leaves the rest unread.
+    void abandon_unread_reply() noexcept { abandon(*s_); }
+
+    // Marks the operation in flight; if its coroutine is destroyed or cancelled before it finishes, the session is
+    // left mid-way (see abandon()).
     class InFlight {
     public:
         explicit InFlight(State& s) noexcept : s_(s) { s_.in_flight = true; }
@@ -535,10 +631,7 @@ private:
         InFlight& operator=(const InFlight&) = delete;
         ~InFlight() {
             s_.in_flight = false;
-            if (finished_) return;
-            s_.health.mark_broken();
-            s_.waiter.detach();
-            if (const auto fd = mysql_get_socket(s_.handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
+            if (!finished_) abandon(s_);
         }
         void finished() noexcept { finished_ = true; }
 
@@ -559,6 +652,8 @@ private:
             const unsigned timeout = (status & MYSQL_WAIT_TIMEOUT) != 0 ? mysql_get_timeout_value_ms(s.handle) : 0;
             const int ready = co_await s.waiter.async_wait(static_cast<int>(mysql_get_socket(s.handle)), status,
                                                            timeout, boost::asio::use_awaitable);
+            if (ready == detail::SocketWaiter::cancelled) // Asio's per-operation cancellation: the guard abandons it
+                throw boost::system::system_error(boost::asio::error::operation_aborted);
             // While connecting, Connector/C may close a socket and open another that reuses its number: watch afresh.
             if (socket_may_change) s.waiter.detach();
             status = resume(ready);

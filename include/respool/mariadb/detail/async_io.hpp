@@ -19,6 +19,11 @@
 #include <boost/asio/posix/basic_stream_descriptor.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
+#include <boost/version.hpp>
+#if BOOST_VERSION >= 107700 // per-operation cancellation
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#endif
 
 #include <chrono>
 #include <memory>
@@ -49,15 +54,37 @@ public:
 
     executor_type get_executor() const noexcept { return io_->strand.get_inner_executor(); }
 
+    // What a wait completes with when Asio's per-operation cancellation (Boost 1.77+, terminal) ended it first.
+    static constexpr int cancelled = -1;
+
     // Completes with the MYSQL_WAIT_* flags that are ready among `status` (read/write/except on `fd`, timeout after
-    // `timeout_ms`), the value to pass to the *_cont call. Completion signature void(int). Never blocks.
-    // Precondition: no other wait is in progress on this waiter.
+    // `timeout_ms`), the value to pass to the *_cont call, or `cancelled`. Completion signature void(int). Never
+    // blocks. Precondition: no other wait is in progress on this waiter.
     template <class CompletionToken>
     auto async_wait(int fd, int status, unsigned timeout_ms, CompletionToken&& token) {
         return boost::asio::async_initiate<CompletionToken, void(int)>(
             [io = io_, fd, status, timeout_ms](auto handler) {
                 using Handler = decltype(handler);
+#if BOOST_VERSION >= 107700
+                auto slot = boost::asio::get_associated_cancellation_slot(handler);
+#endif
                 auto op = std::make_shared<Op<Handler>>(std::move(handler));
+#if BOOST_VERSION >= 107700
+                // Terminal cancellation only: the operation it interrupts leaves the session unusable (the caller
+                // abandons it), which is what terminal allows and partial or total do not.
+                if (slot.is_connected()) {
+                    slot.assign([weak_io = std::weak_ptr<Io>(io),
+                                 weak_op = std::weak_ptr<Op<Handler>>(op)](boost::asio::cancellation_type_t type) {
+                        if ((type & boost::asio::cancellation_type::terminal) == boost::asio::cancellation_type::none)
+                            return;
+                        const auto locked = weak_io.lock();
+                        if (!locked) return;
+                        boost::asio::dispatch(locked->strand, [locked, weak_op] {
+                            if (const auto waiting = weak_op.lock()) cancel(*locked, *waiting);
+                        });
+                    });
+                }
+#endif
                 boost::asio::dispatch(io->strand, [io, op, fd, status, timeout_ms] {
                     arm(io, op, fd, status, timeout_ms);
                 });
@@ -101,11 +128,25 @@ private:
         int ready = 0;   // MYSQL_WAIT_* flags seen so far
         int pending = 0; // Asio waits not yet completed
         bool settled = false;
+        bool armed = false;     // arm() ran
+        bool completed = false; // complete() ran
+        bool cancelled = false; // cancel() settled it: it completes with `cancelled`
     };
+
+    // On the strand: ends the wait as cancelled unless an event settled it first. Before arm() runs, arm() completes
+    // it at once.
+    template <class Handler>
+    static void cancel(Io& io, Op<Handler>& op) noexcept {
+        if (op.settled || op.completed) return;
+        op.cancelled = true;
+        if (op.armed) settle(io, op); // the waits end with operation_aborted; the last completes the op
+    }
 
     template <class Handler>
     static void arm(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op, int fd, int status,
                     unsigned timeout_ms) {
+        op->armed = true;
+        if (op->cancelled) return complete(io, op);
         const int socket_events = status & (MYSQL_WAIT_READ | MYSQL_WAIT_WRITE | MYSQL_WAIT_EXCEPT);
         if (socket_events != 0) {
             if (io->descriptor && io->watched_fd != fd) io->detach();
@@ -191,9 +232,10 @@ private:
 
     template <class Handler>
     static void complete(const std::shared_ptr<Io>& io, const std::shared_ptr<Op<Handler>>& op) {
-        int ready = op->ready;
+        op->completed = true;
+        int ready = op->cancelled ? cancelled : op->ready;
         // The socket wins over a timer that expired at the same moment: the data is there.
-        if ((ready & ~MYSQL_WAIT_TIMEOUT) != 0) ready &= ~MYSQL_WAIT_TIMEOUT;
+        if (ready > 0 && (ready & ~MYSQL_WAIT_TIMEOUT) != 0) ready &= ~MYSQL_WAIT_TIMEOUT;
         auto executor = boost::asio::get_associated_executor(op->handler, io->strand);
         boost::asio::dispatch(executor, [handler = std::move(op->handler), ready]() mutable {
             std::move(handler)(ready);
