@@ -132,6 +132,15 @@ public:
         return core().try_acquire(&ec, where);
     }
 
+    // An idle resource (validated with pre_ping, as any checkout), or an empty Lease when none is idle: never
+    // creates one and never waits. Blocks only in validate(). Throws PoolClosedError.
+    Lease try_acquire_idle(SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire_idle(nullptr, where);
+    }
+    Lease try_acquire_idle(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire_idle(&ec, where);
+    }
+
     // ---- asynchronous acquire ------------------------------------------------------------------------------------
     // Never blocks the calling thread. The result goes to `handler(std::exception_ptr error, Lease lease)`, called
     // exactly once from a Task handed to `executor` (any callable taking a respool::Task, e.g. a thread pool's post),

@@ -1499,9 +1499,9 @@ private:
         std::size_t idle_left = std::min(seen.idle, 2 * options.min_idle);
         while (idle_left > 0) {
             std::error_code ec;
-            // An idle one. (Should another caller take the last one meanwhile, this makes a new one: set up below
-            // like the rest.)
-            CoreLease lease = core.try_acquire(ec);
+            // An idle one, never a new one: idle ones may be out for a moment (a maintenance pass, a caller), and
+            // the maintenance thread alone decides how many exist.
+            CoreLease lease = core.try_acquire_idle(ec);
             if (!lease) break;
             --idle_left;
             if (lease->is_connected()) {

@@ -1744,6 +1744,25 @@ public:
         }
     }
 
+    // Never waits and never creates: an idle resource or nothing.
+    LeaseType try_acquire_idle(std::error_code* ec, const SourceLocation& where = SourceLocation::current()) {
+        if (ec) ec->clear();
+        const CheckoutContext context{where, std::nullopt};
+        if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
+            return hand_out(slot, context);
+        for (;;) {
+            std::uint32_t slot = idle_.pop(closed_flag | starving_flag);
+            if (slot == IdleSet::nil) {
+                if (idle_.flags_hint() & closed_flag) return fail(errc::pool_closed, ec);
+                if (idle_.flags_hint() & starving_flag) return LeaseType(); // left to the starving waiter
+                slot = steal_parked(false);
+                if (slot == AffinityCache::none) return LeaseType();
+            }
+            if (check_out(slot)) return hand_out(slot, context);
+            // That one was stale and is gone: look again.
+        }
+    }
+
     // ---- asynchronous checkout -----------------------------------------------------------------------------------
 
     // Starts an acquire that never blocks this thread. `handler(error, lease)` is called exactly once, always from a
@@ -3238,6 +3257,15 @@ public:
     }
     Lease try_acquire(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
         return core().try_acquire(&ec, where);
+    }
+
+    // An idle resource (validated with pre_ping, as any checkout), or an empty Lease when none is idle: never
+    // creates one and never waits. Blocks only in validate(). Throws PoolClosedError.
+    Lease try_acquire_idle(SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire_idle(nullptr, where);
+    }
+    Lease try_acquire_idle(std::error_code& ec, SourceLocation where = SourceLocation::current()) {
+        return core().try_acquire_idle(&ec, where);
     }
 
     // ---- asynchronous acquire ------------------------------------------------------------------------------------

@@ -139,6 +139,32 @@ BOOST_AUTO_TEST_CASE(try_acquire_returns_empty_when_all_are_leased_and_the_pool_
     BOOST_TEST(!ec);
 }
 
+BOOST_AUTO_TEST_CASE(try_acquire_idle_takes_only_an_idle_resource_and_never_creates) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .pre_ping = true});
+    BOOST_TEST(!pool.try_acquire_idle()); // room, but nothing idle
+    BOOST_TEST(script().created.load() == 0);
+    {
+        auto a = pool.acquire();
+        auto b = pool.acquire();
+    }
+    auto idle = pool.try_acquire_idle();
+    BOOST_REQUIRE(bool(idle));
+    BOOST_TEST(script().validations.load() == 1); // checked out like any checkout
+    script().fail_next_validates = 1;
+    std::error_code ec = respool::errc::timeout;
+    auto other = pool.try_acquire_idle(ec); // the other idle one fails its check: destroyed, and none is made
+    BOOST_TEST(!other);
+    BOOST_TEST(!ec);
+    BOOST_TEST(script().destroyed.load() == 1);
+    BOOST_TEST(script().created.load() == 2);
+    idle.reset();
+    BOOST_TEST(pool.try_acquire_idle()->id != 0);
+    pool.close();
+    BOOST_CHECK_THROW(pool.try_acquire_idle(), respool::PoolClosedError);
+    pool.try_acquire_idle(ec);
+    BOOST_TEST((ec == respool::errc::pool_closed));
+}
+
 BOOST_AUTO_TEST_CASE(acquire_times_out_when_exhausted) {
     auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 0ms});
     auto held = pool.acquire();
