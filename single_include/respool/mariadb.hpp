@@ -480,7 +480,7 @@ struct ConnectOptions {
     // max_timeout, which Connector/C would overflow (it counts in milliseconds in an int). Connection,
     // AsyncConnection and the factories call it.
     void validate() const {
-        auto check = [](const char* field, std::chrono::seconds value) {
+        auto refuse_out_of_range = [](const char* field, std::chrono::seconds value) {
             if (value.count() < 0)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
                                             ": must not be negative");
@@ -489,9 +489,9 @@ struct ConnectOptions {
                                             ": must be at most " + std::to_string(max_timeout.count()) +
                                             " s (about 24 days)");
         };
-        check("connect_timeout", connect_timeout);
-        check("read_timeout", read_timeout);
-        check("write_timeout", write_timeout);
+        refuse_out_of_range("connect_timeout", connect_timeout);
+        refuse_out_of_range("read_timeout", read_timeout);
+        refuse_out_of_range("write_timeout", write_timeout);
     }
 
     // Reads `mariadb://user:password@host:port/database?key=value&...` (also mysql://, and scheme+driver forms such
@@ -1709,17 +1709,17 @@ private:
     template <class... Args>
     detail::StatementPtr run_prepared(std::string_view sql, const Args&... args) {
         detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-        std::array<detail::ParamSlot, sizeof...(Args)> slots{}; // read by mysql_stmt_execute, not after it
+        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
         std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-        bind_all(stmt.get(), slots, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        bind_all(stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
         run_statement(stmt.get(), sql);
         return stmt;
     }
 
     template <std::size_t N, std::size_t... I, class... Args>
-    void bind_all(MYSQL_STMT* stmt, std::array<detail::ParamSlot, N>& slots, std::array<MYSQL_BIND, N>& binds,
+    void bind_all(MYSQL_STMT* stmt, std::array<detail::ParamSlot, N>& params, std::array<MYSQL_BIND, N>& binds,
                   std::string_view sql, std::index_sequence<I...>, const Args&... args) {
-        (detail::bind_param(binds[I], slots[I], args), ...);
+        (detail::bind_param(binds[I], params[I], args), ...);
         if (mysql_stmt_bind_param(stmt, binds.data()) != 0)
             fail_statement(stmt, "binding the arguments of " + detail::sql_excerpt(sql));
     }

@@ -12,13 +12,19 @@ namespace respool::detail {
 
 struct AffinityCache {
     static constexpr std::uint32_t none = 0xFFFF'FFFFu;
-    std::uint64_t pool_id = 0; // which pool's slot this is; ids are never reused, so a stale entry matches nothing
+    // Which pool's slot this is: its id and its address. Ids are never reused within one shared object, and two live
+    // pools never share an address; but each shared object built with hidden visibility (or loaded with
+    // RTLD_LOCAL) has its own id counter and its own copy of this cache, so an entry may name a dead pool whose
+    // address and id a new one repeats. The pool then also checks the slot is in range, and the CAS on the slot's
+    // state keeps any such slot from two holders, as when a parked slot is stolen.
+    std::uint64_t pool_id = 0;
+    const void* pool = nullptr;
     std::uint32_t slot = none;
 };
 
 inline thread_local AffinityCache affinity_cache;
 
-// A distinct id for every pool ever constructed in the process.
+// A distinct id for every pool constructed by this shared object's code.
 inline std::uint64_t next_pool_id() noexcept {
     static std::atomic<std::uint64_t> next{1};
     return next.fetch_add(1, std::memory_order_relaxed); // relaxed: uniqueness only; nothing is published

@@ -368,7 +368,7 @@ public:
                     op.scheduled = true;
                     closed_ops.push_back(std::move(op.self));
                 } else {
-                    w.status = Waiter::Status::closed;
+                    w.status = Waiter::Outcome::closed;
                     signal(w);
                 }
             });
@@ -473,7 +473,7 @@ private:
     std::uint32_t take_own_parked() noexcept {
         if (!affinity_) return AffinityCache::none;
         AffinityCache& cache = affinity_cache;
-        if (cache.pool_id != id_ || cache.slot == AffinityCache::none) return AffinityCache::none;
+        if (cache.pool_id != id_ || cache.pool != this || cache.slot >= capacity_) return AffinityCache::none;
         const std::uint32_t slot = std::exchange(cache.slot, AffinityCache::none);
         if (idle_.flags_hint() & (starving_flag | closed_flag)) return AffinityCache::none; // left for the waiters
         SlotState expected = SlotState::parked;
@@ -488,7 +488,7 @@ private:
     // and the slot is still the caller's) when anyone waits, a waiter starves or the pool closed.
     bool park(std::uint32_t slot) noexcept {
         AffinityCache& cache = affinity_cache;
-        if (cache.pool_id == id_ && cache.slot != AffinityCache::none) {
+        if (cache.pool_id == id_ && cache.pool == this && cache.slot < capacity_) {
             // The newer return takes the place: LIFO. The older one goes to the idle set, unless stolen already.
             const std::uint32_t older = std::exchange(cache.slot, AffinityCache::none);
             SlotState expected = SlotState::parked;
@@ -506,6 +506,7 @@ private:
             return false;
         }
         cache.pool_id = id_;
+        cache.pool = this;
         cache.slot = slot;
         // release: publishes the resource to whoever takes the slot next; pairs with the acquire CAS in
         // take_own_parked() and steal_parked(). The last touch of this object: a closer may free it right after.
@@ -559,11 +560,11 @@ private:
         waits_.fetch_add(1, std::memory_order_relaxed);   // relaxed: a statistic
         int spins_left = options_.fair_queue ? queued_spins : 0;
         for (;;) {
-            if (self.status == Waiter::Status::granted) {
+            if (self.status == Waiter::Outcome::granted) {
                 return {slots_[self.slot].resource ? Take::Kind::idle : Take::Kind::room, self.slot};
             }
-            if (self.status == Waiter::Status::closed) return {Take::Kind::closed, 0};
-            self.status = Waiter::Status::waiting; // woken or not, it looks now
+            if (self.status == Waiter::Outcome::closed) return {Take::Kind::closed, 0};
+            self.status = Waiter::Outcome::waiting; // woken or not, it looks now
             Take take = try_take_queued();
             if (take.kind != Take::Kind::nothing || self.cancel_requested ||
                 std::chrono::steady_clock::now() >= deadline) {
@@ -571,7 +572,7 @@ private:
                 if (take.kind != Take::Kind::nothing) return take;
                 return {self.cancel_requested ? Take::Kind::cancelled : Take::Kind::timed_out, 0};
             }
-            self.status = Waiter::Status::waiting;
+            self.status = Waiter::Outcome::waiting;
             if (spins_left > 0) {
                 // Queued, so in line for a handoff, but still running: a handoff to a thread that is awake costs no
                 // wake-up, and a sleeper's wake-up latency is the resource's idle time. The spin takes no lock: it
@@ -685,7 +686,7 @@ private:
         waiters_.remove(w);
         waiting_.fetch_sub(1, std::memory_order_relaxed); // relaxed: a statistic
         w.slot = slot;
-        w.status = Waiter::Status::granted;
+        w.status = Waiter::Outcome::granted;
         if (w.is_async) {
             Op& op = static_cast<Op&>(w);
             op.scheduled = true;
@@ -704,7 +705,7 @@ private:
         Waiter& w = *waiters_.front();
         // A waiter woken for a resource in the idle set now gets another one: the wake-up passes to the next waiter
         // still asleep, or the resource it was for could sit idle while that one sleeps.
-        if (w.status == Waiter::Status::notified) wake_next_sleeper(w.next, handoffs);
+        if (w.status == Waiter::Outcome::notified) wake_next_sleeper(w.next, handoffs);
         grant(w, slot, handoffs);
     }
 
@@ -748,7 +749,7 @@ private:
 
     // Calls one hook; whatever it throws stays here.
     template <class Fn>
-    static void emit(Fn&& fn) noexcept {
+    static void run_hook(Fn&& fn) noexcept {
         try {
             fn();
         } catch (...) {
@@ -771,7 +772,7 @@ private:
         }
         if constexpr (HasCheckoutHook<Events>) {
             const auto waited = context.wait_started ? clock_.now() - *context.wait_started : TimePoint::duration{};
-            emit([&] {
+            run_hook([&] {
                 CheckoutEvent event{waited}; // an lvalue: a hook may take it by any kind of reference
                 events_.on_checkout(event);
             });
@@ -783,7 +784,7 @@ private:
     void report_checkin(Slot<Resource>& s) noexcept {
         // relaxed: written by this lease's own checkout, on this or a thread that handed the lease over.
         const auto held = clock_.now() - TimePoint(TimePoint::duration(s.checked_out_at.load(std::memory_order_relaxed)));
-        if constexpr (HasCheckinHook<Events>) emit([&] {
+        if constexpr (HasCheckinHook<Events>) run_hook([&] {
             CheckinEvent event{held};
             events_.on_checkin(event);
         });
@@ -820,7 +821,7 @@ private:
 
     void report_leak(const LeakEvent& event) noexcept {
         if constexpr (HasLeakHook<Events>) {
-            emit([&] {
+            run_hook([&] {
                 LeakEvent copy = event; // an lvalue the hook may take by any kind of reference
                 events_.on_leak(copy);
             });
@@ -901,7 +902,7 @@ private:
             release_turn();
             release_room(slot); // wakes a waiter so it can try to create in turn
             if constexpr (HasCreateHook<Events>)
-                emit([&] {
+                run_hook([&] {
                     CreateEvent event{clock_.now() - create_started, std::current_exception()};
                     events_.on_create(event);
                 });
@@ -919,7 +920,7 @@ private:
         s.kept_alive_at.store(ticks(s.created_at), std::memory_order_relaxed); // relaxed: see Slot
         s.generation = generation;
         s.state.store(SlotState::leased, std::memory_order_relaxed);
-        if constexpr (HasCreateHook<Events>) emit([&] {
+        if constexpr (HasCreateHook<Events>) run_hook([&] {
             CreateEvent event{s.created_at - create_started, {}};
             events_.on_create(event);
         });
@@ -1026,13 +1027,13 @@ private:
     // cores.) An asynchronous waiter cannot look for itself: it is granted an idle slot directly. Holds mutex_.
     void wake_next_sleeper(Waiter* from, Handoffs& handoffs) noexcept {
         for (Waiter* w = from; w; w = w->next) {
-            if (w->status != Waiter::Status::waiting) continue;
+            if (w->status != Waiter::Outcome::waiting) continue;
             if (w->is_async) {
                 if (const std::uint32_t slot = idle_.pop_settled(closed_flag); slot != IdleSet::nil)
                     grant(*w, slot, handoffs);
                 return;
             }
-            w->status = Waiter::Status::notified;
+            w->status = Waiter::Outcome::notified;
             signal(*w);
             return;
         }
@@ -1050,7 +1051,7 @@ private:
         s.state.store(SlotState::room, std::memory_order_relaxed);
         if constexpr (HasDestroyHook<Events>) {
             release_room(slot, /*drop_ref=*/false); // the room goes to whoever needs it before the hook runs
-            emit([&] {
+            run_hook([&] {
                 DestroyEvent event{reason};
                 events_.on_destroy(event);
             });
@@ -1416,47 +1417,47 @@ private:
         return stale_reason(s); // counted (recycled) when it is destroyed, below
     }
 
-    // The keepalive checks of `slots` (ours, out of the idle set), at once: on this thread and up to 15 of their own,
+    // The keepalive checks of `due` (ours, out of the idle set), at once: on this thread and up to 15 of their own,
     // so that a check that hangs (a backend that stopped answering) does not keep the others' round trips from
     // happening in time. Each that passes goes back idle as soon as it does; once all are done, those that failed are
     // destroyed one at a time, so that their event hooks run while no usable idle resource is out of reach.
-    void keep_alive_all(const std::vector<std::uint32_t>& slots) noexcept {
+    void keep_alive_all(const std::vector<std::uint32_t>& due) noexcept {
         std::vector<std::uint8_t> passed;
         try {
-            passed.assign(slots.size(), 0);
+            passed.assign(due.size(), 0);
         } catch (...) {
-            for (std::uint32_t slot : slots) put_idle(slot); // no memory for the checks: back, due next pass
+            for (std::uint32_t slot : due) put_idle(slot); // no memory for the checks: back, due next pass
             return;
         }
-        auto check = [&](std::size_t i) noexcept {
-            Slot<Resource>& s = slots_[slots[i]];
+        auto check_one = [&](std::size_t i) noexcept {
+            Slot<Resource>& s = slots_[due[i]];
             passed[i] = keep_alive(s) ? 1 : 0;
             if (!passed[i]) return;
             // A check is not a use: idle_timeout still counts from returned_at.
             s.kept_alive_at.store(ticks(clock_.now()), std::memory_order_relaxed); // relaxed: ours until put_idle
-            put_idle(slots[i]); // at once: a slow check elsewhere keeps this one from nobody
+            put_idle(due[i]); // at once: a slow check elsewhere keeps this one from nobody
         };
         // Workers take the next unchecked index; a check that hangs holds up only its own worker. relaxed: each index
         // is claimed once, and join() orders the helpers' writes to passed[] before the reads below.
         std::atomic<std::size_t> next{0};
         auto work = [&]() noexcept {
             const MaintenanceScope scope(this);
-            for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < slots.size();) check(i);
+            for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < due.size();) check_one(i);
         };
         constexpr std::size_t max_workers = 16;
         std::vector<std::thread> helpers;
         try {
-            helpers.reserve(std::min(slots.size(), max_workers) - 1);
-            while (helpers.size() + 1 < std::min(slots.size(), max_workers)) helpers.emplace_back(work);
+            helpers.reserve(std::min(due.size(), max_workers) - 1);
+            while (helpers.size() + 1 < std::min(due.size(), max_workers)) helpers.emplace_back(work);
         } catch (...) {
             // Fewer threads (none, without memory): the workers there are, this one included, check the rest.
         }
         work();
         for (std::thread& t : helpers) t.join();
-        for (std::size_t i = 0; i < slots.size(); ++i) {
+        for (std::size_t i = 0; i < due.size(); ++i) {
             if (passed[i]) continue;
             validation_failures_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-            destroy(slots[i], true, refusal_reason(slots_[slots[i]], DestroyReason::validation_failed));
+            destroy(due[i], true, refusal_reason(slots_[due[i]], DestroyReason::validation_failed));
         }
     }
 
@@ -1571,7 +1572,7 @@ private:
         if constexpr (HasTimeoutHook<Events>) {
             const auto waited =
                 context && context->wait_started ? clock_.now() - *context->wait_started : TimePoint::duration{};
-            emit([&] {
+            run_hook([&] {
                 TimeoutEvent event{waited};
                 events_.on_timeout(event);
             });

@@ -11,7 +11,7 @@
 namespace respool::detail {
 
 struct Waiter {
-    enum class Status : std::uint8_t {
+    enum class Outcome : std::uint8_t {
         waiting,  // asleep or about to sleep
         notified, // a resource was returned to the idle set: try to take one (others may win it)
         granted,  // `slot` is this waiter's now (a resource, or room to create one)
@@ -19,7 +19,7 @@ struct Waiter {
     };
 
     std::chrono::steady_clock::time_point enqueued_at{};
-    Status status = Status::waiting;
+    Outcome status = Outcome::waiting;
     bool cancel_requested = false;
     bool enqueued = false;
     bool is_async = false; // an asynchronous acquire: it is always granted directly, and completes by a posted task

@@ -53,7 +53,7 @@ struct ConnectOptions {
     // max_timeout, which Connector/C would overflow (it counts in milliseconds in an int). Connection,
     // AsyncConnection and the factories call it.
     void validate() const {
-        auto check = [](const char* field, std::chrono::seconds value) {
+        auto refuse_out_of_range = [](const char* field, std::chrono::seconds value) {
             if (value.count() < 0)
                 throw std::invalid_argument(std::string("respool::mariadb::ConnectOptions::") + field +
                                             ": must not be negative");
@@ -62,9 +62,9 @@ struct ConnectOptions {
                                             ": must be at most " + std::to_string(max_timeout.count()) +
                                             " s (about 24 days)");
         };
-        check("connect_timeout", connect_timeout);
-        check("read_timeout", read_timeout);
-        check("write_timeout", write_timeout);
+        refuse_out_of_range("connect_timeout", connect_timeout);
+        refuse_out_of_range("read_timeout", read_timeout);
+        refuse_out_of_range("write_timeout", write_timeout);
     }
 
     // Reads `mariadb://user:password@host:port/database?key=value&...` (also mysql://, and scheme+driver forms such
