@@ -391,7 +391,8 @@ public:
                     if (!co_await next_result(sql)) break;
                 }
             } catch (const Error&) {
-                throw; // the server's error ends its reply
+                abandon_if_more_results(); // the server's error ends its reply; one of ours may not
+                throw;
             } catch (...) {
                 abandon_unread_reply();
                 throw;
@@ -406,6 +407,7 @@ public:
                 s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
                 co_await skip_more_statement_results(stmt.get(), sql);
             } catch (const Error&) {
+                abandon_if_more_results();
                 throw;
             } catch (...) {
                 abandon_unread_reply();
@@ -436,7 +438,8 @@ public:
                     detail::ResultPtr extra = co_await store_result(sql);
                 }
             } catch (const Error&) {
-                throw; // the server's error ends its reply
+                abandon_if_more_results(); // the server's error ends its reply; one of ours may not
+                throw;
             } catch (...) {
                 abandon_unread_reply();
                 throw;
@@ -460,6 +463,7 @@ public:
                 meta.reset();
                 co_await skip_more_statement_results(stmt.get(), sql);
             } catch (const Error&) {
+                abandon_if_more_results();
                 throw;
             } catch (...) {
                 abandon_unread_reply();
@@ -621,6 +625,11 @@ private:
     // operation that ends between them other than by the server's error (a cancellation, which Asio raises at the
     // next co_await; an allocation failure) leaves the rest unread.
     void abandon_unread_reply() noexcept { abandon(*s_); }
+    // After an Error between round trips: the server's error ends its reply, but one raised here (a value that does
+    // not convert, no memory) may leave further result sets of a CALL unread.
+    void abandon_if_more_results() noexcept {
+        if (mysql_more_results(s_->handle)) abandon(*s_);
+    }
 
     // Marks the operation in flight; if its coroutine is destroyed or cancelled before it finishes, the session is
     // left mid-way (see abandon()).

@@ -6,3 +6,4 @@ extern "C" __attribute__((visibility("default"))) PluginPool* plugin_make_pool(s
     return new PluginPool({.pool_size = size, .max_overflow = 0});
 }
 extern "C" __attribute__((visibility("default"))) void plugin_destroy_pool(PluginPool* pool) { delete pool; }
+extern "C" __attribute__((visibility("default"))) void plugin_close(CheckedPool* pool) { pool->close(); }

@@ -3,6 +3,8 @@
 #include <respool/respool.hpp>
 
 #include <cstddef>
+#include <functional>
+#include <memory>
 
 struct PluginResource {
     int id = 0;
@@ -13,5 +15,17 @@ struct PluginFactory {
 };
 using PluginPool = respool::Pool<PluginResource, PluginFactory>;
 
+// A keepalive check that runs what the test gives it.
+struct ScriptedCheck {
+    std::shared_ptr<std::function<void()>> on_check = std::make_shared<std::function<void()>>();
+    bool validate(PluginResource&) { return true; }
+    bool keepalive(PluginResource&) {
+        (*on_check)();
+        return true;
+    }
+};
+using CheckedPool = respool::Pool<PluginResource, PluginFactory, ScriptedCheck, respool::policies::ManualClock>;
+
 extern "C" PluginPool* plugin_make_pool(std::size_t size);
 extern "C" void plugin_destroy_pool(PluginPool* pool);
+extern "C" void plugin_close(CheckedPool* pool); // close() run by the library's code

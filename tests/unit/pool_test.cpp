@@ -1023,6 +1023,49 @@ BOOST_AUTO_TEST_CASE(close_called_from_inside_a_maintenance_pass_does_not_wait_f
     BOOST_TEST(pool.stats().size == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(close_from_a_keepalive_check_of_the_maintenance_thread_returns_and_the_pool_still_ends) {
+    std::atomic<int> checks_entered{0}, closes_returned{0};
+    ClosingKeepalive validator;
+    {
+        respool::Pool<Fake, FakeFactory, ClosingKeepalive, Clock> pool(
+            {.pool_size = 2, .max_overflow = 0, .keepalive = 100ms}, factory, validator, clock);
+        *validator.on_check = [&] { // on the maintainer's thread and on a helper of its pass
+            ++checks_entered; // each waits for the other, so that one surely runs on the helper
+            const auto give_up = std::chrono::steady_clock::now() + 10s;
+            while (checks_entered.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+            pool.close();
+            ++closes_returned;
+        };
+        {
+            auto a = pool.acquire();
+            auto b = pool.acquire();
+        }
+        clock.advance(200ms); // both due: the maintainer's next pass checks them at once
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (closes_returned.load() < 2 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+        BOOST_REQUIRE(closes_returned.load() == 2);
+    } // ~Pool joins the maintainer
+    BOOST_TEST(script().destroyed.load() == 2);
+}
+
+BOOST_AUTO_TEST_CASE(close_from_inside_another_pools_pass_nested_in_this_pools_pass_does_not_wait_for_itself) {
+    ClosingKeepalive outer_check, inner_check;
+    respool::Pool<Fake, FakeFactory, ClosingKeepalive, Clock> outer(
+        {.pool_size = 1, .max_overflow = 0, .keepalive = 100ms, .maintenance_thread = false}, factory, outer_check,
+        clock);
+    respool::Pool<Fake, FakeFactory, ClosingKeepalive, Clock> inner(
+        {.pool_size = 1, .max_overflow = 0, .keepalive = 100ms, .maintenance_thread = false}, factory, inner_check,
+        clock);
+    *outer_check.on_check = [&] { inner.maintain(); }; // the inner pool's pass runs inside the outer's
+    *inner_check.on_check = [&] { outer.close(); };    // and closes the outer pool from there
+    outer.acquire().reset();
+    inner.acquire().reset();
+    clock.advance(200ms);
+    outer.maintain();
+    BOOST_TEST(outer.stats().size == 0u);
+    BOOST_TEST(inner.stats().size == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_maintenance_pass_counts_each_recycled_resource_once) {
     auto pool = make({.pool_size = 6, .max_overflow = 0, .recycle = 1h, .order = respool::CheckoutOrder::fifo,
                       .keepalive = 1min});

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <algorithm>
+#include <array>
 #include <condition_variable>
 #include <exception>
 #include <functional>
@@ -343,7 +344,7 @@ public:
     void maintain() noexcept {
         std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
         if (!pass || (idle_.flags() & closed_flag)) return;
-        const MaintenanceScope scope(this);
+        const PassThreadScope on_pass(pass_threads_);
         if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
         if (leak_detection_) report_leaks();
         top_up_idle();
@@ -377,11 +378,14 @@ public:
             deadline_wakeup_.notify_all();
             maintenance_wakeup_.notify_all();
         }
-        join_background_threads();
-        // A pass the application runs with maintain() may hold idle resources out to check them: wait for it to put
-        // them back, so that they are destroyed below, before close() returns. Not from inside that pass (a hook or a
-        // check calling close()): what it holds out is destroyed when it puts it back.
-        if (MaintenanceScope::running_on_this_thread != this) {
+        // A maintenance pass may hold idle resources out to check them: wait for it (join the maintainer, or the
+        // pass the application runs with maintain()) to put them back, so that they are destroyed below, before
+        // close() returns. Not from inside that pass (a hook or a check calling close()), which would wait for itself:
+        // what it holds out is destroyed when it puts it back, and the maintainer is joined by a later close() (the
+        // Pool's destructor).
+        const bool inside_pass = pass_threads_.contains(std::this_thread::get_id());
+        join_background_threads(/*maintainer=*/!inside_pass);
+        if (!inside_pass) {
             std::lock_guard pass_ended(maintenance_mutex_);
         }
         for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
@@ -451,6 +455,8 @@ private:
     // Looks at the idle set this many more times, yielding between, before sleeping: a holder on another core is
     // often about to return, and a sleep costs two context switches.
     static constexpr int spin_attempts = 2;
+    // Threads a maintenance pass starts to run its due keepalive checks at once, besides its own.
+    static constexpr std::size_t max_keepalive_workers = 15;
     // With fair_queue, once queued, a waiter yields and looks again this many times before it sleeps.
     static constexpr int queued_spins = 8;
 
@@ -1341,27 +1347,56 @@ private:
         }
     }
 
-    void join_background_threads() noexcept {
+    void join_background_threads(bool maintainer = true) noexcept {
         std::lock_guard join_lock(background_join_mutex_);
-        for (std::thread* t : {&deadline_keeper_, &maintainer_})
+        for (std::thread* t : {&deadline_keeper_, &maintainer_}) {
+            if (t == &maintainer_ && !maintainer) continue;
             if (t->joinable() && t->get_id() != std::this_thread::get_id()) t->join();
+        }
     }
 
     // ---- maintenance -----------------------------------------------------------------------------------------------
 
     static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }
 
-    // Marks the threads working on a maintenance pass of this core (the pass's and its keepalive helpers), so that
-    // close() called from a hook or a check there does not wait for the pass it is part of.
-    struct MaintenanceScope {
-        static inline thread_local const PoolCore* running_on_this_thread = nullptr;
-        const PoolCore* outer;
-        explicit MaintenanceScope(const PoolCore* core) noexcept : outer(running_on_this_thread) {
-            running_on_this_thread = core;
+    // The threads working on this core's maintenance pass now: the pass's own and its keepalive helpers. Kept in the
+    // core, not in a thread_local, so that nested passes of several pools and code of other shared objects (each
+    // with its own thread_locals) see the same answer.
+    class PassThreads {
+    public:
+        void add(std::thread::id id) noexcept {
+            std::lock_guard lock(mutex_);
+            for (std::thread::id& entry : ids_)
+                if (entry == std::thread::id{}) return void(entry = id);
         }
-        ~MaintenanceScope() { running_on_this_thread = outer; }
-        MaintenanceScope(const MaintenanceScope&) = delete;
-        MaintenanceScope& operator=(const MaintenanceScope&) = delete;
+        void remove(std::thread::id id) noexcept {
+            std::lock_guard lock(mutex_);
+            for (std::thread::id& entry : ids_)
+                if (entry == id) return void(entry = std::thread::id{});
+        }
+        bool contains(std::thread::id id) const noexcept {
+            std::lock_guard lock(mutex_);
+            return std::find(ids_.begin(), ids_.end(), id) != ids_.end();
+        }
+
+    private:
+        mutable std::mutex mutex_;
+        // The pass's thread twice (the pass, then its share of the checks), and the helpers. A default id: free.
+        std::array<std::thread::id, 2 + max_keepalive_workers> ids_{};
+    };
+
+    // This thread works on the pass for as long as it lives.
+    class PassThreadScope {
+    public:
+        explicit PassThreadScope(PassThreads& threads) noexcept : threads_(threads) {
+            threads_.add(std::this_thread::get_id());
+        }
+        ~PassThreadScope() { threads_.remove(std::this_thread::get_id()); }
+        PassThreadScope(const PassThreadScope&) = delete;
+        PassThreadScope& operator=(const PassThreadScope&) = delete;
+
+    private:
+        PassThreads& threads_;
     };
 
     bool keepalive_due(const Slot<Resource>& s, std::int64_t idle_ticks) const noexcept {
@@ -1441,10 +1476,10 @@ private:
         // is claimed once, and join() orders the helpers' writes to passed[] before the reads below.
         std::atomic<std::size_t> next{0};
         auto work = [&]() noexcept {
-            const MaintenanceScope scope(this);
+            const PassThreadScope on_pass(pass_threads_);
             for (std::size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < due.size();) check_one(i);
         };
-        constexpr std::size_t max_workers = 16;
+        constexpr std::size_t max_workers = 1 + max_keepalive_workers;
         std::vector<std::thread> helpers;
         try {
             helpers.reserve(std::min(due.size(), max_workers) - 1);
@@ -1654,6 +1689,7 @@ private:
     std::thread maintainer_;
     std::mutex background_join_mutex_; // close() may run on two threads at once; one of them joins
     std::mutex maintenance_mutex_;      // one maintenance pass at a time
+    PassThreads pass_threads_;          // the threads of the pass running now
     // max_connecting turns, when limited. Spelled to depend on Resource, so that it is instantiated with the pool.
     std::unique_ptr<typename Dependent<ConnectGate, Resource>::type> connect_gate_;
 };
