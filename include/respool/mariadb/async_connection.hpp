@@ -126,7 +126,7 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             co_await run_text(sql);
             std::uint64_t affected = 0;
-            try { // the reply is read in more round trips: see abandon_unread_reply()
+            try { // the reply is read in more round trips: see abandon_unless_reply_ended()
                 bool first = true;
                 for (;;) {
                     detail::ResultPtr res = co_await store_result(sql);
@@ -138,11 +138,8 @@ public:
                     }
                     if (!co_await next_result(sql)) break;
                 }
-            } catch (const Error&) {
-                abandon_if_more_results(); // the server's error ends its reply; one of ours may not
-                throw;
             } catch (...) {
-                abandon_unread_reply();
+                abandon_unless_reply_ended();
                 throw;
             }
             co_return affected;
@@ -154,11 +151,8 @@ public:
                 affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
                 s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
                 co_await skip_more_statement_results(stmt.get(), sql);
-            } catch (const Error&) {
-                abandon_if_more_results();
-                throw;
             } catch (...) {
-                abandon_unread_reply();
+                abandon_unless_reply_ended();
                 throw;
             }
             co_await close_statement(std::move(stmt));
@@ -174,7 +168,7 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             co_await run_text(sql);
             Result out;
-            try { // the reply is read in more round trips: see abandon_unread_reply()
+            try { // the reply is read in more round trips: see abandon_unless_reply_ended()
                 detail::ResultPtr res = co_await store_result(sql);
                 if (res) {
                     out = detail::rows_of(res.get());
@@ -185,11 +179,8 @@ public:
                 while (co_await next_result(sql)) { // a CALL returns one more result set: read and drop it
                     detail::ResultPtr extra = co_await store_result(sql);
                 }
-            } catch (const Error&) {
-                abandon_if_more_results(); // the server's error ends its reply; one of ours may not
-                throw;
             } catch (...) {
-                abandon_unread_reply();
+                abandon_unless_reply_ended();
                 throw;
             }
             co_return out;
@@ -210,11 +201,8 @@ public:
                 }
                 meta.reset();
                 co_await skip_more_statement_results(stmt.get(), sql);
-            } catch (const Error&) {
-                abandon_if_more_results();
-                throw;
             } catch (...) {
-                abandon_unread_reply();
+                abandon_unless_reply_ended();
                 throw;
             }
             co_await close_statement(std::move(stmt));
@@ -369,14 +357,18 @@ private:
         if (const auto fd = mysql_get_socket(s.handle); fd >= 0) ::shutdown(fd, SHUT_RDWR);
     }
 
-    // A statement's reply is read in several round trips (the first result, the rows, further result sets). An
-    // operation that ends between them other than by the server's error (a cancellation, which Asio raises at the
-    // next co_await; an allocation failure) leaves the rest unread.
-    void abandon_unread_reply() noexcept { abandon(*s_); }
-    // After an Error between round trips: the server's error ends its reply, but one raised here (a value that does
-    // not convert, no memory) may leave further result sets of a CALL unread.
-    void abandon_if_more_results() noexcept {
-        if (mysql_more_results(s_->handle)) abandon(*s_);
+    // A statement's reply is read in several round trips (the first result, the rows, further result sets). Called
+    // from a catch block there: an exception other than an Error (a cancellation, which Asio raises at the next
+    // co_await; no memory) leaves the rest unread; so may an Error raised here rather than by the server (a value
+    // that does not convert) while a CALL has result sets to come. The server's own error ends its reply.
+    void abandon_unless_reply_ended() noexcept {
+        try {
+            throw;
+        } catch (const Error&) {
+            if (mysql_more_results(s_->handle)) abandon(*s_);
+        } catch (...) {
+            abandon(*s_);
+        }
     }
 
     // Marks the operation in flight; if its coroutine is destroyed or cancelled before it finishes, the session is
