@@ -44,8 +44,9 @@ struct PoolOptions {
                                                     // was acquired) through the on_leak event, or to stderr; 0 = off
     bool maintenance_thread = true;                 // run the background work above on a thread of the pool's own;
                                                     // false: the application calls Pool::maintain() itself
-    bool fair_queue = false;                        // a caller that finds nothing free never overtakes one already
-                                                    // queued, and queued callers stay awake a little before sleeping:
+    bool fair_queue = false;                        // strict FIFO: once anyone waits, every return goes to the first
+                                                    // waiter (handoff_after is then 0), so nobody overtakes a queued
+                                                    // caller; queued callers stay awake a little before sleeping:
                                                     // a far shorter tail when threads outnumber resources, for some
                                                     // throughput (docs/benchmarks.md has both measured)
 

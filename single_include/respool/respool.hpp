@@ -600,8 +600,9 @@ struct PoolOptions {
                                                     // was acquired) through the on_leak event, or to stderr; 0 = off
     bool maintenance_thread = true;                 // run the background work above on a thread of the pool's own;
                                                     // false: the application calls Pool::maintain() itself
-    bool fair_queue = false;                        // a caller that finds nothing free never overtakes one already
-                                                    // queued, and queued callers stay awake a little before sleeping:
+    bool fair_queue = false;                        // strict FIFO: once anyone waits, every return goes to the first
+                                                    // waiter (handoff_after is then 0), so nobody overtakes a queued
+                                                    // caller; queued callers stay awake a little before sleeping:
                                                     // a far shorter tail when threads outnumber resources, for some
                                                     // throughput (docs/benchmarks.md has both measured)
 
@@ -3136,6 +3137,9 @@ private:
         for (milliseconds* d : {&o.recycle, &o.recycle_jitter, &o.keepalive, &o.idle_timeout, &o.leak_threshold})
             *d = std::min(*d, never);
         if (o.handoff_after > never) o.handoff_after = std::chrono::duration_cast<decltype(o.handoff_after)>(never);
+        // A fair queue hands every return to the first waiter: a resource pushed back to the idle set would go to a
+        // newcomer, or to a later waiter still awake, before the woken first one runs.
+        if (o.fair_queue) o.handoff_after = std::chrono::microseconds(0);
         return o;
     }
 

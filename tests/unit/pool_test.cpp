@@ -11,10 +11,12 @@
 #include <latch>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -832,6 +834,29 @@ char thread_state(pid_t tid) {
     std::getline(stat, line);
     const auto close = line.rfind(')'); // the command name may contain spaces
     return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+}
+
+BOOST_AUTO_TEST_CASE(a_fair_queue_serves_queued_callers_in_order_and_no_newcomer_goes_first) {
+    for (const auto order : {respool::CheckoutOrder::lifo, respool::CheckoutOrder::fifo}) {
+        auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s, .order = order, .fair_queue = true});
+        auto held = pool.acquire();
+        std::mutex served_mutex;
+        std::vector<char> served;
+        auto waiter = [&](char name) {
+            auto lease = pool.acquire();
+            std::lock_guard lock(served_mutex);
+            served.push_back(name);
+        };
+        std::jthread first([&] { waiter('W'); });
+        wait_for_waiters(pool, 1);
+        std::jthread second([&] { waiter('C'); });
+        wait_for_waiters(pool, 2);
+        held.reset();                    // goes to the first waiter
+        BOOST_TEST(!pool.try_acquire()); // so a newcomer finds nothing
+        first.join();
+        second.join();
+        BOOST_TEST(served == (std::vector<char>{'W', 'C'}), boost::test_tools::per_element());
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_fair_queue_waiter_without_a_connect_turn_goes_to_sleep_rather_than_spinning) {

@@ -1641,6 +1641,9 @@ private:
         for (milliseconds* d : {&o.recycle, &o.recycle_jitter, &o.keepalive, &o.idle_timeout, &o.leak_threshold})
             *d = std::min(*d, never);
         if (o.handoff_after > never) o.handoff_after = std::chrono::duration_cast<decltype(o.handoff_after)>(never);
+        // A fair queue hands every return to the first waiter: a resource pushed back to the idle set would go to a
+        // newcomer, or to a later waiter still awake, before the woken first one runs.
+        if (o.fair_queue) o.handoff_after = std::chrono::microseconds(0);
         return o;
     }
 
