@@ -12,8 +12,9 @@
 //     holds the waiters / starving / closed flags, so a return learns in the same step whether it must take the
 //     slow path; a waiter raises the flag, then looks again, so no return can slip past it unseen.
 //   - Waiters sleep on their own condition variable in a FIFO under mutex_. While nobody has waited longer than
-//     handoff_after, a return only wakes the first waiter and newcomers may take the resource first (throughput);
-//     after that, returns hand resources to waiters directly in order and newcomers queue (no starvation).
+//     handoff_after (0 with fair_queue), a return only wakes the first waiter and newcomers may take the resource
+//     first (throughput); after that, returns hand resources to waiters directly in order and newcomers queue (no
+//     starvation).
 // Lifetime
 //   - refs_ counts the Pool object plus every resource that exists. A lease's return touches this object only
 //     while its resource still counts, or under mutex_: so the last release can free it safely.
@@ -263,15 +264,14 @@ public:
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
             return hand_out(slot, context);
         for (;;) {
-            std::uint32_t slot = idle_.pop(closed_flag | starving_flag);
-            if (slot == IdleSet::nil) {
-                if (idle_.flags_hint() & closed_flag) return fail(errc::pool_closed, ec);
-                if (idle_.flags_hint() & starving_flag) return LeaseType(); // left to the starving waiter
-                slot = steal_parked(false);
-                if (slot == AffinityCache::none) return LeaseType();
+            const Take take = try_take(closed_flag | starving_flag, /*may_create=*/false);
+            switch (take.kind) {
+            case Take::Kind::idle:
+                if (check_out(take.slot)) return hand_out(take.slot, context);
+                continue; // that one was stale and is gone: look again
+            case Take::Kind::closed: return fail(errc::pool_closed, ec);
+            default: return LeaseType();
             }
-            if (check_out(slot)) return hand_out(slot, context);
-            // That one was stale and is gone: look again.
         }
     }
 
@@ -462,12 +462,13 @@ private:
 
     // ---- taking a slot -------------------------------------------------------------------------------------------
 
-    Take try_take(std::uint32_t refusing_flags) noexcept {
+    Take try_take(std::uint32_t refusing_flags, bool may_create = true) noexcept {
         if (const std::uint32_t slot = idle_.pop(refusing_flags); slot != IdleSet::nil) return {Take::Kind::idle, slot};
         if (idle_.flags_hint() & closed_flag) return {Take::Kind::closed, 0};
         if (idle_.flags_hint() & refusing_flags & starving_flag) return {}; // queue behind the starving waiter
         if (const std::uint32_t slot = steal_parked(false); slot != AffinityCache::none)
             return {Take::Kind::idle, slot}; // an idle resource another thread parked: better than creating one
+        if (!may_create) return {};
         if (const std::uint32_t slot = take_room(/*under_lock=*/false); slot != IndexStack::nil)
             return {Take::Kind::room, slot};
         return {};
