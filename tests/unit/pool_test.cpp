@@ -842,10 +842,14 @@ BOOST_AUTO_TEST_CASE(a_fair_queue_serves_queued_callers_in_order_and_no_newcomer
         auto held = pool.acquire();
         std::mutex served_mutex;
         std::vector<char> served;
+        std::latch newcomer_looked(1);
         auto waiter = [&](char name) {
             auto lease = pool.acquire();
-            std::lock_guard lock(served_mutex);
-            served.push_back(name);
+            {
+                std::lock_guard lock(served_mutex);
+                served.push_back(name);
+            }
+            newcomer_looked.wait(); // holds it until then, so the newcomer cannot see it come back from both
         };
         std::jthread first([&] { waiter('W'); });
         wait_for_waiters(pool, 1);
@@ -853,6 +857,7 @@ BOOST_AUTO_TEST_CASE(a_fair_queue_serves_queued_callers_in_order_and_no_newcomer
         wait_for_waiters(pool, 2);
         held.reset();                    // goes to the first waiter
         BOOST_TEST(!pool.try_acquire()); // so a newcomer finds nothing
+        newcomer_looked.count_down();
         first.join();
         second.join();
         BOOST_TEST(served == (std::vector<char>{'W', 'C'}), boost::test_tools::per_element());
