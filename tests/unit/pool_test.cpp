@@ -4,6 +4,7 @@
 
 #include <respool/respool.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -258,6 +259,32 @@ BOOST_AUTO_TEST_CASE(a_resource_that_overloads_its_address_of_operator_is_reache
     BOOST_TEST(lease->value == 42);
     BOOST_TEST((*lease).value == 42);
     BOOST_TEST(lease.get() == std::addressof(*lease));
+}
+
+// Resident memory of this process, in KiB.
+long resident_kib() {
+    std::ifstream statm("/proc/self/statm");
+    long pages = 0, resident = 0;
+    statm >> pages >> resident;
+    return resident * (::sysconf(_SC_PAGESIZE) / 1024);
+}
+
+struct LargeResource {
+    std::array<char, 64 * 1024> bytes;
+};
+struct LargeResourceFactory {
+    LargeResource create() { return {}; }
+};
+
+BOOST_AUTO_TEST_CASE(room_for_resources_not_yet_created_is_reserved_but_not_touched) {
+    // 4096 slots of 64 KiB: 256 MiB of address space, which stays untouched until resources are created in it.
+    const long before = resident_kib();
+    respool::Pool<LargeResource, LargeResourceFactory> pool({.pool_size = 4096, .max_overflow = 0});
+    const long grown = resident_kib() - before;
+    BOOST_TEST_MESSAGE("resident memory grew by " << grown << " KiB");
+    BOOST_TEST(grown < 64 * 1024);
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->bytes.size() == 64u * 1024u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -181,7 +181,10 @@ public:
           capacity_(static_cast<std::uint32_t>(options.pool_size + options.max_overflow)),
           factory_(std::move(factory)), validator_(std::move(validator)), clock_(std::move(clock)),
           events_(std::move(events)),
-          slots_(std::make_unique<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_), room_(capacity_) {
+          // Default-initialised, not zeroed: a slot's resource storage is not touched (so not committed) until a
+          // resource is created in it; a large pool of large resources costs address space, not memory.
+          slots_(std::make_unique_for_overwrite<Slot<Resource>[]>(capacity_)), idle_(options.order, capacity_),
+          room_(capacity_) {
         for (std::uint32_t i = capacity_; i-- > 0;) room_.push(i); // slot 0 on top: low slots are used first
         if (options_.max_connecting > 0)
             connect_gate_ =
