@@ -184,6 +184,49 @@ BOOST_AUTO_TEST_CASE(a_second_active_savepoint_of_the_same_name_is_refused_so_no
     BOOST_TEST(ids(c, t.name()) == (std::vector<int>{1}));
 }
 
+BOOST_AUTO_TEST_CASE(savepoint_names_the_server_takes_for_one_another_are_refused_accents_and_case_included) {
+    mdb::Connection c(bounded_options());
+    ScratchTable t(c, "tx_sp_accents", "id INT PRIMARY KEY");
+    const std::string insert = "INSERT INTO " + t.name() + " VALUES (?)";
+    // Pairs the server compares equal (utf8mb3_general_ci), with a distinct name that must still be accepted.
+    const struct {
+        const char* outer;
+        const char* alias;
+        const char* distinct;
+    } cases[] = {{"cafe", "caf\u00e9", "caff"},                      // 'café'
+                 {"\u00e9t\u00e9", "\u00c9T\u00c9", "\u00e9te_"}, // 'été' and 'ÉTÉ'
+                 {"stra\u00dfe", "STRASE", "strasse"}};              // 'straße': 'ß' weighs as one 's'
+    int id = 0;
+    for (const auto& names : cases) {
+        BOOST_TEST_CONTEXT("savepoint `" << names.outer << "` then `" << names.alias << "`") {
+            mdb::Transaction tx(c);
+            auto outer = tx.savepoint(names.outer);
+            tx.execute(insert, ++id);
+            const auto server_says_same = [&](const char* other) {
+                return c.query("SELECT CONVERT(? USING utf8mb3) COLLATE utf8mb3_general_ci = "
+                               "CONVERT(? USING utf8mb3) COLLATE utf8mb3_general_ci",
+                               names.outer, other)[0]
+                           .get<int>(0) == 1;
+            };
+            BOOST_TEST(server_says_same(names.alias));
+            BOOST_TEST(!server_says_same(names.distinct));
+            try {
+                auto inner = tx.savepoint(names.alias); // SQL would move `outer`'s savepoint here
+                BOOST_ERROR("a savepoint the server takes for an active one was made");
+            } catch (const mdb::Error& e) {
+                BOOST_TEST((e.code() == mdb::errc::transaction_state));
+                BOOST_TEST(std::string(e.what()).find("still active") != std::string::npos, e.what());
+            }
+            auto distinct = tx.savepoint(names.distinct);
+            tx.execute(insert, ++id);
+            distinct.release();
+            outer.rollback_to(); // undoes both rows
+            tx.commit();
+        }
+    }
+    BOOST_TEST(ids(c, t.name()).empty());
+}
+
 BOOST_AUTO_TEST_CASE(commit_reports_outcome_unknown_when_the_connection_dies_before_commit) {
     mdb::Connection admin(bounded_options());
     ScratchTable t(admin, "tx_kill", "id INT PRIMARY KEY");

@@ -3,6 +3,7 @@
 #define RESPOOL_MARIADB_SAVEPOINT_HPP_INCLUDED
 // Savepoint: RAII over a SAVEPOINT inside an open transaction; rolled back to unless released.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,7 +23,8 @@ class Transaction;
 //
 // Savepoint names go into the SQL text: they are checked (see is_valid_identifier) and backtick-quoted. A name in
 // use by another guard alive on the same connection is refused: SQL would move that guard's savepoint, and undoing
-// one could then undo less than it should, or fail and let the work be committed.
+// one could then undo less than it should, or fail and let the work be committed. "In use" as the server sees it:
+// without regard to case, and beyond ASCII without accents ('café' is 'cafe'; asked of the server, one round trip).
 //
 // Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
 class Savepoint {
@@ -92,9 +94,8 @@ private:
         if (!connection_->in_transaction())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
         std::vector<std::string>& alive = connection_->active_savepoints_;
-        // The server compares savepoint names without regard to case (and accents, which this does not see).
-        auto same = [&](const std::string& other) { return detail::equal_ignoring_ascii_case(other, quoted_); };
-        if (std::find_if(alive.begin(), alive.end(), same) != alive.end())
+        if (std::find_if(alive.begin(), alive.end(), [&](const std::string& other) { return same_name(other); }) !=
+            alive.end())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ +
                                                      ": a savepoint of that name is still active on this connection "
                                                      "(nested savepoints need names of their own)");
@@ -107,6 +108,22 @@ private:
             throw;
         }
         active_ = true;
+    }
+
+    // Whether the server takes `other` (quoted) for this savepoint's name. It compares savepoint names in its system
+    // collation, utf8mb3_general_ci: ASCII without regard to case, which is decided here; beyond ASCII also without
+    // accents ('café' is 'cafe'), which only the server knows in full, so a name with such characters is compared
+    // there (one round trip; inside the transaction, touching no table).
+    bool same_name(const std::string& other) const {
+        auto ascii = [](std::string_view text) {
+            return std::all_of(text.begin(), text.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
+        };
+        if (ascii(other) && ascii(quoted_)) return detail::equal_ignoring_ascii_case(other, quoted_);
+        const auto unquoted = [](const std::string& quoted) { return quoted.substr(1, quoted.size() - 2); };
+        const Result same = connection_->query("SELECT CONVERT(? USING utf8mb3) COLLATE utf8mb3_general_ci = "
+                                               "CONVERT(? USING utf8mb3) COLLATE utf8mb3_general_ci",
+                                               unquoted(other), unquoted(quoted_));
+        return same.size() == 1 && same[0].get<std::optional<long long>>(0).value_or(0) != 0;
     }
 
     void unregister() noexcept {
