@@ -46,7 +46,7 @@ struct CreateEvent {
     std::exception_ptr error;            // what create() threw; null on success
 };
 struct CheckoutEvent {
-    std::chrono::nanoseconds waited{}; // 0 when a resource was free at once
+    std::chrono::nanoseconds waited{}; // 0 when a resource was free at once; never counts time spent in create()
 };
 struct CheckinEvent {
     std::chrono::nanoseconds held{}; // from checkout to return

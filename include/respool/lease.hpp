@@ -65,7 +65,8 @@ public:
     }
 
     // Takes the resource out of the pool for good: the pool forgets it (its room is free for another) and the
-    // caller owns it. Precondition: the lease is not empty. Throws only what moving the resource throws.
+    // caller owns it. Precondition: the lease is not empty. Throws what moving the resource throws, and
+    // std::logic_error in a child process after fork() (the resource is the parent's); the lease then still holds it.
     resource_type detach() {
         assert(owner_ && "precondition: the lease holds a resource");
         resource_type out = owner_->detach(slot_); // a throwing move leaves the lease holding the resource

@@ -342,7 +342,7 @@ struct CreateEvent {
     std::exception_ptr error;            // what create() threw; null on success
 };
 struct CheckoutEvent {
-    std::chrono::nanoseconds waited{}; // 0 when a resource was free at once
+    std::chrono::nanoseconds waited{}; // 0 when a resource was free at once; never counts time spent in create()
 };
 struct CheckinEvent {
     std::chrono::nanoseconds held{}; // from checkout to return
@@ -461,7 +461,8 @@ public:
     }
 
     // Takes the resource out of the pool for good: the pool forgets it (its room is free for another) and the
-    // caller owns it. Precondition: the lease is not empty. Throws only what moving the resource throws.
+    // caller owns it. Precondition: the lease is not empty. Throws what moving the resource throws, and
+    // std::logic_error in a child process after fork() (the resource is the parent's); the lease then still holds it.
     resource_type detach() {
         assert(owner_ && "precondition: the lease holds a resource");
         resource_type out = owner_->detach(slot_); // a throwing move leaves the lease holding the resource
@@ -2332,10 +2333,15 @@ private:
                 events_.on_leak(copy);
             });
         } else {
-            std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired at %s:%u in %s\n",
-                         event.returned ? "came back" : "is still held",
-                         static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(event.held).count()),
-                         event.file, static_cast<unsigned>(event.line), event.function);
+            const char* state = event.returned ? "came back" : "is still held";
+            const auto ms =
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(event.held).count());
+            if (event.file && *event.file)
+                std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired at %s:%u in %s\n", state, ms,
+                             event.file, static_cast<unsigned>(event.line), event.function ? event.function : "");
+            else // an asynchronous acquire: no location recorded
+                std::fprintf(stderr, "respool: a lease %s after %lld ms; acquired asynchronously (no location)\n",
+                             state, ms);
         }
     }
 
@@ -2368,8 +2374,19 @@ private:
     // that throws gives the room and the turn back, and its exception reaches the caller (or `ec` says
     // create_failed). Creation holds no lock.
     LeaseType create_in(std::uint32_t slot, std::error_code* ec, const CheckoutContext* context = nullptr) {
+        CheckoutContext checkout = context ? *context : CheckoutContext{};
+        if constexpr (HasCheckoutHook<Events>) {
+            if (checkout.wait_started) {
+                // The wait ends where create() starts: its time is not waiting (it has its own event), so it moves
+                // the start of the wait forward by as much.
+                const TimePoint create_started = clock_.now();
+                if (!create_resource(slot, ec, context)) return LeaseType();
+                *checkout.wait_started += clock_.now() - create_started;
+                return hand_out(slot, checkout);
+            }
+        }
         if (!create_resource(slot, ec, context)) return LeaseType();
-        return hand_out(slot, context ? *context : CheckoutContext{});
+        return hand_out(slot, checkout);
     }
 
     // Creates a resource in `slot` and makes it idle: min_idle's top-up, which is not a checkout (no checkout or

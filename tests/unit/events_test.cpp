@@ -6,6 +6,7 @@
 #include <respool/respool.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -18,6 +19,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "fake_resource.hpp"
 
@@ -262,6 +265,45 @@ BOOST_AUTO_TEST_CASE(a_leaked_lease_is_reported_once_with_where_it_was_acquired_
     BOOST_TEST(log().leaks.size() == 2u);
 }
 
+// What `fn` writes to standard error (file descriptor 2), captured through a temporary file.
+template <class Fn>
+std::string captured_stderr(Fn&& fn) {
+    std::fflush(stderr);
+    std::FILE* capture = std::tmpfile();
+    BOOST_REQUIRE(capture);
+    const int saved = ::dup(2);
+    ::dup2(::fileno(capture), 2);
+    fn();
+    std::fflush(stderr);
+    ::dup2(saved, 2);
+    ::close(saved);
+    std::rewind(capture);
+    std::string text;
+    for (int ch; (ch = std::fgetc(capture)) != EOF;) text += static_cast<char>(ch);
+    std::fclose(capture);
+    return text;
+}
+
+BOOST_AUTO_TEST_CASE(without_a_hook_leaks_go_to_standard_error_naming_the_place_or_saying_there_is_none) {
+    using QuietPool = respool::Pool<Fake, FakeFactory, FakeValidator, Clock>; // no events policy
+    QuietPool pool({.pool_size = 2, .max_overflow = 0, .leak_threshold = 10s, .maintenance_thread = false}, factory,
+                   FakeValidator{factory.script}, clock);
+    auto lease = pool.acquire(); const unsigned acquire_line = __LINE__;
+    ManualExecutor executor;
+    QuietPool::Lease async_lease;
+    pool.async_acquire(executor, [&](std::exception_ptr, QuietPool::Lease l) { async_lease = std::move(l); });
+    executor.run();
+    BOOST_REQUIRE(async_lease);
+    clock.advance(11s);
+    const std::string report = captured_stderr([&] { pool.maintain(); });
+    BOOST_TEST_MESSAGE(report);
+    BOOST_TEST(report.find("events_test.cpp:" + std::to_string(acquire_line) + " in ") != std::string::npos, report);
+    BOOST_TEST(report.find("acquired asynchronously (no location)") != std::string::npos, report);
+    BOOST_TEST(report.find(":0 in") == std::string::npos, report);
+    const std::string returned = captured_stderr([&] { async_lease.reset(); });
+    BOOST_TEST(returned.find("came back after 11000 ms; acquired asynchronously") != std::string::npos, returned);
+}
+
 BOOST_AUTO_TEST_CASE(a_detached_lease_is_not_reported_as_leaked) {
     auto pool = make({.pool_size = 1, .max_overflow = 0, .leak_threshold = 10s});
     Fake mine = pool.acquire().detach(); // the lease ends here; the resource is the caller's
@@ -299,6 +341,40 @@ BOOST_AUTO_TEST_CASE(an_async_waiter_granted_room_reports_the_time_it_waited) {
     BOOST_TEST(!*result.error);
     BOOST_REQUIRE(log().checkouts.size() == 2u);
     BOOST_TEST(log().checkouts[1].waited.count() == std::chrono::nanoseconds(50ms).count());
+}
+
+// API.md: waiting time does not include the time spent in create(). A waiter that ends up creating reports only
+// its wait; the creation has its own event.
+BOOST_AUTO_TEST_CASE(a_waiter_that_creates_reports_its_wait_without_the_time_create_took) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
+    auto held = pool.acquire();
+    factory.script->on_create = [&] { clock.advance(5ms); }; // every create() takes 5 ms of the pool's clock
+    std::thread waiter([&] { (void)pool.acquire(); });
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (pool.stats().waiting != 1u) {
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "the waiter never blocked");
+        std::this_thread::yield();
+    }
+    clock.advance(7ms);
+    held.invalidate(); // its room goes to the waiter, which creates in it
+    waiter.join();
+    BOOST_REQUIRE(log().checkouts.size() == 2u);
+    BOOST_TEST(log().checkouts[1].waited.count() == std::chrono::nanoseconds(7ms).count());
+    BOOST_REQUIRE(log().creates.size() == 2u);
+    BOOST_TEST(log().creates[1].duration.count() == std::chrono::nanoseconds(5ms).count());
+
+    // The same for an asynchronous waiter.
+    held = pool.acquire();
+    ManualExecutor executor;
+    AsyncResult result;
+    pool.async_acquire_for(5s, executor, result.handler());
+    clock.advance(9ms);
+    held.invalidate();
+    executor.run();
+    BOOST_TEST(*result.done);
+    BOOST_TEST(!*result.error);
+    BOOST_REQUIRE(log().checkouts.size() == 4u);
+    BOOST_TEST(log().checkouts[3].waited.count() == std::chrono::nanoseconds(9ms).count());
 }
 
 BOOST_AUTO_TEST_CASE(an_async_grant_cancelled_or_dropped_before_it_runs_is_no_checkout_and_no_checkin) {
