@@ -30,8 +30,9 @@ class NamedLock {
 public:
     // GET_LOCK(name, timeout): waits up to `timeout` (0: not at all) for the lock. One round trip, blocking up to
     // `timeout` (millisecond precision). Throws std::invalid_argument (empty or too long name, negative timeout),
-    // Error: errc::lock_not_available when the timeout passed, or the server's error (a KILL, a deadlock between
-    // named locks: 1213).
+    // Error: errc::lock_not_available when the timeout passed or the wait was ended by KILL QUERY (the server
+    // answers NULL, with no error of its own), or the server's error (a deadlock between named locks: 1213; a KILL
+    // of the connection: a disconnect).
     NamedLock(Connection& connection, std::string_view name, std::chrono::milliseconds timeout)
         : connection_(&connection), name_(checked(name)) {
         if (timeout.count() < 0)
