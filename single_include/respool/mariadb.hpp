@@ -1862,15 +1862,17 @@ constexpr bool is_valid_utf8(std::string_view text) noexcept {
 }
 
 // Whether `name` is accepted as one identifier part: 1 to 64 characters of ASCII letters, digits, '_' and '$', or
-// UTF-8 sequences (bytes >= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
+// UTF-8 sequences of the Basic Multilingual Plane (for letters outside ASCII). Stricter than MariaDB, which accepts
+// almost anything quoted:
 // no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
 // Never blocks; never throws.
 constexpr bool is_valid_identifier(std::string_view name) noexcept {
     if (name.empty() || utf8_length(name) > 64 || !is_valid_utf8(name)) return false;
     for (const char ch : name) {
         const auto b = static_cast<unsigned char>(ch);
+        // Beyond ASCII only the Basic Multilingual Plane: the server refuses 4-byte characters in names (1300).
         const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||
-                        b == '$' || b >= 0x80;
+                        b == '$' || (b >= 0x80 && b < 0xF0);
         if (!ok) return false;
     }
     return true;
@@ -2552,8 +2554,9 @@ class Transaction;
 // Thread safety: as the Connection. Move-only; refers to the connection, which must outlive it.
 class Savepoint {
 public:
-    // SAVEPOINT `name`: one round trip. Throws std::invalid_argument for a bad name, Error (errc::transaction_state
-    // when the connection's last reply said no transaction is open, or the server's error).
+    // SAVEPOINT `name`: one round trip (two when names beyond ASCII need the server to compare them). Throws
+    // std::invalid_argument for a bad name, Error (errc::transaction_state when the connection's last reply said no
+    // transaction is open, or the name is in use; or the server's error).
     Savepoint(Connection& connection, std::string_view name) : Savepoint(connection, name, nullptr) {}
 
     Savepoint(Savepoint&& other) noexcept
@@ -2617,8 +2620,7 @@ private:
         if (!connection_->in_transaction())
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ + ": no transaction is open on this connection");
         std::vector<std::string>& alive = connection_->active_savepoints_;
-        if (std::find_if(alive.begin(), alive.end(), [&](const std::string& other) { return same_name(other); }) !=
-            alive.end())
+        if (name_in_use(alive))
             throw Error(errc::transaction_state, "SAVEPOINT " + quoted_ +
                                                      ": a savepoint of that name is still active on this connection "
                                                      "(nested savepoints need names of their own)");
@@ -2633,19 +2635,30 @@ private:
         active_ = true;
     }
 
-    // Whether the server takes `other` (quoted) for this savepoint's name. It compares savepoint names in its system
-    // collation, utf8mb3_general_ci: ASCII without regard to case, which is decided here; beyond ASCII also without
-    // accents ('café' is 'cafe'), which only the server knows in full, so a name with such characters is compared
-    // there (one round trip; inside the transaction, touching no table).
-    bool same_name(const std::string& other) const {
+    // Whether the server takes this savepoint's name for one of `alive` (quoted names). It compares savepoint names in
+    // its system collation, utf8mb3_general_ci: ASCII without regard to case, which is decided here; beyond ASCII also
+    // without accents ('café' is 'cafe'), which only the server knows in full, so names with such characters are
+    // compared there: one text query (the names are checked identifiers, no quote can be in them), inside the
+    // transaction, touching no table.
+    bool name_in_use(const std::vector<std::string>& alive) const {
         auto ascii = [](std::string_view text) {
             return std::all_of(text.begin(), text.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x80; });
         };
-        if (ascii(other) && ascii(quoted_)) return detail::equal_ignoring_ascii_case(other, quoted_);
-        const auto unquoted = [](const std::string& quoted) { return quoted.substr(1, quoted.size() - 2); };
-        const Result same = connection_->query("SELECT CONVERT(? USING utf8mb3) COLLATE utf8mb3_general_ci = "
-                                               "CONVERT(? USING utf8mb3) COLLATE utf8mb3_general_ci",
-                                               unquoted(other), unquoted(quoted_));
+        auto as_system_name = [](const std::string& quoted) {
+            return "CONVERT('" + quoted.substr(1, quoted.size() - 2) + "' USING utf8mb3)";
+        };
+        std::string candidates;
+        for (const std::string& other : alive) {
+            if (ascii(other) && ascii(quoted_)) {
+                if (detail::equal_ignoring_ascii_case(other, quoted_)) return true;
+            } else {
+                candidates += candidates.empty() ? "" : ", ";
+                candidates += as_system_name(other);
+            }
+        }
+        if (candidates.empty()) return false;
+        const Result same = connection_->query("SELECT " + as_system_name(quoted_) + " COLLATE utf8mb3_general_ci IN (" +
+                                               candidates + ")");
         return same.size() == 1 && same[0].get<std::optional<long long>>(0).value_or(0) != 0;
     }
 

@@ -123,4 +123,7 @@ BOOST_AUTO_TEST_CASE(the_64_character_limit_counts_characters_not_bytes) {
     for (const char* broken : {"\xff\xfe", "caf\xC3", "\xC0\xAF", "\xED\xA0\x80", "a\x80"})
         BOOST_TEST(!mdb::is_valid_identifier(broken), "accepted bytes that are not UTF-8");
     BOOST_TEST(mdb::is_valid_utf8("\xF0\x9F\x98\x80")); // a 4-byte character (an emoji)
+    // ...which the server refuses in any name (1300): refused before a statement is sent.
+    BOOST_TEST(!mdb::is_valid_identifier("t\xF0\x9F\x98\x80"));
+    BOOST_CHECK_THROW(mdb::quote_identifier("t\xF0\x9F\x98\x80", "savepoint"), std::invalid_argument);
 }

@@ -225,6 +225,15 @@ BOOST_AUTO_TEST_CASE(savepoint_names_the_server_takes_for_one_another_are_refuse
         }
     }
     BOOST_TEST(ids(c, t.name()).empty());
+    // Several guards alive, the one aliased neither first nor last: still seen.
+    mdb::Transaction tx(c);
+    auto first = tx.savepoint("caf\u00e9_1");
+    auto second = tx.savepoint("cafe_2");
+    auto third = tx.savepoint("caf\u00e9_3");
+    BOOST_CHECK_THROW(tx.savepoint("CAFE_2"), mdb::Error);
+    BOOST_CHECK_THROW(tx.savepoint("caf\u00c9_2"), mdb::Error);
+    auto fourth = tx.savepoint("caf\u00e9_4");
+    BOOST_TEST(!c.is_broken());
 }
 
 BOOST_AUTO_TEST_CASE(commit_reports_outcome_unknown_when_the_connection_dies_before_commit) {

@@ -40,15 +40,17 @@ constexpr bool is_valid_utf8(std::string_view text) noexcept {
 }
 
 // Whether `name` is accepted as one identifier part: 1 to 64 characters of ASCII letters, digits, '_' and '$', or
-// UTF-8 sequences (bytes >= 0x80, for letters outside ASCII). Stricter than MariaDB, which accepts almost anything quoted:
+// UTF-8 sequences of the Basic Multilingual Plane (for letters outside ASCII). Stricter than MariaDB, which accepts
+// almost anything quoted:
 // no spaces, quotes, backticks, dots or control characters, so a name can never change the statement it goes into.
 // Never blocks; never throws.
 constexpr bool is_valid_identifier(std::string_view name) noexcept {
     if (name.empty() || utf8_length(name) > 64 || !is_valid_utf8(name)) return false;
     for (const char ch : name) {
         const auto b = static_cast<unsigned char>(ch);
+        // Beyond ASCII only the Basic Multilingual Plane: the server refuses 4-byte characters in names (1300).
         const bool ok = (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' ||
-                        b == '$' || b >= 0x80;
+                        b == '$' || (b >= 0x80 && b < 0xF0);
         if (!ok) return false;
     }
     return true;
