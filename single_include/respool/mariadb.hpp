@@ -139,6 +139,30 @@ inline bool contains_ignoring_case(std::string_view sql, std::string_view text) 
     return false;
 }
 
+// Does this SET statement assign @@tx_isolation / @@tx_read_only (or their transaction_* names) with no scope? That
+// sets the next transaction's characteristics only, as SET TRANSACTION does (with @@session. it is session state).
+// The name may be backtick-quoted (@@`tx_read_only`) and any case.
+inline bool sets_next_transaction_variable(std::string_view sql) noexcept {
+    auto is_name_char = [](char ch) {
+        const auto b = static_cast<unsigned char>(ch);
+        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || b == '$';
+    };
+    for (std::size_t at = sql.find("@@"); at != std::string_view::npos; at = sql.find("@@", at + 2)) {
+        std::size_t i = at + 2;
+        const bool quoted = i < sql.size() && sql[i] == '`';
+        if (quoted) ++i;
+        const std::size_t start = i;
+        while (i < sql.size() && is_name_char(sql[i])) ++i;
+        const std::string_view name = sql.substr(start, i - start);
+        if (quoted && i < sql.size() && sql[i] == '`') ++i;
+        if (i < sql.size() && sql[i] == '.') continue; // a scope (@@session.): the variable comes after it
+        for (std::string_view next_only : {"tx_isolation", "tx_read_only", "transaction_isolation",
+                                           "transaction_read_only"})
+            if (equal_ignoring_ascii_case(name, next_only)) return true;
+    }
+    return false;
+}
+
 // The SessionMark bits for one statement.
 inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
@@ -160,12 +184,7 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     }
     Words words(sql);
     std::string_view previous;
-    // SET @@tx_isolation / @@tx_read_only (and their transaction_* names), with no scope word, set the next
-    // transaction's characteristics only, as SET TRANSACTION does. (With @@session. they are session state.)
-    if (is(verb, "set"))
-        for (std::string_view next_only : {"@@tx_isolation", "@@tx_read_only", "@@transaction_isolation",
-                                           "@@transaction_read_only"})
-            if (contains_ignoring_case(sql, next_only)) marks |= next_transaction_mark;
+    if (is(verb, "set") && sets_next_transaction_variable(sql)) marks |= next_transaction_mark;
     for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
         if ((is(previous, "lock") && (is(word, "table") || is(word, "tables"))) ||
             (is(previous, "read") && is(word, "lock")) || (is(previous, "for") && is(word, "export")))

@@ -363,15 +363,21 @@ BOOST_AUTO_TEST_CASE(set_transaction_for_the_next_transaction_does_not_reach_the
         lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 1); // would fail in a READ ONLY transaction
         tx.commit();
     }
-    {
-        auto lease = pool.acquire();
-        lease->execute("SET @@tx_read_only = 1"); // MariaDB's other spelling of the same: the next transaction only
+    int id = 1;
+    // MariaDB's other spellings of the same: the next transaction only.
+    for (const char* next_only : {"SET @@tx_read_only = 1", "SET @a = 1, @@`TX_READ_ONLY` = 1"}) {
+        BOOST_TEST_CONTEXT(next_only) {
+            {
+                auto lease = pool.acquire();
+                lease->execute(next_only);
+            }
+            auto lease = pool.acquire();
+            mdb::Transaction tx(lease);
+            lease->execute("INSERT INTO " + t.name() + " VALUES (?)", ++id);
+            tx.commit();
+        }
     }
-    auto lease = pool.acquire();
-    mdb::Transaction tx(lease);
-    lease->execute("INSERT INTO " + t.name() + " VALUES (?)", 2);
-    tx.commit();
-    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 2);
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 3);
 }
 
 BOOST_AUTO_TEST_CASE(full_reset_clears_session_state_and_reruns_init_statements) {

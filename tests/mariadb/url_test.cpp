@@ -239,6 +239,12 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("set @@TX_ISOLATION='SERIALIZABLE'") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SET @@transaction_read_only = ON") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SET @@session.tx_read_only = 1") == 0u); // session state, as SET SESSION
+    BOOST_TEST(d::session_marks("SET @@`session`.`tx_read_only` = 1") == 0u);
+    BOOST_TEST(d::session_marks("SET @@`tx_read_only` = 1") == unsigned{d::next_transaction_mark}); // quoted name
+    BOOST_TEST(d::session_marks("SET @@`TX_ISOLATION`='READ-UNCOMMITTED'") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("SET @a = 1, @@`transaction_read_only` = 1") == unsigned{d::next_transaction_mark});
+    BOOST_TEST(d::session_marks("SET @@session.tx_isolation = 'SERIALIZABLE', @@tx_read_only = 1") ==
+               unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SELECT @@tx_isolation") == 0u);          // reading it sets nothing
     BOOST_TEST(d::session_marks("SELECT * FROM t FOR UPDATE") == 0u);        // a row lock ends with the transaction
     // Comments and every kind of blank separate words as the server reads them; executable comments count.
