@@ -1529,9 +1529,14 @@ public:
     // The AUTO_INCREMENT value the last execute() or query() generated (0 if none). Never blocks.
     std::uint64_t last_insert_id() const noexcept { return last_insert_id_; }
 
-    // The Connector/C handle, for what this class does not offer. Call touch() after using it, and do not close it,
-    // change its reconnect option, or leave a result unread.
+    // The Connector/C handle, for what this class does not offer. Call touch() after using it (and note_statement()
+    // for each statement sent through it), and do not close it, change its reconnect option, or leave a result unread.
     MYSQL* native_handle() const noexcept { return handle_; }
+
+    // Records what a statement sent through native_handle() may leave in the session for the next holder (SET
+    // TRANSACTION, LOCK TABLES, GET_LOCK, BACKUP LOCK, a CALL), as execute() and query() record it for their own:
+    // returning the connection to a pool then undoes it. Never blocks; sends nothing.
+    void note_statement(std::string_view sql) noexcept { carryover_.marks |= detail::session_marks(sql); }
 
     // When this connection last completed a round trip with the server. Never blocks.
     Clock::time_point last_used() const noexcept { return last_used_; }

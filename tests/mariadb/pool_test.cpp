@@ -377,7 +377,21 @@ BOOST_AUTO_TEST_CASE(set_transaction_for_the_next_transaction_does_not_reach_the
             tx.commit();
         }
     }
-    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 3);
+    {
+        // Sent around the adapter, then noted: undone as if it had gone through execute().
+        auto lease = pool.acquire();
+        const std::string sql = "SET TRANSACTION READ ONLY";
+        BOOST_REQUIRE(mysql_real_query(lease->native_handle(), sql.data(), sql.size()) == 0);
+        lease->touch();
+        lease->note_statement(sql);
+    }
+    {
+        auto lease = pool.acquire();
+        mdb::Transaction tx(lease);
+        lease->execute("INSERT INTO " + t.name() + " VALUES (?)", ++id);
+        tx.commit();
+    }
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 4);
 }
 
 BOOST_AUTO_TEST_CASE(full_reset_clears_session_state_and_reruns_init_statements) {

@@ -315,8 +315,13 @@ public:
     void note_named_locks() noexcept { s_->carryover.marks |= detail::named_locks_mark; }
     bool may_hold_named_locks() const noexcept { return (s_->carryover.marks & detail::named_locks_mark) != 0; }
 
-    // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight.
+    // The Connector/C handle (in non-blocking mode). Do not run blocking calls on it while an operation is in flight;
+    // call note_statement() for each statement sent through it.
     MYSQL* native_handle() const noexcept { return s_ ? s_->handle : nullptr; }
+
+    // Records what a statement sent through native_handle() may leave in the session for the next holder, as
+    // async_execute() and async_query() record it for their own (see Connection::note_statement). Never blocks.
+    void note_statement(std::string_view sql) noexcept { s_->carryover.marks |= detail::session_marks(sql); }
 
     // Lets go of the Asio objects watching the socket (they are made again at the next wait): for a connection
     // about to rest in a pool, so that an idle connection holds nothing of its io_context. Never blocks.
