@@ -507,6 +507,10 @@ public:
     // needed. Suspends for the round trips. Throws Error.
     Awaitable<void> async_clean_session() {
         detail::SessionCarryover& carryover = s_->carryover;
+        if (carryover.needs_session_reset()) {
+            co_await async_reset(); // see Connection::clean_session()
+            co_return;
+        }
         if (s_->rollback_pending || carryover.needs_rollback(server_status())) co_await async_rollback();
         if (const char* restore = carryover.autocommit_restore(server_status())) co_await async_execute(restore);
         if ((carryover.marks & detail::table_locks_mark) != 0) co_await async_execute("UNLOCK TABLES");

@@ -349,6 +349,32 @@ BOOST_AUTO_TEST_CASE(table_locks_are_released_on_return) {
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(an_open_handler_or_a_prepared_statement_does_not_reach_the_next_holder) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    admin.execute("SET SESSION lock_wait_timeout = 5"); // a handler left open would block DROP TABLE at the end
+    ScratchTable t(admin, "handler", "id INT PRIMARY KEY");
+    admin.execute("INSERT INTO " + t.name() + " VALUES (1)");
+    unsigned long first = 0;
+    {
+        auto lease = pool.acquire();
+        first = lease->thread_id();
+        lease->execute("HANDLER " + t.name() + " OPEN"); // holds a metadata lock until closed
+        lease->execute("PREPARE respool_left_behind FROM 'SELECT 42'");
+    }
+    auto lease = pool.acquire();
+    BOOST_TEST(lease->thread_id() == first); // the same session, reset: not a new connection
+    lease->execute("HANDLER " + t.name() + " OPEN");  // 1066 "Not unique table/alias" had it stayed open
+    lease->execute("HANDLER " + t.name() + " CLOSE");
+    try {
+        lease->execute("EXECUTE respool_left_behind");
+        BOOST_ERROR("a prepared statement of the previous holder was still there");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == 1243u, e.what()); // ER_UNKNOWN_STMT_HANDLER
+    }
+    BOOST_TEST(lease->query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
+}
+
 BOOST_AUTO_TEST_CASE(set_transaction_for_the_next_transaction_does_not_reach_the_next_holder) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());

@@ -240,6 +240,18 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("SET @@transaction_read_only = ON") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SET @@session.tx_read_only = 1") == 0u); // session state, as SET SESSION
     BOOST_TEST(d::session_marks("SET @@`session`.`tx_read_only` = 1") == 0u);
+    // What only a session reset undoes; BACKUP LOCK wherever its text can be seen.
+    BOOST_TEST(d::session_marks("HANDLER t OPEN") == unsigned{d::session_reset_mark});
+    BOOST_TEST(d::session_marks("backup stage start") == unsigned{d::session_reset_mark});
+    BOOST_TEST(d::session_marks("PREPARE s FROM 'SELECT 1'") == unsigned{d::session_reset_mark});
+    BOOST_TEST((d::session_marks("EXECUTE IMMEDIATE @q") & d::session_reset_mark) != 0u); // unseen text
+    BOOST_TEST((d::session_marks("EXECUTE IMMEDIATE 'HANDLER t OPEN'") & d::session_reset_mark) != 0u);
+    BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'SELECT 1'") ==
+               unsigned{d::named_locks_mark | d::next_transaction_mark}); // EXECUTE: as a CALL
+    BOOST_TEST(d::session_marks("SET STATEMENT max_statement_time=100 FOR BACKUP LOCK t") ==
+               unsigned{d::backup_lock_mark});
+    BOOST_TEST(d::session_marks("SET @handler = 1") == 0u);
+    BOOST_TEST(d::session_marks("SELECT handler FROM t") == 0u);
     BOOST_TEST(d::session_marks("SET @@`tx_read_only` = 1") == unsigned{d::next_transaction_mark}); // quoted name
     BOOST_TEST(d::session_marks("SET @@`TX_ISOLATION`='READ-UNCOMMITTED'") == unsigned{d::next_transaction_mark});
     BOOST_TEST(d::session_marks("SET @a = 1, @@`transaction_read_only` = 1") == unsigned{d::next_transaction_mark});

@@ -219,7 +219,10 @@ public:
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
     // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
     // Blocks for the round trips. Throws Error.
+    // A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE, EXECUTE
+    // IMMEDIATE of a variable's text) makes this a reset_session().
     void clean_session() {
+        if (carryover_.needs_session_reset()) return reset_session();
         if (carryover_.needs_rollback(server_status())) rollback();
         if (const char* restore = carryover_.autocommit_restore(server_status())) query_text(restore); // fresh status
         if ((carryover_.marks & detail::table_locks_mark) != 0) query_text("UNLOCK TABLES");

@@ -22,6 +22,9 @@ enum SessionMark : unsigned {
     table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
     backup_lock_mark = 1u << 3,      // BACKUP LOCK t (MariaDB): BACKUP UNLOCK
+    // HANDLER (an open handler), BACKUP STAGE, SQL PREPARE (a prepared statement), EXECUTE IMMEDIATE of text held in
+    // a variable (unseen): what they may leave only a session reset (COM_RESET_CONNECTION) undoes
+    session_reset_mark = 1u << 4,
 };
 
 inline char lower_ascii(char ch) noexcept { return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch; }
@@ -139,12 +142,20 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
     // BACKUP LOCK as a statement, or inside the text of EXECUTE IMMEDIATE / PREPARE; nowhere else: BACKUP UNLOCK needs
     // a privilege, so a false alarm would cost the connection rather than a round trip.
-    if (is(verb, "backup") && is(first_words.next(), "lock")) marks |= backup_lock_mark;
-    if (is(verb, "execute") || is(verb, "prepare")) {
+    const std::string_view second = first_words.next();
+    if (is(verb, "backup") && is(second, "lock")) marks |= backup_lock_mark;
+    if (is(verb, "handler") || (is(verb, "backup") && is(second, "stage")) || is(verb, "prepare") ||
+        (is(verb, "execute") && is(second, "immediate") && sql.find('@') != std::string_view::npos))
+        marks |= session_reset_mark;
+    // Inside EXECUTE IMMEDIATE / PREPARE text, or after SET STATEMENT ... FOR.
+    if (is(verb, "execute") || is(verb, "prepare") || is(verb, "set")) {
         Words inner(sql);
         std::string_view before;
-        for (std::string_view word = inner.next(); !word.empty(); before = word, word = inner.next())
+        for (std::string_view word = inner.next(); !word.empty(); before = word, word = inner.next()) {
             if (is(before, "backup") && is(word, "lock")) marks |= backup_lock_mark;
+            if ((is(before, "backup") && is(word, "stage")) || (is(before, "handler") && !is(verb, "set")))
+                marks |= session_reset_mark;
+        }
     }
     Words words(sql);
     std::string_view previous;
@@ -171,6 +182,8 @@ struct SessionCarryover {
     bool needs_rollback(unsigned status) const noexcept {
         return (status & SERVER_STATUS_IN_TRANS) != 0 || !autocommit(status) || (marks & next_transaction_mark) != 0;
     }
+    // A statement may have left what only a session reset undoes (see session_reset_mark).
+    bool needs_session_reset() const noexcept { return (marks & session_reset_mark) != 0; }
     // The statement that brings autocommit back to its value after connecting, or nullptr when it has it.
     const char* autocommit_restore(unsigned status) const noexcept {
         if (autocommit(status) == autocommit_after_connect) return nullptr;
