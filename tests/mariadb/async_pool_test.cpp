@@ -237,6 +237,24 @@ BOOST_AUTO_TEST_CASE(the_next_holder_gets_autocommit_back_and_no_table_locks) {
             co_await lease->async_execute("LOCK TABLES async_cleaning WRITE");
             co_await lease.async_release();
         }
+        {
+            auto lease = co_await pool.async_acquire();
+            BOOST_TEST(lease->thread_id() == first);
+            co_await lease->async_execute("PREPARE respool_left_behind FROM 'SELECT 42'"); // only a reset clears it
+            co_await lease.async_release();
+        }
+        {
+            auto lease = co_await pool.async_acquire();
+            BOOST_TEST(lease->thread_id() == first); // the same session, reset
+            bool gone = false;
+            try {
+                co_await lease->async_execute("EXECUTE respool_left_behind");
+            } catch (const mdb::Error& e) {
+                gone = e.server_errno() == 1243u; // ER_UNKNOWN_STMT_HANDLER
+            }
+            BOOST_TEST(gone);
+            co_await lease.async_release();
+        }
     }());
     BOOST_TEST(pool.stats().idle == 1u); // kept, not destroyed
     admin.execute("SET SESSION lock_wait_timeout = 1");
