@@ -146,10 +146,7 @@ inline bool contains_ignoring_case(std::string_view sql, std::string_view text) 
 // sets the next transaction's characteristics only, as SET TRANSACTION does (with @@session. it is session state).
 // The name may be backtick-quoted (@@`tx_read_only`) and any case.
 inline bool sets_next_transaction_variable(std::string_view sql) noexcept {
-    auto is_name_char = [](char ch) {
-        const auto b = static_cast<unsigned char>(ch);
-        return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_' || b == '$';
-    };
+    auto is_name_char = [](char ch) { return is_word_char(ch) || ch == '$'; };
     for (std::size_t at = sql.find("@@"); at != std::string_view::npos; at = sql.find("@@", at + 2)) {
         std::size_t i = at + 2;
         const bool quoted = i < sql.size() && sql[i] == '`';
@@ -176,14 +173,13 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     Words first_words(sql);
     const std::string_view verb = first_words.next();
     if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
-    // BACKUP LOCK as a statement, or inside the text of EXECUTE IMMEDIATE / PREPARE; nowhere else: BACKUP UNLOCK needs
-    // a privilege, so a false alarm would cost the connection rather than a round trip.
+    // BACKUP LOCK as a statement, inside the text of EXECUTE IMMEDIATE / PREPARE, or after SET STATEMENT ... FOR;
+    // nowhere else: BACKUP UNLOCK needs a privilege, so a false alarm would cost the connection, not a round trip.
     const std::string_view second = first_words.next();
     if (is(verb, "backup") && is(second, "lock")) marks |= backup_lock_mark;
     if (is(verb, "handler") || (is(verb, "backup") && is(second, "stage")) || is(verb, "prepare") ||
         (is(verb, "execute") && is(second, "immediate") && sql.find('@') != std::string_view::npos))
         marks |= session_reset_mark;
-    // Inside EXECUTE IMMEDIATE / PREPARE text, or after SET STATEMENT ... FOR.
     if (is(verb, "execute") || is(verb, "prepare") || is(verb, "set")) {
         Words inner(sql);
         std::string_view before;
@@ -1629,10 +1625,9 @@ public:
     bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
-    // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
-    // Blocks for the round trips. Throws Error.
-    // A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE, EXECUTE
-    // IMMEDIATE of a variable's text) makes this a reset_session().
+    // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session()
+    // clears them). A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE,
+    // EXECUTE IMMEDIATE of a variable's text) makes this a reset_session(). Blocks for the round trips. Throws Error.
     void clean_session() {
         if (carryover_.needs_session_reset()) return reset_session();
         if (carryover_.needs_rollback(server_status())) rollback();

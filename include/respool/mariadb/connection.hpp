@@ -217,10 +217,9 @@ public:
     bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
-    // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session() clears them).
-    // Blocks for the round trips. Throws Error.
-    // A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE, EXECUTE
-    // IMMEDIATE of a variable's text) makes this a reset_session().
+    // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session()
+    // clears them). A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE,
+    // EXECUTE IMMEDIATE of a variable's text) makes this a reset_session(). Blocks for the round trips. Throws Error.
     void clean_session() {
         if (carryover_.needs_session_reset()) return reset_session();
         if (carryover_.needs_rollback(server_status())) rollback();
