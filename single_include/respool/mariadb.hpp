@@ -2550,6 +2550,16 @@ inline void require_active(bool active, const char* what) {
     if (!active) throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
 }
 
+// Refuses to begin a transaction on a connection that is broken but still holds a session handle: its session was
+// lost (or marked unusable), so the status it last reported, an open transaction included, no longer means anything.
+// Reported as the disconnect it is (2006), not as a transaction already open.
+inline void require_unbroken(bool broken, bool has_session) {
+    if (broken && has_session)
+        throw Error(server_errno::server_gone, "HY000",
+                    "the connection is broken (its session was lost or marked unusable) and cannot begin a transaction",
+                    "START TRANSACTION");
+}
+
 // What a COMMIT that failed with the disconnect `lost` is reported as: errc::commit_outcome_unknown, with the
 // server errno and SQLSTATE of `lost`.
 inline Error commit_outcome_unknown(const Error& lost) {
@@ -2798,9 +2808,10 @@ class Transaction {
 public:
     // [SET TRANSACTION ISOLATION LEVEL …;] START TRANSACTION [READ ONLY | READ WRITE][, WITH CONSISTENT SNAPSHOT] on
     // `connection`: one round trip, two with an isolation level. Throws Error (errc::transaction_state when a
-    // transaction is already open on it, or the server's error).
+    // transaction is already open on it, a disconnect error when the connection is broken, or the server's error).
     explicit Transaction(Connection& connection, TransactionOptions options = {})
         : connection_(connection), options_(options) {
+        detail::require_unbroken(connection_.is_broken(), connection_.native_handle() != nullptr);
         if (connection_.in_transaction())
             throw Error(errc::transaction_state, "a transaction is already open on this connection");
         if (options_.isolation != IsolationLevel::server_default) {

@@ -152,6 +152,37 @@ BOOST_AUTO_TEST_CASE(an_abandoned_transaction_is_rolled_back_before_the_same_hol
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + table.name())[0].get<int>(0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_transaction_begun_on_a_connection_that_lost_its_session_reports_a_disconnect) {
+    mdb::Connection admin(server_options());
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(), one_connection);
+    run_on(io, [&]() -> asio::awaitable<void> {
+        auto lease = co_await pool.async_acquire();
+        {
+            auto tx = co_await mdb::AsyncTransaction::begin(lease);
+            respool_test::kill_session(admin, lease->thread_id());
+            bool lost = false;
+            try {
+                co_await lease->async_execute("DO 1");
+            } catch (const mdb::Error& e) {
+                lost = e.is_disconnect();
+            }
+            BOOST_TEST(lost);
+        }
+        BOOST_REQUIRE(lease->is_broken());
+        bool disconnect = false;
+        try {
+            auto again = co_await mdb::AsyncTransaction::begin(lease);
+            BOOST_ERROR("a transaction began on a broken connection");
+        } catch (const mdb::Error& e) {
+            disconnect = e.is_disconnect(); // not "a transaction is already open"
+            BOOST_TEST_MESSAGE("begin on a broken connection: " << e.what());
+        }
+        BOOST_TEST(disconnect);
+    }());
+    BOOST_TEST(pool.stats().size == 0u); // the broken connection went back and was destroyed
+}
+
 BOOST_AUTO_TEST_CASE(select_for_update_holds_off_a_second_transaction_until_commit) {
     mdb::Connection admin(server_options());
     ScratchTable table(admin, "async_lock", "id INT PRIMARY KEY, name VARCHAR(50), age INT");

@@ -275,6 +275,25 @@ BOOST_AUTO_TEST_CASE(commit_after_a_statement_lost_the_connection_knows_nothing_
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_transaction_begun_on_a_connection_that_lost_its_session_reports_a_disconnect) {
+    mdb::Connection admin(bounded_options());
+    mdb::Connection c(bounded_options());
+    {
+        mdb::Transaction tx(c);
+        kill_session(admin, c.thread_id());
+    } // its ROLLBACK finds the session gone
+    BOOST_REQUIRE(c.is_broken());
+    BOOST_REQUIRE(c.in_transaction()); // the last status the server sent, now meaningless
+    try {
+        mdb::Transaction again(c);
+        BOOST_ERROR("a transaction began on a broken connection");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.is_disconnect()); // what a retry loop keys on, not "a transaction is already open"
+        BOOST_TEST(e.server_errno() == mdb::server_errno::server_gone);
+        BOOST_TEST(std::string(e.what()).find("broken") != std::string::npos);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(commit_refuses_when_the_server_has_no_open_transaction) {
     mdb::Connection c(bounded_options());
     ScratchTable t(c, "tx_gone", "id INT PRIMARY KEY");

@@ -43,9 +43,10 @@ public:
     };
 
     // START TRANSACTION on `connection` (after rolling back an abandoned one): one round trip. Throws Error
-    // (errc::transaction_state when a transaction is already open on it).
+    // (errc::transaction_state when a transaction is already open on it, a disconnect error when it is broken).
     static Awaitable<AsyncTransaction> begin(AsyncConnection& connection) {
         co_await connection.settle();
+        detail::require_unbroken(connection.is_broken(), connection.native_handle() != nullptr);
         if (connection.in_transaction())
             throw Error(errc::transaction_state, "a transaction is already open on this connection");
         co_await connection.async_execute("START TRANSACTION");

@@ -30,9 +30,10 @@ class Transaction {
 public:
     // [SET TRANSACTION ISOLATION LEVEL …;] START TRANSACTION [READ ONLY | READ WRITE][, WITH CONSISTENT SNAPSHOT] on
     // `connection`: one round trip, two with an isolation level. Throws Error (errc::transaction_state when a
-    // transaction is already open on it, or the server's error).
+    // transaction is already open on it, a disconnect error when the connection is broken, or the server's error).
     explicit Transaction(Connection& connection, TransactionOptions options = {})
         : connection_(connection), options_(options) {
+        detail::require_unbroken(connection_.is_broken(), connection_.native_handle() != nullptr);
         if (connection_.in_transaction())
             throw Error(errc::transaction_state, "a transaction is already open on this connection");
         if (options_.isolation != IsolationLevel::server_default) {

@@ -13,6 +13,16 @@ inline void require_active(bool active, const char* what) {
     if (!active) throw Error(errc::transaction_state, std::string(what) + ": the transaction has already ended");
 }
 
+// Refuses to begin a transaction on a connection that is broken but still holds a session handle: its session was
+// lost (or marked unusable), so the status it last reported, an open transaction included, no longer means anything.
+// Reported as the disconnect it is (2006), not as a transaction already open.
+inline void require_unbroken(bool broken, bool has_session) {
+    if (broken && has_session)
+        throw Error(server_errno::server_gone, "HY000",
+                    "the connection is broken (its session was lost or marked unusable) and cannot begin a transaction",
+                    "START TRANSACTION");
+}
+
 // What a COMMIT that failed with the disconnect `lost` is reported as: errc::commit_outcome_unknown, with the
 // server errno and SQLSTATE of `lost`.
 inline Error commit_outcome_unknown(const Error& lost) {
