@@ -937,7 +937,8 @@ struct SourceLocation {
 #define RESPOOL_TASK_HPP_INCLUDED
 // Task: a move-only, type-erased `void()` job that an asynchronous acquire hands to an executor to run.
 #include <cassert>
-#include <memory>
+#include <cstddef>
+#include <new>
 #include <type_traits>
 #include <utility>
 
@@ -950,34 +951,87 @@ class Task {
 public:
     Task() noexcept = default;
 
+    // Stores `f` in place when it is small and nothrow-movable (the pool's own deliveries are: posting a result
+    // allocates nothing of respool's), on the heap otherwise (which may throw std::bad_alloc).
     template <class F>
         requires(!std::is_same_v<std::decay_t<F>, Task> && std::is_invocable_r_v<void, std::decay_t<F>&>)
-    Task(F&& f) : impl_(std::make_unique<Model<std::decay_t<F>>>(std::forward<F>(f))) {}
-
-    Task(Task&&) noexcept = default;
-    Task& operator=(Task&&) noexcept = default;
-
-    // Runs the job; precondition: not empty. A Task runs at most once.
-    void operator()() {
-        assert(impl_ && "precondition: the task holds a job");
-        std::exchange(impl_, nullptr)->run();
+    Task(F&& f) {
+        using M = Model<std::decay_t<F>>;
+        if constexpr (stored_in_place<M>)
+            job_ = ::new (static_cast<void*>(buffer_)) M(std::forward<F>(f));
+        else
+            job_ = new M(std::forward<F>(f));
     }
 
-    explicit operator bool() const noexcept { return impl_ != nullptr; }
+    Task(Task&& other) noexcept { take_from(other); }
+    Task& operator=(Task&& other) noexcept {
+        if (this != &other) {
+            end_job(std::exchange(job_, nullptr));
+            take_from(other);
+        }
+        return *this;
+    }
+    ~Task() { end_job(job_); }
+
+    // Runs the job; precondition: not empty. A Task runs at most once: it is empty afterwards, even if the job throws.
+    void operator()() {
+        assert(job_ && "precondition: the task holds a job");
+        struct EndAfterRun {
+            Task& task;
+            Concept* job;
+            ~EndAfterRun() { task.end_job(job); }
+        } end{*this, std::exchange(job_, nullptr)};
+        end.job->run();
+    }
+
+    explicit operator bool() const noexcept { return job_ != nullptr; }
 
 private:
     struct Concept {
         virtual ~Concept() = default;
         virtual void run() = 0;
+        // Move-constructs this job into `buffer` and returns it there; only for jobs stored in place.
+        virtual Concept* move_into(void* buffer) noexcept = 0;
     };
     template <class F>
     struct Model final : Concept {
         template <class G>
         explicit Model(G&& g) : f(std::forward<G>(g)) {}
         void run() override { f(); }
+        Concept* move_into(void* buffer) noexcept override {
+            if constexpr (std::is_nothrow_move_constructible_v<F>) return ::new (buffer) Model(std::move(f));
+            else return nullptr; // never called: such a job lives on the heap
+        }
         F f;
     };
-    std::unique_ptr<Concept> impl_;
+
+    static constexpr std::size_t buffer_size = 6 * sizeof(void*);
+    template <class M>
+    static constexpr bool stored_in_place = sizeof(M) <= buffer_size && alignof(M) <= alignof(std::max_align_t) &&
+                                            std::is_nothrow_move_constructible_v<M>;
+
+    bool in_place(const Concept* job) const noexcept {
+        return static_cast<const void*>(job) == static_cast<const void*>(buffer_);
+    }
+    void end_job(Concept* job) noexcept {
+        if (job == nullptr) return;
+        if (in_place(job))
+            job->~Concept();
+        else
+            delete job;
+    }
+    void take_from(Task& other) noexcept {
+        Concept* job = std::exchange(other.job_, nullptr);
+        if (job != nullptr && other.in_place(job)) {
+            job_ = job->move_into(buffer_);
+            job->~Concept();
+        } else {
+            job_ = job; // a heap job changes hands
+        }
+    }
+
+    alignas(std::max_align_t) unsigned char buffer_[buffer_size];
+    Concept* job_ = nullptr;
 };
 
 } // namespace respool
@@ -1657,6 +1711,7 @@ struct AsyncOp final : Waiter {
     WaitLimit limit;                     // resolved into `deadline` only when the op has to wait
     TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
+    AsyncOp* next_out = nullptr;        // links ops taken out of the FIFO together for delivery (see OpsOut)
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
     bool granted_late = false;          // granted after `deadline` (its expiry was late): the delivery times it out
     typename Core::CancelReason cancel_reason; // cancelled after its delivery was scheduled: the delivery gives back
@@ -1858,7 +1913,7 @@ public:
 
     void close() noexcept {
         if (inherited_through_fork()) return close_in_child(); // the parent's resources: not ours to destroy
-        std::vector<std::shared_ptr<Op>> closed_ops;
+        OpsOut closed_ops;
         {
             std::lock_guard lock(mutex_);
             idle_.set_flags(closed_flag);
@@ -1867,7 +1922,7 @@ public:
                 if (w.is_async) {
                     Op& op = static_cast<Op&>(w);
                     op.scheduled = true;
-                    closed_ops.push_back(std::move(op.self));
+                    closed_ops.push(op);
                 } else {
                     w.status = Waiter::Outcome::closed;
                     signal(w);
@@ -1888,7 +1943,7 @@ public:
         if (!inside_pass) {
             std::lock_guard pass_ended(maintenance_mutex_);
         }
-        for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
+        closed_ops.deliver_each(*this, {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
         idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true, DestroyReason::closed); });
         // Parked ones: every return that parks after this sees closed_flag and keeps its slot out (see park()).
@@ -2175,6 +2230,32 @@ private:
         else
             idle_.clear_flags(starving_flag);
     }
+
+    // Asynchronous waiters taken out of the FIFO under mutex_ (expired, or the pool closed), to be delivered after it
+    // is unlocked. Linked through the ops themselves, each still owned by its `self`, so that collecting them in a
+    // noexcept path allocates nothing. Kept in FIFO order.
+    class OpsOut {
+    public:
+        void push(Op& op) noexcept {
+            op.next_out = nullptr;
+            (tail_ ? tail_->next_out : head_) = &op;
+            tail_ = &op;
+        }
+        bool empty() const noexcept { return head_ == nullptr; }
+        // Delivers each with `take`, in order. Outside mutex_.
+        void deliver_each(PoolCore& core, Take take) noexcept {
+            for (Op* op = std::exchange(head_, nullptr); op != nullptr;) {
+                Op* next = std::exchange(op->next_out, nullptr); // read first: the delivery may end the op
+                core.deliver(std::move(op->self), take);
+                op = next;
+            }
+            tail_ = nullptr;
+        }
+
+    private:
+        Op* head_ = nullptr;
+        Op* tail_ = nullptr;
+    };
 
     // Asynchronous waiters granted a slot under mutex_; their deliveries are posted after it is unlocked (a post may
     // run the task inline). At most two per lock: a handoff and a wake-up passed on.
@@ -2652,6 +2733,17 @@ private:
             op->limit = WaitLimit::until(op->deadline); // a restart after a stale resource keeps this deadline
             if (std::chrono::steady_clock::now() >= op->deadline) take = {Take::Kind::timed_out, 0};
         }
+        if (take.kind == Take::Kind::nothing && op->deadline != TimePoint::max()) {
+            // Before queueing: a keeper that cannot start (out of memory, a thread limit) fails this call with nothing
+            // left queued, never an op whose deadline nobody keeps and whose handler runs after the caller was told
+            // it failed.
+            try {
+                start_deadline_keeper();
+            } catch (...) {
+                if (waiters_.empty()) update_waiter_flags(TimePoint{});
+                throw;
+            }
+        }
         if (take.kind == Take::Kind::nothing) {
             op->enqueued_at = clock_.now();
             waiters_.push_back(*op);
@@ -2802,13 +2894,17 @@ private:
     // The deadline keeper expires asynchronous waiters; the maintainer runs maintain(). Two threads, so that a
     // keepalive round trip or a min_idle create() that takes connect_timeout never delays an expiry.
 
-    // Starts the deadline keeper on first need, or makes it look again at its deadlines. Holds mutex_.
-    // `deadline`: wake it only if it sleeps past this.
-    void wake_deadline_keeper(TimePoint deadline) {
+    // Starts the deadline keeper on first need (not once the pool is closing). Holds mutex_. Throws
+    // std::system_error or std::bad_alloc when the thread cannot start.
+    void start_deadline_keeper() {
         if (!deadline_keeper_.joinable() && !background_stop_)
             deadline_keeper_ = std::thread([this] { deadline_loop(); });
-        else if (deadline >= deadline_keeper_wakes_at_)
-            return; // it wakes up in time anyway
+    }
+
+    // Makes the deadline keeper look again at its deadlines if it sleeps past `deadline`. Holds mutex_. (A keeper
+    // just started is awake, with deadline_keeper_wakes_at_ still at its epoch.)
+    void wake_deadline_keeper(TimePoint deadline) noexcept {
+        if (deadline >= deadline_keeper_wakes_at_) return; // it wakes up in time anyway
         deadline_wakeup_.notify_all();
     }
 
@@ -2817,21 +2913,21 @@ private:
         while (!background_stop_) {
             const TimePoint now = std::chrono::steady_clock::now();
             TimePoint next = TimePoint::max();
-            std::vector<std::shared_ptr<Op>> expired;
+            OpsOut expired;
             waiters_.for_each([&](Waiter& w) {
                 if (!w.is_async) return;
                 Op& op = static_cast<Op&>(w);
                 if (op.deadline <= now) {
                     leave(op);
                     op.scheduled = true;
-                    expired.push_back(std::move(op.self));
+                    expired.push(op);
                 } else if (op.deadline < next) {
                     next = op.deadline;
                 }
             });
             if (!expired.empty()) {
                 lock.unlock();
-                for (auto& op : expired) deliver(std::move(op), {Take::Kind::timed_out, 0});
+                expired.deliver_each(*this, {Take::Kind::timed_out, 0});
                 lock.lock();
                 continue;
             }

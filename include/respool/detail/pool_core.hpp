@@ -160,6 +160,7 @@ struct AsyncOp final : Waiter {
     WaitLimit limit;                     // resolved into `deadline` only when the op has to wait
     TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
+    AsyncOp* next_out = nullptr;        // links ops taken out of the FIFO together for delivery (see OpsOut)
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
     bool granted_late = false;          // granted after `deadline` (its expiry was late): the delivery times it out
     typename Core::CancelReason cancel_reason; // cancelled after its delivery was scheduled: the delivery gives back
@@ -361,7 +362,7 @@ public:
 
     void close() noexcept {
         if (inherited_through_fork()) return close_in_child(); // the parent's resources: not ours to destroy
-        std::vector<std::shared_ptr<Op>> closed_ops;
+        OpsOut closed_ops;
         {
             std::lock_guard lock(mutex_);
             idle_.set_flags(closed_flag);
@@ -370,7 +371,7 @@ public:
                 if (w.is_async) {
                     Op& op = static_cast<Op&>(w);
                     op.scheduled = true;
-                    closed_ops.push_back(std::move(op.self));
+                    closed_ops.push(op);
                 } else {
                     w.status = Waiter::Outcome::closed;
                     signal(w);
@@ -391,7 +392,7 @@ public:
         if (!inside_pass) {
             std::lock_guard pass_ended(maintenance_mutex_);
         }
-        for (auto& op : closed_ops) deliver(std::move(op), {Take::Kind::closed, 0});
+        closed_ops.deliver_each(*this, {Take::Kind::closed, 0});
         // Outside the lock: destroy() takes it to report progress to drain().
         idle_.take_all_and_set(closed_flag, [&](std::uint32_t slot) { destroy(slot, true, DestroyReason::closed); });
         // Parked ones: every return that parks after this sees closed_flag and keeps its slot out (see park()).
@@ -678,6 +679,32 @@ private:
         else
             idle_.clear_flags(starving_flag);
     }
+
+    // Asynchronous waiters taken out of the FIFO under mutex_ (expired, or the pool closed), to be delivered after it
+    // is unlocked. Linked through the ops themselves, each still owned by its `self`, so that collecting them in a
+    // noexcept path allocates nothing. Kept in FIFO order.
+    class OpsOut {
+    public:
+        void push(Op& op) noexcept {
+            op.next_out = nullptr;
+            (tail_ ? tail_->next_out : head_) = &op;
+            tail_ = &op;
+        }
+        bool empty() const noexcept { return head_ == nullptr; }
+        // Delivers each with `take`, in order. Outside mutex_.
+        void deliver_each(PoolCore& core, Take take) noexcept {
+            for (Op* op = std::exchange(head_, nullptr); op != nullptr;) {
+                Op* next = std::exchange(op->next_out, nullptr); // read first: the delivery may end the op
+                core.deliver(std::move(op->self), take);
+                op = next;
+            }
+            tail_ = nullptr;
+        }
+
+    private:
+        Op* head_ = nullptr;
+        Op* tail_ = nullptr;
+    };
 
     // Asynchronous waiters granted a slot under mutex_; their deliveries are posted after it is unlocked (a post may
     // run the task inline). At most two per lock: a handoff and a wake-up passed on.
@@ -1155,6 +1182,17 @@ private:
             op->limit = WaitLimit::until(op->deadline); // a restart after a stale resource keeps this deadline
             if (std::chrono::steady_clock::now() >= op->deadline) take = {Take::Kind::timed_out, 0};
         }
+        if (take.kind == Take::Kind::nothing && op->deadline != TimePoint::max()) {
+            // Before queueing: a keeper that cannot start (out of memory, a thread limit) fails this call with nothing
+            // left queued, never an op whose deadline nobody keeps and whose handler runs after the caller was told
+            // it failed.
+            try {
+                start_deadline_keeper();
+            } catch (...) {
+                if (waiters_.empty()) update_waiter_flags(TimePoint{});
+                throw;
+            }
+        }
         if (take.kind == Take::Kind::nothing) {
             op->enqueued_at = clock_.now();
             waiters_.push_back(*op);
@@ -1305,13 +1343,17 @@ private:
     // The deadline keeper expires asynchronous waiters; the maintainer runs maintain(). Two threads, so that a
     // keepalive round trip or a min_idle create() that takes connect_timeout never delays an expiry.
 
-    // Starts the deadline keeper on first need, or makes it look again at its deadlines. Holds mutex_.
-    // `deadline`: wake it only if it sleeps past this.
-    void wake_deadline_keeper(TimePoint deadline) {
+    // Starts the deadline keeper on first need (not once the pool is closing). Holds mutex_. Throws
+    // std::system_error or std::bad_alloc when the thread cannot start.
+    void start_deadline_keeper() {
         if (!deadline_keeper_.joinable() && !background_stop_)
             deadline_keeper_ = std::thread([this] { deadline_loop(); });
-        else if (deadline >= deadline_keeper_wakes_at_)
-            return; // it wakes up in time anyway
+    }
+
+    // Makes the deadline keeper look again at its deadlines if it sleeps past `deadline`. Holds mutex_. (A keeper
+    // just started is awake, with deadline_keeper_wakes_at_ still at its epoch.)
+    void wake_deadline_keeper(TimePoint deadline) noexcept {
+        if (deadline >= deadline_keeper_wakes_at_) return; // it wakes up in time anyway
         deadline_wakeup_.notify_all();
     }
 
@@ -1320,21 +1362,21 @@ private:
         while (!background_stop_) {
             const TimePoint now = std::chrono::steady_clock::now();
             TimePoint next = TimePoint::max();
-            std::vector<std::shared_ptr<Op>> expired;
+            OpsOut expired;
             waiters_.for_each([&](Waiter& w) {
                 if (!w.is_async) return;
                 Op& op = static_cast<Op&>(w);
                 if (op.deadline <= now) {
                     leave(op);
                     op.scheduled = true;
-                    expired.push_back(std::move(op.self));
+                    expired.push(op);
                 } else if (op.deadline < next) {
                     next = op.deadline;
                 }
             });
             if (!expired.empty()) {
                 lock.unlock();
-                for (auto& op : expired) deliver(std::move(op), {Take::Kind::timed_out, 0});
+                expired.deliver_each(*this, {Take::Kind::timed_out, 0});
                 lock.lock();
                 continue;
             }
