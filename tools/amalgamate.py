@@ -130,6 +130,13 @@ def add_guard(path):
 
 
 def main(argv):
+    if argv in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
+    if len(argv) > 1 or (argv and argv[0] not in ("--check", "--check-guards", "--add-guards")):
+        print("usage: python3 tools/amalgamate.py [--check | --check-guards | --add-guards] (--help says more)",
+              file=sys.stderr)
+        return 2
     if "--add-guards" in argv:
         for rel in unguarded_headers():
             add_guard(INCLUDE / rel)

@@ -1759,7 +1759,9 @@ public:
     LeaseType acquire(WaitLimit limit, const std::stop_token* stop, std::error_code* ec,
                       const SourceLocation& where = SourceLocation::current()) {
         if (ec) ec->clear(); // success leaves it clear; each failure below sets it
-        if (stop && stop->stop_requested()) return fail(errc::cancelled, ec);
+        // A closed pool says so first: on it every acquire reports pool_closed, a cancelled one included.
+        if (stop && stop->stop_requested())
+            return fail((idle_.flags_hint() & closed_flag) ? errc::pool_closed : errc::cancelled, ec);
         CheckoutContext context{where, std::nullopt};
         if (const std::uint32_t slot = take_own_parked(); slot != AffinityCache::none && check_out(slot))
             return hand_out(slot, context); // the fast path ends here
@@ -1839,9 +1841,10 @@ public:
                        UniqueFunction<void(std::exception_ptr, LeaseType)> handler) {
         auto op = std::make_shared<Op>(this, std::move(post), std::move(handler), limit);
         if (stop) {
-            if (stop->stop_requested()) {
+            if (stop->stop_requested()) { // a closed pool says so first, as in acquire()
                 op->scheduled = true;
-                return deliver(std::move(op), {Take::Kind::cancelled, 0});
+                const bool closed = idle_.flags_hint() & closed_flag;
+                return deliver(std::move(op), {closed ? Take::Kind::closed : Take::Kind::cancelled, 0});
             }
             Op* raw = op.get();
             op->on_stop.emplace(*stop, UniqueFunction<void()>([this, raw] { cancel(*raw, errc::cancelled); }));

@@ -404,6 +404,17 @@ BOOST_AUTO_TEST_CASE(close_fails_async_waiters_with_pool_closed) {
     BOOST_TEST(r.failed_with<respool::PoolClosedError>());
 }
 
+BOOST_AUTO_TEST_CASE(a_closed_pool_reports_closed_even_to_an_async_caller_already_cancelled) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    pool.close();
+    std::stop_source stopped;
+    stopped.request_stop();
+    Result r;
+    pool.async_acquire_until(std::chrono::steady_clock::now() + 1s, stopped.get_token(), executor, r.handler());
+    executor.run();
+    BOOST_TEST(r.failed_with<respool::PoolClosedError>());
+}
+
 BOOST_AUTO_TEST_CASE(a_factory_exception_reaches_the_handler_unchanged) {
     auto pool = make({.pool_size = 1, .max_overflow = 0});
     factory.script->fail_next_creates = 1;

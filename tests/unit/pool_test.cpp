@@ -497,6 +497,20 @@ BOOST_AUTO_TEST_CASE(close_makes_every_acquire_fail_with_pool_closed) {
     BOOST_TEST((ec == respool::errc::pool_closed));
 }
 
+BOOST_AUTO_TEST_CASE(a_closed_pool_reports_closed_even_to_a_caller_already_cancelled) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    pool.close();
+    std::stop_source stopped;
+    stopped.request_stop();
+    BOOST_CHECK_THROW(pool.acquire(stopped.get_token()), respool::PoolClosedError);
+    BOOST_CHECK_THROW(pool.acquire_for(1s, stopped.get_token()), respool::PoolClosedError);
+    std::error_code ec;
+    BOOST_TEST(!pool.acquire(stopped.get_token(), ec));
+    BOOST_TEST((ec == respool::errc::pool_closed));
+    BOOST_TEST(!pool.acquire_until(std::chrono::steady_clock::now() + 1s, stopped.get_token(), ec));
+    BOOST_TEST((ec == respool::errc::pool_closed));
+}
+
 BOOST_AUTO_TEST_CASE(close_destroys_idle_now_and_leased_when_they_return) {
     auto pool = make({.pool_size = 2, .max_overflow = 0});
     auto leased = pool.acquire();
