@@ -175,6 +175,12 @@ BOOST_AUTO_TEST_CASE(the_load_balancer_keys_reach_the_pool_options) {
     BOOST_TEST(o.fair_queue);
     check_refused("mariadb://u@h/d?pool_order=sideways", "pool_order", true);
     check_refused("mariadb://u@h/d?pool_fair_queue=maybe", "pool_fair_queue", true);
+    // A positive time that would round to 0 ms would turn the option off.
+    check_refused("mariadb://u@h/d?pool_idle_timeout=0.0004", "pool_idle_timeout", true);
+    check_refused("mariadb://u@h/d?pool_keepalive=0.0001", "pool_keepalive", true);
+    check_refused("mariadb://u@h/d?pool_timeout=0.0002", "pool_timeout", true);
+    BOOST_TEST(mdb::make_pool("mariadb://u@h/d?pool_keepalive=0.0006").options().keepalive.count() == 1);
+    BOOST_TEST(mdb::make_pool("mariadb://u@h/d?pool_idle_timeout=0").options().idle_timeout.count() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_urls_name_the_bad_part) {

@@ -149,14 +149,20 @@ inline long long url_integer(std::string_view key, std::string_view value, long 
     return out;
 }
 
-// A number of seconds, possibly fractional, as milliseconds; `min_seconds` may be -1 for keys where -1 means never.
+// A number of seconds, possibly fractional, as milliseconds (to the nearest; a positive time under 0.0005 s is refused);
+// `min_seconds` may be -1 for keys where -1 means never.
 inline long long url_seconds_as_ms(std::string_view key, std::string_view value, double min_seconds) {
     double seconds = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
     if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || !(seconds >= min_seconds) ||
         seconds > 1e9)
         url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected seconds)");
-    return static_cast<long long>(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5));
+    const auto ms = static_cast<long long>(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5));
+    // Under half a millisecond would round to 0, which turns most of these options off (or means "do not wait").
+    if (seconds > 0 && ms == 0)
+        url_error("bad value '" + std::string(value) + "' for " + std::string(key) +
+                  " (rounds to 0 ms, which means off; the smallest time is 0.001 seconds)");
+    return ms;
 }
 
 inline bool url_flag(std::string_view key, std::string_view value) {
