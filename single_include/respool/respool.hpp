@@ -966,22 +966,38 @@ public:
     Task(Task&& other) noexcept { take_from(other); }
     Task& operator=(Task&& other) noexcept {
         if (this != &other) {
+            Task incoming(std::move(other)); // first: `other` may live inside the job this Task ends
             end_job(std::exchange(job_, nullptr));
-            take_from(other);
+            take_from(incoming);
         }
         return *this;
     }
-    ~Task() { end_job(job_); }
+    ~Task() { end_job(std::exchange(job_, nullptr)); }
 
     // Runs the job; precondition: not empty. A Task runs at most once: it is empty afterwards, even if the job throws.
+    // The job runs outside this Task's storage, so it may move, reassign or destroy this Task meanwhile (an executor
+    // whose queue grows while a task in it runs).
     void operator()() {
         assert(job_ && "precondition: the task holds a job");
+        alignas(std::max_align_t) unsigned char local[buffer_size];
+        Concept* job = std::exchange(job_, nullptr);
+        const bool on_heap = !in_place(job);
+        if (!on_heap) {
+            Concept* moved = job->move_into(local);
+            job->~Concept();
+            job = moved;
+        }
         struct EndAfterRun {
-            Task& task;
             Concept* job;
-            ~EndAfterRun() { task.end_job(job); }
-        } end{*this, std::exchange(job_, nullptr)};
-        end.job->run();
+            bool on_heap;
+            ~EndAfterRun() {
+                if (on_heap)
+                    delete job;
+                else
+                    job->~Concept();
+            }
+        } end{job, on_heap};
+        job->run();
     }
 
     explicit operator bool() const noexcept { return job_ != nullptr; }
@@ -2836,7 +2852,11 @@ private:
                 std::lock_guard lock(mutex_);
                 op->scheduled = false; // stale resource destroyed: look again
             }
-            return start(op);
+            try {
+                return start(op);
+            } catch (...) { // the deadline keeper could not start: nothing was queued, and no caller to throw to
+                return complete(*op, std::current_exception(), LeaseType());
+            }
         case Take::Kind::room: {
             const CheckoutContext context = context_of(*op);
             LeaseType lease;

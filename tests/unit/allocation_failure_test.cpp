@@ -19,6 +19,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -26,8 +27,13 @@ namespace {
 
 // -1: allocations succeed. n >= 0: n more succeed, then every one fails (0: every one fails from now on).
 std::atomic<long> allocations_left{-1};
+thread_local bool fail_on_this_thread = false; // every allocation of this thread fails
 
 void* allocate(std::size_t size, std::size_t alignment, bool nothrow) {
+    if (fail_on_this_thread) {
+        if (nothrow) return nullptr;
+        throw std::bad_alloc();
+    }
     // relaxed: a test switch; the thread that arms it and the threads it fails synchronise through the pool itself.
     long left = allocations_left.load(std::memory_order_relaxed);
     while (left >= 0) {
@@ -252,6 +258,79 @@ BOOST_AUTO_TEST_CASE(an_expiry_and_a_close_reach_asynchronous_waiters_without_al
     };
     BOOST_TEST((code_of(expired.error) == respool::errc::timeout));
     BOOST_TEST((code_of(closed.error) == respool::errc::pool_closed));
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_that_cannot_start_the_deadline_keeper_reports_to_the_handler) {
+    IntPool pool(one_resource);
+    pool.acquire().reset(); // one idle resource
+    FixedExecutor executor;
+    Outcome seen;
+    // Takes the idle resource at once (no deadline keeper needed yet); its delivery waits in the executor.
+    pool.async_acquire_for(10s, executor, [&seen](std::exception_ptr e, IntPool::Lease lease) {
+        ++seen.calls;
+        seen.lease = static_cast<bool>(lease);
+        seen.error = e;
+    });
+    BOOST_REQUIRE(executor.pending() == 1u);
+    std::thread waiter([&pool] { pool.acquire_for(10s).reset(); }); // waits for the only slot
+    const auto give_up = std::chrono::steady_clock::now() + 10s;
+    while (pool.stats().waiting == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    BOOST_REQUIRE(pool.stats().waiting == 1u);
+    pool.invalidate_all(); // the resource the delivery carries is stale now
+    bool delivery_threw = false;
+    fail_on_this_thread = true; // so the restart, which must queue, cannot start the deadline keeper here
+    try {
+        executor.run_all(); // stale: destroyed, its room to the waiter, then the op looks again and must queue
+    } catch (...) {
+        delivery_threw = true;
+    }
+    fail_on_this_thread = false;
+    waiter.join();
+    BOOST_TEST(!delivery_threw); // nobody to throw to: the handler hears of it
+    BOOST_TEST(seen.calls == 1);
+    BOOST_TEST(!seen.lease);
+    bool bad_alloc = false;
+    try {
+        if (seen.error) std::rethrow_exception(seen.error);
+    } catch (const std::bad_alloc&) {
+        bad_alloc = true;
+    } catch (const std::system_error&) {
+        bad_alloc = true; // std::thread may report the failure this way
+    }
+    BOOST_TEST(bad_alloc);
+    BOOST_TEST(pool.stats().waiting == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_running_job_may_move_reassign_or_destroy_its_own_task) {
+    // An executor whose queue grows while a task in it runs: the running task's storage moves.
+    auto owned = std::make_shared<int>(42);
+    {
+        std::vector<respool::Task> tasks;
+        tasks.reserve(1);
+        int ran = 0;
+        tasks.emplace_back([&tasks, &ran, owned] {
+            tasks.emplace_back([&ran] { ++ran; }); // reallocates the vector this task sits in
+            ran += *owned;
+        });
+        for (std::size_t i = 0; i < tasks.size(); ++i) tasks[i]();
+        BOOST_TEST(ran == 43);
+    }
+    BOOST_TEST(owned.use_count() == 1); // the job's copy ended once
+
+    // A job that replaces its own Task with a new one.
+    {
+        respool::Task slot;
+        int runs = 0;
+        slot = respool::Task([&slot, &runs, owned] {
+            ++runs;
+            slot = respool::Task([&runs] { ++runs; });
+        });
+        slot();
+        BOOST_TEST(static_cast<bool>(slot)); // holds the replacement
+        slot();
+        BOOST_TEST(runs == 2);
+    }
+    BOOST_TEST(owned.use_count() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_task_keeps_small_jobs_in_place_and_runs_each_once) {

@@ -1285,7 +1285,11 @@ private:
                 std::lock_guard lock(mutex_);
                 op->scheduled = false; // stale resource destroyed: look again
             }
-            return start(op);
+            try {
+                return start(op);
+            } catch (...) { // the deadline keeper could not start: nothing was queued, and no caller to throw to
+                return complete(*op, std::current_exception(), LeaseType());
+            }
         case Take::Kind::room: {
             const CheckoutContext context = context_of(*op);
             LeaseType lease;
