@@ -272,7 +272,15 @@ BOOST_AUTO_TEST_CASE(a_restart_that_cannot_start_the_deadline_keeper_reports_to_
         seen.error = e;
     });
     BOOST_REQUIRE(executor.pending() == 1u);
-    std::thread waiter([&pool] { pool.acquire_for(10s).reset(); }); // waits for the only slot
+    std::atomic<bool> delivered{false};
+    std::thread waiter([&pool, &delivered] {
+        auto lease = pool.acquire_for(10s); // waits for the only slot
+        // Held until the delivery below has run, so that its restart finds nothing free and must queue.
+        // acquire: pairs with the release store after run_all().
+        const auto limit = std::chrono::steady_clock::now() + 10s;
+        while (!delivered.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < limit)
+            std::this_thread::yield();
+    });
     const auto give_up = std::chrono::steady_clock::now() + 10s;
     while (pool.stats().waiting == 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
     BOOST_REQUIRE(pool.stats().waiting == 1u);
@@ -285,6 +293,7 @@ BOOST_AUTO_TEST_CASE(a_restart_that_cannot_start_the_deadline_keeper_reports_to_
         delivery_threw = true;
     }
     fail_on_this_thread = false;
+    delivered.store(true, std::memory_order_release);
     waiter.join();
     BOOST_TEST(!delivery_threw); // nobody to throw to: the handler hears of it
     BOOST_TEST(seen.calls == 1);
