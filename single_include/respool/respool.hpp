@@ -937,8 +937,7 @@ struct SourceLocation {
 #define RESPOOL_TASK_HPP_INCLUDED
 // Task: a move-only, type-erased `void()` job that an asynchronous acquire hands to an executor to run.
 #include <cassert>
-#include <cstddef>
-#include <new>
+#include <memory>
 #include <type_traits>
 #include <utility>
 
@@ -947,107 +946,71 @@ namespace respool {
 // An executor for the generic asynchronous acquire is any callable that accepts a Task and runs it later, once, on a
 // thread of its choosing (a thread pool's post, an event loop's queue). A Task that is destroyed without running gives
 // back whatever it carries (a resource granted to a cancelled or abandoned waiter goes back to the pool).
+//
+// A Task is one pointer: moving it never moves the job. A callable given to it is kept on the heap; a Task::Job lives
+// wherever its owner keeps it (the pool's deliveries live in the acquire they complete, so handing a result to an
+// executor allocates nothing of respool's).
 class Task {
 public:
+    // A job that outlives the Task referring to it. The Task calls exactly one of these, exactly once.
+    class Job {
+    public:
+        // Runs the job; the Task has already forgotten it (so the job may move or destroy that Task meanwhile).
+        virtual void run_once() = 0;
+        // The Task ends without running it.
+        virtual void discard() noexcept = 0;
+
+    protected:
+        Job() = default;
+        Job(const Job&) = default;
+        Job& operator=(const Job&) = default;
+        ~Job() = default;
+    };
+
     Task() noexcept = default;
 
-    // Stores `f` in place when it is small and nothrow-movable (the pool's own deliveries are: posting a result
-    // allocates nothing of respool's), on the heap otherwise (which may throw std::bad_alloc).
+    // Keeps `f` on the heap (may throw std::bad_alloc).
     template <class F>
-        requires(!std::is_same_v<std::decay_t<F>, Task> && std::is_invocable_r_v<void, std::decay_t<F>&>)
-    Task(F&& f) {
-        using M = Model<std::decay_t<F>>;
-        if constexpr (stored_in_place<M>)
-            job_ = ::new (static_cast<void*>(buffer_)) M(std::forward<F>(f));
-        else
-            job_ = new M(std::forward<F>(f));
-    }
+        requires(!std::is_same_v<std::decay_t<F>, Task> && !std::is_base_of_v<Job, std::decay_t<F>> &&
+                 std::is_invocable_r_v<void, std::decay_t<F>&>)
+    Task(F&& f) : job_(new Callable<std::decay_t<F>>(std::forward<F>(f))) {}
 
-    Task(Task&& other) noexcept { take_from(other); }
+    // Refers to `job`, which must stay alive until the Task runs or discards it.
+    explicit Task(Job& job) noexcept : job_(&job) {}
+
+    Task(Task&& other) noexcept : job_(std::exchange(other.job_, nullptr)) {}
     Task& operator=(Task&& other) noexcept {
-        if (this != &other) {
-            Task incoming(std::move(other)); // first: `other` may live inside the job this Task ends
-            end_job(std::exchange(job_, nullptr));
-            take_from(incoming);
-        }
+        // Takes the incoming job before ending its own: `other` may live inside the job this Task ends.
+        Job* ending = std::exchange(job_, std::exchange(other.job_, nullptr));
+        if (ending != nullptr) ending->discard();
         return *this;
     }
-    ~Task() { end_job(std::exchange(job_, nullptr)); }
+    ~Task() {
+        if (Job* job = std::exchange(job_, nullptr)) job->discard();
+    }
 
     // Runs the job; precondition: not empty. A Task runs at most once: it is empty afterwards, even if the job throws.
-    // The job runs outside this Task's storage, so it may move, reassign or destroy this Task meanwhile (an executor
-    // whose queue grows while a task in it runs).
     void operator()() {
         assert(job_ && "precondition: the task holds a job");
-        alignas(std::max_align_t) unsigned char local[buffer_size];
-        Concept* job = std::exchange(job_, nullptr);
-        const bool on_heap = !in_place(job);
-        if (!on_heap) {
-            Concept* moved = job->move_into(local);
-            job->~Concept();
-            job = moved;
-        }
-        struct EndAfterRun {
-            Concept* job;
-            bool on_heap;
-            ~EndAfterRun() {
-                if (on_heap)
-                    delete job;
-                else
-                    job->~Concept();
-            }
-        } end{job, on_heap};
-        job->run();
+        std::exchange(job_, nullptr)->run_once();
     }
 
     explicit operator bool() const noexcept { return job_ != nullptr; }
 
 private:
-    struct Concept {
-        virtual ~Concept() = default;
-        virtual void run() = 0;
-        // Move-constructs this job into `buffer` and returns it there; only for jobs stored in place.
-        virtual Concept* move_into(void* buffer) noexcept = 0;
-    };
     template <class F>
-    struct Model final : Concept {
+    struct Callable final : Job {
         template <class G>
-        explicit Model(G&& g) : f(std::forward<G>(g)) {}
-        void run() override { f(); }
-        Concept* move_into(void* buffer) noexcept override {
-            if constexpr (std::is_nothrow_move_constructible_v<F>) return ::new (buffer) Model(std::move(f));
-            else return nullptr; // never called: such a job lives on the heap
+        explicit Callable(G&& g) : f(std::forward<G>(g)) {}
+        void run_once() override {
+            const std::unique_ptr<Callable> ends_after_run(this); // even if f throws
+            f();
         }
+        void discard() noexcept override { delete this; }
         F f;
     };
 
-    static constexpr std::size_t buffer_size = 6 * sizeof(void*);
-    template <class M>
-    static constexpr bool stored_in_place = sizeof(M) <= buffer_size && alignof(M) <= alignof(std::max_align_t) &&
-                                            std::is_nothrow_move_constructible_v<M>;
-
-    bool in_place(const Concept* job) const noexcept {
-        return static_cast<const void*>(job) == static_cast<const void*>(buffer_);
-    }
-    void end_job(Concept* job) noexcept {
-        if (job == nullptr) return;
-        if (in_place(job))
-            job->~Concept();
-        else
-            delete job;
-    }
-    void take_from(Task& other) noexcept {
-        Concept* job = std::exchange(other.job_, nullptr);
-        if (job != nullptr && other.in_place(job)) {
-            job_ = job->move_into(buffer_);
-            job->~Concept();
-        } else {
-            job_ = job; // a heap job changes hands
-        }
-    }
-
-    alignas(std::max_align_t) unsigned char buffer_[buffer_size];
-    Concept* job_ = nullptr;
+    Job* job_ = nullptr;
 };
 
 } // namespace respool
@@ -1728,6 +1691,7 @@ struct AsyncOp final : Waiter {
     TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
     AsyncOp* next_out = nullptr;        // links ops taken out of the FIFO together for delivery (see OpsOut)
+    typename Core::DeliveryJob delivery; // what carries its result to `post`, armed by the core's deliver()
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
     bool granted_late = false;          // granted after `deadline` (its expiry was late): the delivery times it out
     typename Core::CancelReason cancel_reason; // cancelled after its delivery was scheduled: the delivery gives back
@@ -1743,6 +1707,7 @@ public:
     using StopHandler = UniqueFunction<void()>; // what an asynchronous acquire's stop_token calls
     using PostFunction = UniqueFunction<void(Task)>;
     using CancelReason = std::optional<errc>;
+    friend Op; // an op holds its DeliveryJob
 
     PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
         : user_options_(options), options_(within_clock_range(options)),
@@ -2805,22 +2770,21 @@ private:
         deliver(std::move(keep), {reason == errc::timeout ? Take::Kind::timed_out : Take::Kind::cancelled, 0});
     }
 
-    // Carries an op's result to its executor. Destroyed unrun (the executor shut down), it gives the slot back.
-    struct Delivery {
-        PoolCore* core;
-        std::shared_ptr<Op> op;
+    // Carries an op's result to its executor. It lives in the op, so that posting it allocates nothing: deliver()
+    // arms it (an op has one delivery at a time), and while armed it holds the op, and so itself, alive. Run, it hands
+    // the result over; discarded unrun (the executor shut down), it gives the slot back.
+    struct DeliveryJob final : Task::Job {
+        PoolCore* core = nullptr;
+        std::shared_ptr<Op> op; // set while armed
         Take take;
 
-        Delivery(PoolCore* c, std::shared_ptr<Op> o, Take t) noexcept : core(c), op(std::move(o)), take(t) {}
-        Delivery(Delivery&& other) noexcept
-            : core(other.core), op(std::move(other.op)), take(std::exchange(other.take, Take{})) {}
-        Delivery& operator=(Delivery&&) = delete;
-        ~Delivery() {
-            if (op) core->abandon(take);
-        }
-        void operator()() {
-            std::shared_ptr<Op> mine = std::move(op); // run once; the destructor now has nothing to give back
+        void run_once() override {
+            std::shared_ptr<Op> mine = std::move(op); // disarmed: a restart may arm it again while this runs
             core->run_delivery(mine, std::exchange(take, Take{}));
+        } // `mine` may be the op's last owner: nothing of this object is touched after it ends
+        void discard() noexcept override {
+            std::shared_ptr<Op> mine = std::move(op);
+            core->abandon(std::exchange(take, Take{}));
         }
     };
 
@@ -2828,8 +2792,14 @@ private:
         // The task may run (and end the op) on another thread before post() returns: keep the op, and so the post
         // callable we are inside, alive until then.
         const std::shared_ptr<Op> keep = op;
-        // A throwing post (out of memory) cannot be reported anywhere sensible from a lease's return: terminate.
-        keep->post(Task(Delivery(this, std::move(op), take)));
+        DeliveryJob& job = keep->delivery;
+        assert(!job.op && "an op has one delivery at a time");
+        job.core = this;
+        job.take = take;
+        job.op = std::move(op);
+        // A throwing post (an executor out of memory) cannot be reported anywhere sensible from a lease's return:
+        // terminate.
+        keep->post(Task(job));
     }
 
     // Runs on the op's executor: the blocking checks and creation, then the handler.

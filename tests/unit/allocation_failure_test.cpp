@@ -342,61 +342,54 @@ BOOST_AUTO_TEST_CASE(a_running_job_may_move_reassign_or_destroy_its_own_task) {
     BOOST_TEST(owned.use_count() == 1);
 }
 
-BOOST_AUTO_TEST_CASE(a_task_keeps_small_jobs_in_place_and_runs_each_once) {
-    int ran = 0, destroyed = 0;
-    struct Job {
-        int* ran;
-        int* destroyed;
-        bool owner = true;
-        Job(int* r, int* d) : ran(r), destroyed(d) {}
-        Job(Job&& other) noexcept : ran(other.ran), destroyed(other.destroyed), owner(std::exchange(other.owner, false)) {}
-        ~Job() {
-            if (owner) ++*destroyed;
-        }
-        void operator()() { ++*ran; }
+BOOST_AUTO_TEST_CASE(a_task_runs_its_job_once_or_discards_it_and_a_job_it_refers_to_costs_no_allocation) {
+    struct CountingJob final : respool::Task::Job {
+        int runs = 0, discards = 0;
+        void run_once() override { ++runs; }
+        void discard() noexcept override { ++discards; }
     };
+    CountingJob ran, dropped, replaced;
     bool a_empty = false, b_empty = false, c_held = false, c_ended = false;
     {
-        FailAllocations fail(1); // small and nothrow-movable: stored in place, so nothing here may allocate
-        respool::Task a(Job(&ran, &destroyed));
+        FailAllocations fail(1); // a Task referring to a Job, moved around, run and dropped: nothing may allocate
+        respool::Task a(ran);
         respool::Task b(std::move(a));
-        respool::Task c;
-        c = std::move(b);
+        respool::Task c(replaced);
+        c = std::move(b); // ends `replaced` unrun
         a_empty = !a;
         b_empty = !b;
         c_held = static_cast<bool>(c);
         c();
-        c_ended = !c; // ran once, and ended
+        c_ended = !c;
+        respool::Task unrun(dropped);
     }
     BOOST_TEST(a_empty);
     BOOST_TEST(b_empty);
     BOOST_TEST(c_held);
     BOOST_TEST(c_ended);
-    BOOST_TEST(ran == 1);
-    BOOST_TEST(destroyed == 1);
+    BOOST_TEST(ran.runs == 1);
+    BOOST_TEST(ran.discards == 0);
+    BOOST_TEST(replaced.discards == 1);
+    BOOST_TEST(dropped.discards == 1);
+    BOOST_TEST(dropped.runs == 0);
 
-    struct Big {
-        std::array<char, 256> bytes{};
-        int* ran;
-        void operator()() { ++*ran; }
-    };
+    // A callable is kept on the heap and ended exactly once, run, dropped or throwing.
+    auto owned = std::make_shared<int>(1);
+    int calls = 0;
     {
-        respool::Task big(Big{{}, &ran});
-        respool::Task moved(std::move(big));
-        BOOST_CHECK(!big);
+        respool::Task run([owned, &calls] { ++calls; });
+        respool::Task moved(std::move(run));
         moved();
+        respool::Task dropped_unrun([owned, &calls] { ++calls; });
     }
-    BOOST_TEST(ran == 2);
-    {
-        respool::Task unrun(Job(&ran, &destroyed)); // destroyed without running: the job ends all the same
-    }
-    BOOST_TEST(ran == 2);
-    BOOST_TEST(destroyed == 2);
-
+    BOOST_TEST(calls == 1);
+    BOOST_TEST(owned.use_count() == 1);
     struct Throws {
+        std::shared_ptr<int> owned;
         void operator()() { throw std::runtime_error("job failed"); }
     };
-    respool::Task throwing(Throws{});
+    respool::Task throwing(Throws{owned});
     BOOST_CHECK_THROW(throwing(), std::runtime_error);
     BOOST_CHECK(!throwing);
+    BOOST_TEST(owned.use_count() == 1);
 }

@@ -161,6 +161,7 @@ struct AsyncOp final : Waiter {
     TimePoint deadline = TimePoint::max();
     std::shared_ptr<AsyncOp> self;      // keeps the op alive while it sits in the waiter FIFO
     AsyncOp* next_out = nullptr;        // links ops taken out of the FIFO together for delivery (see OpsOut)
+    typename Core::DeliveryJob delivery; // what carries its result to `post`, armed by the core's deliver()
     bool scheduled = false;             // a delivery task exists: the handler will be called by it
     bool granted_late = false;          // granted after `deadline` (its expiry was late): the delivery times it out
     typename Core::CancelReason cancel_reason; // cancelled after its delivery was scheduled: the delivery gives back
@@ -176,6 +177,7 @@ public:
     using StopHandler = UniqueFunction<void()>; // what an asynchronous acquire's stop_token calls
     using PostFunction = UniqueFunction<void(Task)>;
     using CancelReason = std::optional<errc>;
+    friend Op; // an op holds its DeliveryJob
 
     PoolCore(const PoolOptions& options, Factory factory, Validator validator, Clock clock, Events events = Events{})
         : user_options_(options), options_(within_clock_range(options)),
@@ -1238,22 +1240,21 @@ private:
         deliver(std::move(keep), {reason == errc::timeout ? Take::Kind::timed_out : Take::Kind::cancelled, 0});
     }
 
-    // Carries an op's result to its executor. Destroyed unrun (the executor shut down), it gives the slot back.
-    struct Delivery {
-        PoolCore* core;
-        std::shared_ptr<Op> op;
+    // Carries an op's result to its executor. It lives in the op, so that posting it allocates nothing: deliver()
+    // arms it (an op has one delivery at a time), and while armed it holds the op, and so itself, alive. Run, it hands
+    // the result over; discarded unrun (the executor shut down), it gives the slot back.
+    struct DeliveryJob final : Task::Job {
+        PoolCore* core = nullptr;
+        std::shared_ptr<Op> op; // set while armed
         Take take;
 
-        Delivery(PoolCore* c, std::shared_ptr<Op> o, Take t) noexcept : core(c), op(std::move(o)), take(t) {}
-        Delivery(Delivery&& other) noexcept
-            : core(other.core), op(std::move(other.op)), take(std::exchange(other.take, Take{})) {}
-        Delivery& operator=(Delivery&&) = delete;
-        ~Delivery() {
-            if (op) core->abandon(take);
-        }
-        void operator()() {
-            std::shared_ptr<Op> mine = std::move(op); // run once; the destructor now has nothing to give back
+        void run_once() override {
+            std::shared_ptr<Op> mine = std::move(op); // disarmed: a restart may arm it again while this runs
             core->run_delivery(mine, std::exchange(take, Take{}));
+        } // `mine` may be the op's last owner: nothing of this object is touched after it ends
+        void discard() noexcept override {
+            std::shared_ptr<Op> mine = std::move(op);
+            core->abandon(std::exchange(take, Take{}));
         }
     };
 
@@ -1261,8 +1262,14 @@ private:
         // The task may run (and end the op) on another thread before post() returns: keep the op, and so the post
         // callable we are inside, alive until then.
         const std::shared_ptr<Op> keep = op;
-        // A throwing post (out of memory) cannot be reported anywhere sensible from a lease's return: terminate.
-        keep->post(Task(Delivery(this, std::move(op), take)));
+        DeliveryJob& job = keep->delivery;
+        assert(!job.op && "an op has one delivery at a time");
+        job.core = this;
+        job.take = take;
+        job.op = std::move(op);
+        // A throwing post (an executor out of memory) cannot be reported anywhere sensible from a lease's return:
+        // terminate.
+        keep->post(Task(job));
     }
 
     // Runs on the op's executor: the blocking checks and creation, then the handler.
