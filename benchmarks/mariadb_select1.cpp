@@ -304,7 +304,8 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
     std::vector<std::pair<double, std::string>> by_threads;
     for (const auto& entry : c.counters) by_threads.emplace_back(c.median_counter(entry.first, "threads"), entry.first);
     std::sort(by_threads.begin(), by_threads.end());
-    for (const auto& [threads, name] : by_threads) {
+    for (const auto& entry : by_threads) {
+        const std::string& name = entry.second; // not a structured binding: Clang 14 cannot capture one
         auto get = [&](const std::string& key) { return c.median_counter(name, key); };
         out << "  " << name << " (respool pool of " << get("pool_size") << ", " << c.repetitions(name)
             << " reps)\n";

@@ -12,6 +12,7 @@
 
 #include "acquire_awaitable.hpp"
 #include "concepts.hpp"
+#include "detail/fork_generation.hpp"
 #include "detail/pool_core.hpp"
 #include "errors.hpp"
 #include "events.hpp"
@@ -49,10 +50,26 @@ public:
     static_assert(!MisdeclaredKeepalive<Validator, Resource>,
                   "respool: Validator::keepalive(Resource&) must return bool (true keeps the resource) or void");
 
-    // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
-    explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
-                  Clock clock = Clock{}, Events events = Events{})
+    // Creates no resource yet. Throws std::invalid_argument naming the first invalid option. The policies may be
+    // left out from the end, each then value-initialised: Pool(options, factory) is Pool(options, factory,
+    // Validator{}, Clock{}, Events{}). A policy type that cannot be value-initialised must be given, and a Pool of it
+    // is not default-constructible (std::is_default_constructible_v is false, not a hard error, on every compiler).
+    explicit Pool(PoolOptions options, Factory factory, Validator validator, Clock clock, Events events)
         : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock), std::move(events))) {}
+    explicit Pool(PoolOptions options, Factory factory, Validator validator, Clock clock)
+        requires std::is_default_constructible_v<Events>
+        : Pool(options, std::move(factory), std::move(validator), std::move(clock), Events{}) {}
+    explicit Pool(PoolOptions options, Factory factory, Validator validator)
+        requires std::is_default_constructible_v<Clock> && std::is_default_constructible_v<Events>
+        : Pool(options, std::move(factory), std::move(validator), Clock{}, Events{}) {}
+    explicit Pool(PoolOptions options, Factory factory)
+        requires std::is_default_constructible_v<Validator> && std::is_default_constructible_v<Clock> &&
+                 std::is_default_constructible_v<Events>
+        : Pool(options, std::move(factory), Validator{}, Clock{}, Events{}) {}
+    explicit Pool(PoolOptions options = {})
+        requires std::is_default_constructible_v<Factory> && std::is_default_constructible_v<Validator> &&
+                 std::is_default_constructible_v<Clock> && std::is_default_constructible_v<Events>
+        : Pool(options, Factory{}, Validator{}, Clock{}, Events{}) {}
 
     Pool(Pool&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
     Pool& operator=(Pool&& other) noexcept {
@@ -241,7 +258,8 @@ private:
         if constexpr (std::is_copy_constructible_v<Factory> && std::is_copy_constructible_v<Validator> &&
                       std::is_copy_constructible_v<Events>) {
             try {
-                core_ = core_->clone_for_child(); // the inherited one is abandoned, never freed
+                Core* inherited = std::exchange(core_, core_->clone_for_child()); // given up, never freed
+                detail::keep_reachable_in_child(inherited);
                 return;
             } catch (...) {
                 // out of memory in the child: fall through
@@ -255,7 +273,7 @@ private:
     void release() noexcept {
         if (!core_) return;
         if (core_->inherited_through_fork()) { // the parent's: never close or free it here
-            core_ = nullptr;
+            detail::keep_reachable_in_child(std::exchange(core_, nullptr));
             return;
         }
         core_->close();

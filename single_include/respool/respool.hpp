@@ -865,6 +865,61 @@ private:
 #include <type_traits>
 #include <utility>
 
+// ---- begin respool/detail/fork_generation.hpp ----
+#ifndef RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
+#define RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
+// Counts the fork()s this process has been the child of, so that a pool can tell, with one load, that it now runs in
+// a child that must not use (or close) what it inherited from its parent.
+#include <atomic>
+#include <cstdint>
+#include <new>
+
+#include <pthread.h>
+
+namespace respool::detail {
+
+// Constant-initialised: reading it costs one load, with no initialisation guard.
+inline std::atomic<std::uint64_t> fork_generation_counter{0};
+
+inline std::uint64_t fork_generation() noexcept {
+    // relaxed: the child's only thread bumped it before fork() returned there; nothing else is published through it.
+    return fork_generation_counter.load(std::memory_order_relaxed);
+}
+
+// Registers the child-side fork handler once per process; returns the current generation.
+inline std::uint64_t watch_forks() noexcept {
+    static const bool registered = [] {
+        ::pthread_atfork(nullptr, nullptr, [] {
+            fork_generation_counter.fetch_add(1, std::memory_order_relaxed); // relaxed: see fork_generation()
+        });
+        return true;
+    }();
+    (void)registered;
+    return fork_generation();
+}
+
+// A forked child gives up what it inherited of its parent's pools: their state is never freed there (freeing it
+// would destroy the child's copies of the parent's resources). It stays reachable from this list, so that a leak
+// checker in a child that exits normally (LeakSanitizer, valgrind) does not report it. Each entry is one small
+// allocation; if even that fails, the entry is left out.
+struct GivenUpInChild {
+    const void* state;
+    GivenUpInChild* next;
+};
+inline std::atomic<GivenUpInChild*> given_up_in_child{nullptr};
+
+inline void keep_reachable_in_child(const void* state) noexcept {
+    auto* entry = new (std::nothrow) GivenUpInChild{state, nullptr};
+    if (entry == nullptr) return;
+    // relaxed: nothing reads the list; it only has to hold the pointers.
+    entry->next = given_up_in_child.load(std::memory_order_relaxed);
+    while (!given_up_in_child.compare_exchange_weak(entry->next, entry, std::memory_order_relaxed)) {
+    }
+}
+
+} // namespace respool::detail
+#endif // RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
+// ---- end respool/detail/fork_generation.hpp ----
 // ---- begin respool/detail/pool_core.hpp ----
 #ifndef RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED
 #define RESPOOL_DETAIL_POOL_CORE_HPP_INCLUDED
@@ -1092,41 +1147,6 @@ private:
 } // namespace respool::detail
 #endif // RESPOOL_DETAIL_CONNECT_GATE_HPP_INCLUDED
 // ---- end respool/detail/connect_gate.hpp ----
-// ---- begin respool/detail/fork_generation.hpp ----
-#ifndef RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
-#define RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
-// Counts the fork()s this process has been the child of, so that a pool can tell, with one load, that it now runs in
-// a child that must not use (or close) what it inherited from its parent.
-#include <atomic>
-#include <cstdint>
-
-#include <pthread.h>
-
-namespace respool::detail {
-
-// Constant-initialised: reading it costs one load, with no initialisation guard.
-inline std::atomic<std::uint64_t> fork_generation_counter{0};
-
-inline std::uint64_t fork_generation() noexcept {
-    // relaxed: the child's only thread bumped it before fork() returned there; nothing else is published through it.
-    return fork_generation_counter.load(std::memory_order_relaxed);
-}
-
-// Registers the child-side fork handler once per process; returns the current generation.
-inline std::uint64_t watch_forks() noexcept {
-    static const bool registered = [] {
-        ::pthread_atfork(nullptr, nullptr, [] {
-            fork_generation_counter.fetch_add(1, std::memory_order_relaxed); // relaxed: see fork_generation()
-        });
-        return true;
-    }();
-    (void)registered;
-    return fork_generation();
-}
-
-} // namespace respool::detail
-#endif // RESPOOL_DETAIL_FORK_GENERATION_HPP_INCLUDED
-// ---- end respool/detail/fork_generation.hpp ----
 // ---- begin respool/detail/idle_set.hpp ----
 #ifndef RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 #define RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
@@ -3333,10 +3353,26 @@ public:
     static_assert(!MisdeclaredKeepalive<Validator, Resource>,
                   "respool: Validator::keepalive(Resource&) must return bool (true keeps the resource) or void");
 
-    // Creates no resource yet. Throws std::invalid_argument naming the first invalid option.
-    explicit Pool(PoolOptions options = {}, Factory factory = Factory{}, Validator validator = Validator{},
-                  Clock clock = Clock{}, Events events = Events{})
+    // Creates no resource yet. Throws std::invalid_argument naming the first invalid option. The policies may be
+    // left out from the end, each then value-initialised: Pool(options, factory) is Pool(options, factory,
+    // Validator{}, Clock{}, Events{}). A policy type that cannot be value-initialised must be given, and a Pool of it
+    // is not default-constructible (std::is_default_constructible_v is false, not a hard error, on every compiler).
+    explicit Pool(PoolOptions options, Factory factory, Validator validator, Clock clock, Events events)
         : core_(make_core(options, std::move(factory), std::move(validator), std::move(clock), std::move(events))) {}
+    explicit Pool(PoolOptions options, Factory factory, Validator validator, Clock clock)
+        requires std::is_default_constructible_v<Events>
+        : Pool(options, std::move(factory), std::move(validator), std::move(clock), Events{}) {}
+    explicit Pool(PoolOptions options, Factory factory, Validator validator)
+        requires std::is_default_constructible_v<Clock> && std::is_default_constructible_v<Events>
+        : Pool(options, std::move(factory), std::move(validator), Clock{}, Events{}) {}
+    explicit Pool(PoolOptions options, Factory factory)
+        requires std::is_default_constructible_v<Validator> && std::is_default_constructible_v<Clock> &&
+                 std::is_default_constructible_v<Events>
+        : Pool(options, std::move(factory), Validator{}, Clock{}, Events{}) {}
+    explicit Pool(PoolOptions options = {})
+        requires std::is_default_constructible_v<Factory> && std::is_default_constructible_v<Validator> &&
+                 std::is_default_constructible_v<Clock> && std::is_default_constructible_v<Events>
+        : Pool(options, Factory{}, Validator{}, Clock{}, Events{}) {}
 
     Pool(Pool&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
     Pool& operator=(Pool&& other) noexcept {
@@ -3525,7 +3561,8 @@ private:
         if constexpr (std::is_copy_constructible_v<Factory> && std::is_copy_constructible_v<Validator> &&
                       std::is_copy_constructible_v<Events>) {
             try {
-                core_ = core_->clone_for_child(); // the inherited one is abandoned, never freed
+                Core* inherited = std::exchange(core_, core_->clone_for_child()); // given up, never freed
+                detail::keep_reachable_in_child(inherited);
                 return;
             } catch (...) {
                 // out of memory in the child: fall through
@@ -3539,7 +3576,7 @@ private:
     void release() noexcept {
         if (!core_) return;
         if (core_->inherited_through_fork()) { // the parent's: never close or free it here
-            core_ = nullptr;
+            detail::keep_reachable_in_child(std::exchange(core_, nullptr));
             return;
         }
         core_->close();

@@ -17,6 +17,7 @@
 #include <stop_token>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <sys/prctl.h>
@@ -65,9 +66,30 @@ std::string invalid_argument_message(respool::PoolOptions options) {
     return "";
 }
 
+// A factory that needs its settings, as a connection factory does: it cannot be value-initialised.
+struct SettingsFactory {
+    explicit SettingsFactory(int base) : next(base) {}
+    int next;
+    int create() { return next++; }
+};
+using SettingsPool = respool::Pool<int, SettingsFactory>;
+// Such a pool is not default-constructible, and asking is no error (Clang instantiates a default argument there).
+static_assert(!std::is_default_constructible_v<SettingsPool>);
+static_assert(std::is_constructible_v<SettingsPool, respool::PoolOptions, SettingsFactory>);
+static_assert(std::is_constructible_v<SettingsPool, respool::PoolOptions, SettingsFactory, respool::AlwaysValid>);
+static_assert(std::is_default_constructible_v<respool::Pool<respool_test::Fake, respool_test::FakeFactory>>);
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(options)
+
+BOOST_AUTO_TEST_CASE(a_pool_whose_factory_needs_settings_can_be_held_in_an_optional) {
+    std::optional<SettingsPool> pool; // std::optional asks whether the pool is default-constructible
+    pool.emplace(respool::PoolOptions{.pool_size = 1, .max_overflow = 0}, SettingsFactory(40));
+    BOOST_TEST(*pool->acquire() == 40);
+    BOOST_TEST(pool->options().pool_size == 1u);
+}
+
 
 BOOST_AUTO_TEST_CASE(defaults_mirror_sqlalchemy_queue_pool) {
     const respool::PoolOptions o;

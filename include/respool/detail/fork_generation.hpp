@@ -5,6 +5,7 @@
 // a child that must not use (or close) what it inherited from its parent.
 #include <atomic>
 #include <cstdint>
+#include <new>
 
 #include <pthread.h>
 
@@ -28,6 +29,25 @@ inline std::uint64_t watch_forks() noexcept {
     }();
     (void)registered;
     return fork_generation();
+}
+
+// A forked child gives up what it inherited of its parent's pools: their state is never freed there (freeing it
+// would destroy the child's copies of the parent's resources). It stays reachable from this list, so that a leak
+// checker in a child that exits normally (LeakSanitizer, valgrind) does not report it. Each entry is one small
+// allocation; if even that fails, the entry is left out.
+struct GivenUpInChild {
+    const void* state;
+    GivenUpInChild* next;
+};
+inline std::atomic<GivenUpInChild*> given_up_in_child{nullptr};
+
+inline void keep_reachable_in_child(const void* state) noexcept {
+    auto* entry = new (std::nothrow) GivenUpInChild{state, nullptr};
+    if (entry == nullptr) return;
+    // relaxed: nothing reads the list; it only has to hold the pointers.
+    entry->next = given_up_in_child.load(std::memory_order_relaxed);
+    while (!given_up_in_child.compare_exchange_weak(entry->next, entry, std::memory_order_relaxed)) {
+    }
 }
 
 } // namespace respool::detail
