@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs dependencies, then builds and runs
 #   1. every test (unit, concurrency, single header, packaging, MariaDB, nginx) with GCC under ASan + UBSan,
-#   2. the unit and concurrency tests with Clang under ThreadSanitizer,
+#   2. the unit, concurrency, async, MariaDB and nginx tests with Clang under ThreadSanitizer,
 #   3. the benchmarks with GCC in Release (built, and smoke-run briefly); the examples are built and run in step 1.
 # Throwaway MariaDB servers and nginx are started by the tests themselves (CTest fixtures) on 127.0.0.1, unless
 # RESPOOL_MARIADB_URL points at a server to use instead. RESPOOL_TEST_SEED repeats a concurrency run.
@@ -37,13 +37,13 @@ cmake --build "$build/asan" -j "$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir "$build/asan" --output-on-failure -j "$jobs" --timeout 900
 
-section "Clang, ThreadSanitizer: unit and concurrency tests"
+section "Clang, ThreadSanitizer: unit, concurrency, async, MariaDB and nginx tests"
 cmake -S "$root" -B "$build/tsan" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
       -DRESPOOL_SANITIZE=thread -DRESPOOL_BUILD_BENCHMARKS=OFF -DRESPOOL_BUILD_EXAMPLES=OFF \
-      -DRESPOOL_TEST_SERVICES=OFF >/dev/null
+      "${newer_boost_option[@]}" >/dev/null
 cmake --build "$build/tsan" -j "$jobs"
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  ctest --test-dir "$build/tsan" --output-on-failure -j "$jobs" -L 'unit|concurrency|async' --timeout 900
+  ctest --test-dir "$build/tsan" --output-on-failure -j "$jobs" -L 'unit|concurrency|async|mariadb|nginx' --timeout 900
 
 section "GCC, Release: benchmarks build and smoke-run"
 cmake -S "$root" -B "$build/release" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=g++ \
