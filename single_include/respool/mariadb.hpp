@@ -389,6 +389,7 @@ inline UrlParts split_url(std::string_view url) {
         has_port = !after.empty();
         if (has_port) port = after.substr(1);
         host = host.substr(1, close - 1);
+        if (host.empty()) url_error("empty brackets '[]' where the host's IPv6 address belongs");
     } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
         if (host.substr(0, colon).find(':') != std::string_view::npos)
             url_error("the host '" + std::string(host) + "' has more than one ':' (an IPv6 address goes in brackets: "
@@ -440,7 +441,8 @@ inline long long url_seconds_as_ms(std::string_view key, std::string_view value,
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
     if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || !(seconds >= min_seconds) ||
         seconds > 1e9)
-        url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected seconds)");
+        url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected seconds from 0 to " +
+                  "1000000000" + (min_seconds < 0 ? ", or -1 for never)" : ")"));
     const auto ms = static_cast<long long>(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5));
     // Under half a millisecond would round to 0, which turns most of these options off (or means "do not wait").
     if (seconds > 0 && ms == 0)
@@ -638,7 +640,7 @@ using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::str
 
 struct Columns {
     std::vector<std::string> names;
-    std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
+    std::vector<bool> integer; // per column: its values are numbers (an integer or BIT column)
 };
 
 // Character types are integral, but a character as a number ('a' as 97) is never what was meant, bound or read.
@@ -1142,7 +1144,8 @@ struct IsOptional<std::optional<T>> : std::true_type {};
 // may run concurrently).
 //
 // get<T> supports: integral types (range-checked; bool from 0/1), float and double, std::string (any value as text),
-// std::string_view (text columns only; points into the row), and std::optional of these (empty for NULL).
+// std::string_view (text columns only; points into the row), and std::optional of these (empty for NULL). A BIT(n)
+// column reads as the unsigned number its bits make (b'101' is 5; BIT(1) as bool).
 class Row {
 public:
     Row() = default;
@@ -1323,6 +1326,22 @@ inline bool is_binary_integer_column(const MYSQL_FIELD& f) noexcept {
            (f.flags & ZEROFILL_FLAG) == 0;
 }
 
+// BIT(n) columns: the server sends their value as raw bytes, most significant first, in both protocols. A row holds
+// it as the unsigned number it is, so that get<int> and get<bool> read it and get<std::string> gives its digits.
+inline bool is_bit_column(const MYSQL_FIELD& f) noexcept { return f.type == MYSQL_TYPE_BIT; }
+
+inline std::uint64_t bit_value(const char* bytes, std::size_t length) noexcept {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < length; ++i) // BIT(64) at most: 8 bytes
+        value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+    return value;
+}
+
+// Whether a column's values are numbers in a row (get<std::string_view> refuses them).
+inline bool is_integer_value_column(const MYSQL_FIELD& f) noexcept {
+    return is_binary_integer_column(f) || is_bit_column(f);
+}
+
 // The rows of a text-protocol result stored with mysql_store_result.
 inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
@@ -1330,15 +1349,20 @@ inline Result rows_of(MYSQL_RES* res) {
     auto columns = std::make_shared<Columns>();
     for (unsigned i = 0; i < n; ++i) {
         columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_binary_integer_column(fields[i]));
+        columns->integer.push_back(is_integer_value_column(fields[i]));
     }
     std::vector<Row> rows;
     rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
     while (MYSQL_ROW raw = mysql_fetch_row(res)) {
         const unsigned long* lengths = mysql_fetch_lengths(res);
         std::vector<Value> values(n);
-        for (unsigned i = 0; i < n; ++i)
-            if (raw[i]) values[i] = std::string(raw[i], lengths[i]);
+        for (unsigned i = 0; i < n; ++i) {
+            if (!raw[i]) continue;
+            if (is_bit_column(fields[i]))
+                values[i] = bit_value(raw[i], lengths[i]);
+            else
+                values[i] = std::string(raw[i], lengths[i]);
+        }
         rows.emplace_back(columns, std::move(values));
     }
     return Result(columns->names, std::move(rows));
@@ -1358,7 +1382,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
     auto columns = std::make_shared<Columns>();
-    enum class Kind : std::uint8_t { integer, text };
+    enum class Kind : std::uint8_t { integer, bits, text };
     struct Out {
         Kind kind = Kind::text;
         bool is_unsigned = false;
@@ -1372,7 +1396,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     std::vector<MYSQL_BIND> binds(n);
     for (unsigned i = 0; i < n; ++i) {
         columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_binary_integer_column(fields[i]));
+        columns->integer.push_back(is_integer_value_column(fields[i]));
         MYSQL_BIND& b = binds[i];
         b = MYSQL_BIND{};
         b.is_null = &out[i].is_null;
@@ -1385,6 +1409,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
             b.buffer = &out[i].integer;
             b.is_unsigned = out[i].is_unsigned ? 1 : 0;
         } else {
+            if (is_bit_column(fields[i])) out[i].kind = Kind::bits; // its raw bytes, as text is read
             out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
             b.buffer_type = MYSQL_TYPE_STRING;
             b.buffer = out[i].text.data();
@@ -1403,7 +1428,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
         bool rebind = false;
         if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
             for (unsigned i = 0; i < n; ++i) {
-                if (out[i].kind != Kind::text || !out[i].truncated) continue;
+                if (out[i].kind == Kind::integer || !out[i].truncated) continue;
                 out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
                 binds[i].buffer = out[i].text.data();
                 binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
@@ -1422,6 +1447,9 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                     values[i] = static_cast<std::uint64_t>(o.integer);
                 else
                     values[i] = static_cast<std::int64_t>(o.integer);
+                break;
+            case Kind::bits:
+                values[i] = bit_value(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
                 break;
             case Kind::text:
                 values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
@@ -3037,7 +3065,11 @@ inline std::chrono::microseconds backoff(const RetryPolicy& policy, std::size_t 
     if (ms <= 0) return std::chrono::microseconds(0);
     thread_local std::minstd_rand random(std::random_device{}());
     std::uniform_real_distribution<double> draw(ms / 2, ms);
-    return std::chrono::microseconds(static_cast<long long>(draw(random) * 1000.0));
+    const double us = draw(random) * 1000.0;
+    // A pause of max_backoff = milliseconds::max() has more microseconds than the type holds: that is "forever".
+    constexpr auto longest = std::chrono::microseconds::max();
+    if (!(us < static_cast<double>(longest.count()))) return longest;
+    return std::chrono::microseconds(static_cast<std::chrono::microseconds::rep>(us));
 }
 
 inline void check_policy(const RetryPolicy& p) {

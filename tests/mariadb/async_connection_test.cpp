@@ -21,6 +21,8 @@ BOOST_AUTO_TEST_CASE(bound_arguments_go_in_and_typed_rows_come_out) {
     mdb::Connection admin(server_options());
     ScratchTable table(admin, "async_people", "id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100), age INT NULL, "
                                               "score DOUBLE NULL, note TEXT NULL");
+    ScratchTable bit_table(admin, "async_bits", "flags BIT(8)");
+    admin.execute("INSERT INTO " + bit_table.name() + " VALUES (53)");
     asio::io_context io;
     mdb::AsyncConnection conn(io.get_executor(), server_options());
     run_on(io, [&]() -> asio::awaitable<void> {
@@ -60,6 +62,12 @@ BOOST_AUTO_TEST_CASE(bound_arguments_go_in_and_typed_rows_come_out) {
         const auto empty = co_await conn.async_query("SELECT ? IS NULL, LENGTH(?)", std::string_view{}, "");
         BOOST_TEST(empty[0].get<int>(0) == 0);
         BOOST_TEST(empty[0].get<int>(1) == 0);
+
+        // A BIT column's value arrives as raw bytes: 53 is the byte of "5". It reads as 53 in either protocol.
+        const auto bits = co_await conn.async_query("SELECT flags FROM " + bit_table.name() + " WHERE ? = 1", 1);
+        BOOST_TEST(bits[0].get<int>(0) == 53);
+        const auto bits_text = co_await conn.async_query("SELECT flags FROM " + bit_table.name());
+        BOOST_TEST(bits_text[0].get<int>(0) == 53);
     }());
 }
 

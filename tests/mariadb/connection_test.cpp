@@ -111,6 +111,28 @@ BOOST_AUTO_TEST_CASE(floating_point_zerofill_and_year_columns_read_the_same_with
     }
 }
 
+BOOST_AUTO_TEST_CASE(bit_columns_read_as_the_number_their_bits_make_with_or_without_arguments) {
+    mdb::Connection c(server_options());
+    ScratchTable t(c, "bits", "flag BIT(1), b8 BIT(8), b16 BIT(16), b64 BIT(64), none BIT(8)");
+    // 53 and 12594 are the bytes of "5" and "12": read as text, they would pass for those numbers.
+    c.execute("INSERT INTO " + t.name() + " VALUES (b'1', 53, 12594, 18446744073709551615, NULL)");
+    const std::string sql = "SELECT flag, b8, b16, b64, none FROM " + t.name();
+    const auto text = c.query(sql);
+    const auto prepared = c.query(sql + " WHERE ? = 1", 1);
+    for (const auto* result : {&text, &prepared}) {
+        BOOST_REQUIRE(result->size() == 1u);
+        const auto& row = (*result)[0];
+        BOOST_TEST(row.get<bool>("flag"));
+        BOOST_TEST(row.get<int>("b8") == 53);
+        BOOST_TEST(row.get<int>("b16") == 12594);
+        BOOST_TEST(row.get<std::uint64_t>("b64") == std::numeric_limits<std::uint64_t>::max());
+        BOOST_TEST(row.get<std::string>("b16") == "12594");
+        BOOST_TEST(!row.get<std::optional<int>>("none").has_value());
+        BOOST_CHECK_THROW((void)row.get<std::int64_t>("b64"), mdb::Error); // out of range, not wrapped
+        BOOST_CHECK_THROW((void)row.get<std::string_view>("b8"), mdb::Error);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(placeholders_without_arguments_are_reported_as_an_argument_count_error) {
     mdb::Connection c(server_options());
     for (const char* sql : {"SELECT ?", "SELECT 1 FROM DUAL WHERE 1 = ? /* ? */", "SELECT /*! ? */ 1"}) {

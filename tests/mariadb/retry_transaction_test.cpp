@@ -220,6 +220,22 @@ BOOST_AUTO_TEST_CASE(a_one_millisecond_backoff_pauses_half_to_one_millisecond) {
     BOOST_TEST(elapsed_ms >= 10.0, "20 pauses of 0.5-1 ms each took " << elapsed_ms << " ms");
 }
 
+BOOST_AUTO_TEST_CASE(a_backoff_beyond_what_microseconds_hold_is_the_longest_pause_not_an_overflow) {
+    using std::chrono::microseconds;
+    using std::chrono::milliseconds;
+    const mdb::RetryPolicy forever{.initial_backoff = milliseconds::max(), .max_backoff = milliseconds::max()};
+    const mdb::RetryPolicy growing{.initial_backoff = 1ms, .max_backoff = milliseconds::max(), .multiplier = 1e300};
+    const mdb::RetryPolicy long_but_representable{.initial_backoff = milliseconds(9'000'000'000'000),
+                                                  .max_backoff = milliseconds(9'000'000'000'000)};
+    for (int draw = 0; draw < 100; ++draw) {
+        BOOST_TEST((mdb::detail::backoff(forever, 2) == microseconds::max()));
+        BOOST_TEST((mdb::detail::backoff(growing, 3) == microseconds::max()));
+        const auto pause = mdb::detail::backoff(long_but_representable, 2);
+        BOOST_TEST(pause.count() >= 4'500'000'000'000'000LL);
+        BOOST_TEST(pause.count() <= 9'000'000'000'000'000LL);
+    }
+}
+
 BOOST_AUTO_TEST_CASE(an_attempt_that_ended_its_transaction_itself_is_not_run_again) {
     auto pool = mdb::make_pool(bounded_options(), {.pool_size = 1, .max_overflow = 0, .timeout = 10s});
     int attempts = 0;

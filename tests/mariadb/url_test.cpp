@@ -199,6 +199,7 @@ BOOST_AUTO_TEST_CASE(malformed_urls_name_the_bad_part) {
     check_refused("mariadb://u@h/d/e", "database 'd/e'");
     check_refused("mariadb://u@::1/d", "IPv6 address goes in brackets");
     check_refused("mariadb://u@2001:db8::5:3306/d", "IPv6 address goes in brackets");
+    check_refused("mariadb://u@[]:3306/d", "empty brackets '[]'");
     check_refused("mariadb://u:respool%00anything@h/d", "'%00' (a NUL byte) in the password");
 }
 
@@ -218,6 +219,10 @@ BOOST_AUTO_TEST_CASE(bad_pool_keys_are_refused_by_make_pool) {
     check_refused("mariadb://u@h/d?pool_size=ten", "pool_size", true);
     check_refused("mariadb://u@h/d?pool_timeout=-3", "pool_timeout", true);
     check_refused("mariadb://u@h/d?pool_recycle=-2", "pool_recycle", true);
+    check_refused("mariadb://u@h/d?pool_timeout=1000000001", "pool_timeout (expected seconds from 0 to 1000000000)",
+                  true);
+    check_refused("mariadb://u@h/d?pool_recycle=1e10", "pool_recycle (expected seconds from 0 to 1000000000, or -1",
+                  true);
     // Values whose SQLAlchemy meaning a bounded pool cannot have: refused, saying so.
     check_refused("mariadb://u@h/d?pool_size=0&max_overflow=5", "pool_size=0 (no limit in SQLAlchemy)", true);
     check_refused("mariadb://u@h/d?pool_size=00&max_overflow=5", "pool_size=0 (no limit in SQLAlchemy)", true);

@@ -63,7 +63,11 @@ inline std::chrono::microseconds backoff(const RetryPolicy& policy, std::size_t 
     if (ms <= 0) return std::chrono::microseconds(0);
     thread_local std::minstd_rand random(std::random_device{}());
     std::uniform_real_distribution<double> draw(ms / 2, ms);
-    return std::chrono::microseconds(static_cast<long long>(draw(random) * 1000.0));
+    const double us = draw(random) * 1000.0;
+    // A pause of max_backoff = milliseconds::max() has more microseconds than the type holds: that is "forever".
+    constexpr auto longest = std::chrono::microseconds::max();
+    if (!(us < static_cast<double>(longest.count()))) return longest;
+    return std::chrono::microseconds(static_cast<std::chrono::microseconds::rep>(us));
 }
 
 inline void check_policy(const RetryPolicy& p) {

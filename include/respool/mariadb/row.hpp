@@ -34,7 +34,8 @@ struct IsOptional<std::optional<T>> : std::true_type {};
 // may run concurrently).
 //
 // get<T> supports: integral types (range-checked; bool from 0/1), float and double, std::string (any value as text),
-// std::string_view (text columns only; points into the row), and std::optional of these (empty for NULL).
+// std::string_view (text columns only; points into the row), and std::optional of these (empty for NULL). A BIT(n)
+// column reads as the unsigned number its bits make (b'101' is 5; BIT(1) as bool).
 class Row {
 public:
     Row() = default;

@@ -32,6 +32,22 @@ inline bool is_binary_integer_column(const MYSQL_FIELD& f) noexcept {
            (f.flags & ZEROFILL_FLAG) == 0;
 }
 
+// BIT(n) columns: the server sends their value as raw bytes, most significant first, in both protocols. A row holds
+// it as the unsigned number it is, so that get<int> and get<bool> read it and get<std::string> gives its digits.
+inline bool is_bit_column(const MYSQL_FIELD& f) noexcept { return f.type == MYSQL_TYPE_BIT; }
+
+inline std::uint64_t bit_value(const char* bytes, std::size_t length) noexcept {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < length; ++i) // BIT(64) at most: 8 bytes
+        value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+    return value;
+}
+
+// Whether a column's values are numbers in a row (get<std::string_view> refuses them).
+inline bool is_integer_value_column(const MYSQL_FIELD& f) noexcept {
+    return is_binary_integer_column(f) || is_bit_column(f);
+}
+
 // The rows of a text-protocol result stored with mysql_store_result.
 inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
@@ -39,15 +55,20 @@ inline Result rows_of(MYSQL_RES* res) {
     auto columns = std::make_shared<Columns>();
     for (unsigned i = 0; i < n; ++i) {
         columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_binary_integer_column(fields[i]));
+        columns->integer.push_back(is_integer_value_column(fields[i]));
     }
     std::vector<Row> rows;
     rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
     while (MYSQL_ROW raw = mysql_fetch_row(res)) {
         const unsigned long* lengths = mysql_fetch_lengths(res);
         std::vector<Value> values(n);
-        for (unsigned i = 0; i < n; ++i)
-            if (raw[i]) values[i] = std::string(raw[i], lengths[i]);
+        for (unsigned i = 0; i < n; ++i) {
+            if (!raw[i]) continue;
+            if (is_bit_column(fields[i]))
+                values[i] = bit_value(raw[i], lengths[i]);
+            else
+                values[i] = std::string(raw[i], lengths[i]);
+        }
         rows.emplace_back(columns, std::move(values));
     }
     return Result(columns->names, std::move(rows));
@@ -67,7 +88,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
     auto columns = std::make_shared<Columns>();
-    enum class Kind : std::uint8_t { integer, text };
+    enum class Kind : std::uint8_t { integer, bits, text };
     struct Out {
         Kind kind = Kind::text;
         bool is_unsigned = false;
@@ -81,7 +102,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     std::vector<MYSQL_BIND> binds(n);
     for (unsigned i = 0; i < n; ++i) {
         columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_binary_integer_column(fields[i]));
+        columns->integer.push_back(is_integer_value_column(fields[i]));
         MYSQL_BIND& b = binds[i];
         b = MYSQL_BIND{};
         b.is_null = &out[i].is_null;
@@ -94,6 +115,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
             b.buffer = &out[i].integer;
             b.is_unsigned = out[i].is_unsigned ? 1 : 0;
         } else {
+            if (is_bit_column(fields[i])) out[i].kind = Kind::bits; // its raw bytes, as text is read
             out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
             b.buffer_type = MYSQL_TYPE_STRING;
             b.buffer = out[i].text.data();
@@ -112,7 +134,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
         bool rebind = false;
         if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
             for (unsigned i = 0; i < n; ++i) {
-                if (out[i].kind != Kind::text || !out[i].truncated) continue;
+                if (out[i].kind == Kind::integer || !out[i].truncated) continue;
                 out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
                 binds[i].buffer = out[i].text.data();
                 binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
@@ -131,6 +153,9 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                     values[i] = static_cast<std::uint64_t>(o.integer);
                 else
                     values[i] = static_cast<std::int64_t>(o.integer);
+                break;
+            case Kind::bits:
+                values[i] = bit_value(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
                 break;
             case Kind::text:
                 values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));

@@ -105,6 +105,7 @@ inline UrlParts split_url(std::string_view url) {
         has_port = !after.empty();
         if (has_port) port = after.substr(1);
         host = host.substr(1, close - 1);
+        if (host.empty()) url_error("empty brackets '[]' where the host's IPv6 address belongs");
     } else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) {
         if (host.substr(0, colon).find(':') != std::string_view::npos)
             url_error("the host '" + std::string(host) + "' has more than one ':' (an IPv6 address goes in brackets: "
@@ -156,7 +157,8 @@ inline long long url_seconds_as_ms(std::string_view key, std::string_view value,
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
     if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || !(seconds >= min_seconds) ||
         seconds > 1e9)
-        url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected seconds)");
+        url_error("bad value '" + std::string(value) + "' for " + std::string(key) + " (expected seconds from 0 to " +
+                  "1000000000" + (min_seconds < 0 ? ", or -1 for never)" : ")"));
     const auto ms = static_cast<long long>(seconds * 1000.0 + (seconds < 0 ? -0.5 : 0.5));
     // Under half a millisecond would round to 0, which turns most of these options off (or means "do not wait").
     if (seconds > 0 && ms == 0)

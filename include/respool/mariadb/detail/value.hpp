@@ -16,7 +16,7 @@ using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::str
 
 struct Columns {
     std::vector<std::string> names;
-    std::vector<bool> integer; // per column: an integer column (read in binary form by a prepared statement)
+    std::vector<bool> integer; // per column: its values are numbers (an integer or BIT column)
 };
 
 // Character types are integral, but a character as a number ('a' as 97) is never what was meant, bound or read.
