@@ -953,6 +953,16 @@ inline void init_library() {
     if (rc != 0) throw Error(server_errno::unknown_client_error, "HY000", "mysql_library_init failed", "initialising Connector/C");
 }
 
+// Connector/C reads the reply to COM_RESET_CONNECTION without taking the status flags from it, so the handle keeps
+// those of the reply before (a transaction open, autocommit off) until the next statement. A reset session has no
+// transaction open and autocommit as connecting left it (init statements, run next, report their own): record that,
+// so that in_transaction() and the return-time cleaning see the session as it is.
+inline void note_session_reset(MYSQL* handle, bool autocommit) noexcept {
+    constexpr unsigned stale = SERVER_STATUS_IN_TRANS | SERVER_STATUS_IN_TRANS_READONLY | SERVER_MORE_RESULTS_EXIST |
+                               SERVER_STATUS_AUTOCOMMIT;
+    handle->server_status = (handle->server_status & ~stale) | (autocommit ? SERVER_STATUS_AUTOCOMMIT : 0u);
+}
+
 // Whether a session may still be reused, as Connection and AsyncConnection track it: broken (unfit for reuse, for any
 // reason) or, more specifically, disconnected (the session is gone), and since when.
 struct SessionHealth {
@@ -1677,6 +1687,7 @@ public:
     void reset_session() {
         require_session();
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
+        detail::note_session_reset(handle_, carryover_.autocommit_after_connect);
         carryover_.marks = 0;
         touch();
         run_init_statements();
@@ -1692,8 +1703,7 @@ private:
         detail::require_tls_if_asked(handle_, o);
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
-        // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the
-        // reset and the init statements bring back this same state anyway.
+        // Read once, here: the reset and the init statements bring back this same state.
         carryover_.autocommit_after_connect = detail::SessionCarryover::autocommit(server_status());
     }
 

@@ -24,6 +24,7 @@ namespace asio = boost::asio;
 namespace mdb = respool::mariadb;
 using namespace std::chrono_literals;
 using respool_test::run_on;
+using respool_test::ScratchTable;
 using respool_test::eventually;
 using respool_test::server_options;
 
@@ -261,6 +262,37 @@ BOOST_AUTO_TEST_CASE(the_next_holder_gets_autocommit_back_and_no_table_locks) {
     admin.execute("INSERT INTO async_cleaning VALUES (3)"); // would wait out lock_wait_timeout and fail if still locked
     BOOST_TEST(admin.query("SELECT GROUP_CONCAT(id ORDER BY id) FROM async_cleaning")[0].get<std::string>(0) == "2,3");
     admin.execute("DROP TABLE async_cleaning");
+}
+
+BOOST_AUTO_TEST_CASE(after_a_session_reset_the_next_holder_can_begin_a_transaction) {
+    // A reset's reply leaves Connector/C's status flags as the statement before left them: a transaction open.
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "async_after_reset", "id INT PRIMARY KEY");
+    const std::string insert = "INSERT INTO " + t.name() + " VALUES (?)";
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(),
+                                     respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .timeout = 10s},
+                                     mdb::ValidatorOptions{.reset = mdb::ResetMode::full});
+    run_on(io, [&]() -> asio::awaitable<void> {
+        for (int id = 1; id <= 4; id += 2) {
+            {
+                auto lease = co_await pool.async_acquire();
+                {
+                    auto abandoned = co_await mdb::AsyncTransaction::begin(lease);
+                    co_await lease->async_execute(insert, id);
+                } // ended uncommitted: rolled back by the reset
+                if (id == 1) co_await lease.async_release(); // reset asynchronously; the second time as the lease ends
+            }
+            auto lease = co_await pool.async_acquire();
+            BOOST_TEST(!lease->in_transaction());
+            auto tx = co_await mdb::AsyncTransaction::begin(lease);
+            co_await lease->async_execute(insert, id + 1);
+            co_await tx.commit();
+            co_await lease.async_release();
+        }
+    }());
+    BOOST_TEST(pool.stats().created == 1u);
+    BOOST_TEST(admin.query("SELECT GROUP_CONCAT(id ORDER BY id) FROM " + t.name())[0].get<std::string>(0) == "2,4");
 }
 
 BOOST_AUTO_TEST_CASE(a_connection_closed_by_the_server_does_not_take_its_successors_socket_out_of_the_loop) {

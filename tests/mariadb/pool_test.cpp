@@ -438,6 +438,42 @@ BOOST_AUTO_TEST_CASE(full_reset_clears_session_state_and_reruns_init_statements)
     BOOST_TEST(row.get<int>(1) == 42);
 }
 
+BOOST_AUTO_TEST_CASE(after_a_session_reset_the_next_holder_sees_no_transaction_and_can_begin_one) {
+    // A reset's reply leaves Connector/C's status flags as the statement before left them: a transaction open.
+    mdb::Connection admin(server_options());
+    ScratchTable t(admin, "after_reset", "id INT PRIMARY KEY");
+    const std::string insert = "INSERT INTO " + t.name() + " VALUES (?)";
+    int id = 0;
+    for (const auto mode : {mdb::ResetMode::full, mdb::ResetMode::rollback}) {
+        auto pool = mdb::make_pool(server_options(), one_connection, mdb::ValidatorOptions{.reset = mode});
+        for (const char* left_open : {"START TRANSACTION", "SET autocommit = 0"}) {
+            BOOST_TEST_CONTEXT("reset " << (mode == mdb::ResetMode::full ? "full" : "rollback") << ", "
+                                        << left_open) {
+                {
+                    auto lease = pool.acquire();
+                    lease->execute(left_open);
+                    lease->execute(insert, ++id);
+                    lease->execute("PREPARE respool_left_behind FROM 'SELECT 1'"); // only a session reset clears it
+                    BOOST_TEST(lease->in_transaction());
+                }
+                auto lease = pool.acquire();
+                BOOST_TEST(pool.stats().created == 1u); // the same session, reset
+                BOOST_TEST(!lease->in_transaction());
+                BOOST_TEST(!lease->needs_cleaning());
+                const auto session = lease->query("SELECT @@in_transaction, @@autocommit")[0];
+                BOOST_TEST(session.get<int>(0) == 0);
+                BOOST_TEST(session.get<int>(1) == 1);
+                mdb::Transaction tx(lease);
+                lease->execute(insert, ++id);
+                tx.commit();
+            }
+        }
+    }
+    // Only the rows inserted in the transactions that were committed.
+    BOOST_TEST(admin.query("SELECT GROUP_CONCAT(id ORDER BY id) FROM " + t.name())[0].get<std::string>(0) ==
+               "2,4,6,8");
+}
+
 BOOST_AUTO_TEST_CASE(validator_does_not_ping_a_just_used_connection) {
     auto options = one_connection;
     options.pre_ping = true;

@@ -111,8 +111,7 @@ public:
             s_->health.mark_broken(); // connected, but not set up: never to be used
             throw;
         }
-        // Read once, here: after a session reset the status flags are stale until the next statement, and the reset
-        // and the init statements bring back this same state anyway.
+        // Read once, here: a session reset and the init statements bring back this same state.
         s_->carryover.autocommit_after_connect = detail::SessionCarryover::autocommit(server_status());
     }
 
@@ -217,6 +216,7 @@ public:
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
         co_await run_command(mysql_reset_connection_start, mysql_reset_connection_cont, "resetting the session");
+        detail::note_session_reset(s_->handle, s_->carryover.autocommit_after_connect);
         s_->rollback_pending = false;
         try {
             co_await run_init_statements();

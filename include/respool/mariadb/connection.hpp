@@ -235,6 +235,7 @@ public:
     void reset_session() {
         require_session();
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
+        detail::note_session_reset(handle_, carryover_.autocommit_after_connect);
         carryover_.marks = 0;
         touch();
         run_init_statements();
@@ -250,8 +251,7 @@ private:
         detail::require_tls_if_asked(handle_, o);
         connected_at_ = last_used_ = Clock::now();
         run_init_statements();
-        // Read once, here: after mysql_reset_connection the status flags are stale until the next statement, and the
-        // reset and the init statements bring back this same state anyway.
+        // Read once, here: the reset and the init statements bring back this same state.
         carryover_.autocommit_after_connect = detail::SessionCarryover::autocommit(server_status());
     }
 

@@ -22,6 +22,16 @@ inline void init_library() {
     if (rc != 0) throw Error(server_errno::unknown_client_error, "HY000", "mysql_library_init failed", "initialising Connector/C");
 }
 
+// Connector/C reads the reply to COM_RESET_CONNECTION without taking the status flags from it, so the handle keeps
+// those of the reply before (a transaction open, autocommit off) until the next statement. A reset session has no
+// transaction open and autocommit as connecting left it (init statements, run next, report their own): record that,
+// so that in_transaction() and the return-time cleaning see the session as it is.
+inline void note_session_reset(MYSQL* handle, bool autocommit) noexcept {
+    constexpr unsigned stale = SERVER_STATUS_IN_TRANS | SERVER_STATUS_IN_TRANS_READONLY | SERVER_MORE_RESULTS_EXIST |
+                               SERVER_STATUS_AUTOCOMMIT;
+    handle->server_status = (handle->server_status & ~stale) | (autocommit ? SERVER_STATUS_AUTOCOMMIT : 0u);
+}
+
 // Whether a session may still be reused, as Connection and AsyncConnection track it: broken (unfit for reuse, for any
 // reason) or, more specifically, disconnected (the session is gone), and since when.
 struct SessionHealth {
