@@ -415,6 +415,17 @@ BOOST_AUTO_TEST_CASE(a_closed_pool_reports_closed_even_to_an_async_caller_alread
     BOOST_TEST(r.failed_with<respool::PoolClosedError>());
 }
 
+BOOST_AUTO_TEST_CASE(a_closed_pool_reports_closed_to_an_async_caller_cancelled_before_its_completion_runs) {
+    auto pool = make({.pool_size = 1, .max_overflow = 0});
+    pool.close();
+    std::stop_source stop;
+    Result r;
+    pool.async_acquire_until(std::chrono::steady_clock::now() + 1s, stop.get_token(), executor, r.handler());
+    stop.request_stop(); // the result is decided (closed) and posted, not yet run
+    executor.run();
+    BOOST_TEST(r.failed_with<respool::PoolClosedError>());
+}
+
 BOOST_AUTO_TEST_CASE(a_factory_exception_reaches_the_handler_unchanged) {
     auto pool = make({.pool_size = 1, .max_overflow = 0});
     factory.script->fail_next_creates = 1;

@@ -1214,8 +1214,10 @@ private:
         deliver(std::move(op), take);
     }
 
-    // A cancelled op that had just taken something: give it back (outside nothing: we hold mutex_, so only pushes).
+    // A cancelled op that had just taken something: give it back (outside mutex_). A closed pool says so first: on it
+    // every acquire reports pool_closed, a cancelled one included.
     Take give_back_for_cancel(Take take, errc reason, std::unique_lock<std::mutex>& lock) {
+        if (take.kind == Take::Kind::closed) return take;
         if (take.kind == Take::Kind::idle || take.kind == Take::Kind::room) {
             lock.unlock();
             abandon(take);
