@@ -577,7 +577,10 @@ public:
 
     // Records what a statement sent through native_handle() may leave in the session for the next holder, as
     // async_execute() and async_query() record it for their own (see Connection::note_statement). Never blocks.
-    void note_statement(std::string_view sql) noexcept { s_->carryover.marks |= detail::session_marks(sql); }
+    void note_statement(std::string_view sql) noexcept {
+        s_->carryover.marks |= detail::session_marks(sql);
+        s_->fresh = false;
+    }
 
     // Lets go of the Asio objects watching the socket (they are made again at the next wait): for a connection
     // about to rest in a pool, so that an idle connection holds nothing of its io_context. Never blocks.
@@ -973,7 +976,7 @@ public:
     // Whether returning `c` needs a round trip first (see reset()). Never blocks.
     bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, core_.options().reset); }
     static bool needs_cleaning(const AsyncConnection& c, ResetMode mode) noexcept {
-        if (mode == ResetMode::full) return !c.is_fresh();
+        if (mode == ResetMode::full) return !c.is_fresh() || c.needs_cleaning();
         return c.needs_cleaning();
     }
 
@@ -1079,7 +1082,7 @@ private:
             AsyncConnection& c = *lease;
             if (!c.is_broken() && c.is_connected()) {
                 if (mode == ResetMode::full) {
-                    if (!c.is_fresh()) co_await c.async_reset();
+                    if (!c.is_fresh() || c.needs_cleaning()) co_await c.async_reset();
                 } else if (c.needs_cleaning()) {
                     co_await c.async_clean_session();
                 }

@@ -295,6 +295,36 @@ BOOST_AUTO_TEST_CASE(after_a_session_reset_the_next_holder_can_begin_a_transacti
     BOOST_TEST(admin.query("SELECT GROUP_CONCAT(id ORDER BY id) FROM " + t.name())[0].get<std::string>(0) == "2,4");
 }
 
+BOOST_AUTO_TEST_CASE(a_full_reset_follows_statements_sent_through_the_native_handle) {
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), server_options(),
+                                     respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .timeout = 10s},
+                                     mdb::ValidatorOptions{.reset = mdb::ResetMode::full});
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await (co_await pool.async_acquire()).async_release(); // connected: the session is fresh
+        for (const bool noted : {true, false}) {
+            BOOST_TEST_CONTEXT("note_statement " << noted) {
+                {
+                    auto lease = co_await pool.async_acquire();
+                    MYSQL* handle = lease->native_handle();
+                    for (const std::string sql : {"SET @carried = 'yes'", "START TRANSACTION"}) {
+                        BOOST_REQUIRE(mysql_real_query(handle, sql.data(), sql.size()) == 0);
+                        if (noted) lease->note_statement(sql);
+                    }
+                    co_await lease.async_release();
+                }
+                auto lease = co_await pool.async_acquire();
+                BOOST_TEST(!lease->in_transaction());
+                const auto row = (co_await lease->async_query("SELECT @carried, @@in_transaction"))[0];
+                BOOST_TEST(row.is_null(0)); // unnoted, the open transaction still shows, and the session is reset
+                BOOST_TEST(row.get<int>(1) == 0);
+                co_await lease.async_release();
+            }
+        }
+    }());
+    BOOST_TEST(pool.stats().created == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_connection_closed_by_the_server_does_not_take_its_successors_socket_out_of_the_loop) {
     // Connector/C closes a killed connection's socket itself; a new connection may then get the same descriptor
     // number. Destroying the dead connection afterwards must leave the new one's socket watched.

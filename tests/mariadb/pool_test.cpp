@@ -349,6 +349,29 @@ BOOST_AUTO_TEST_CASE(table_locks_are_released_on_return) {
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
 }
 
+BOOST_AUTO_TEST_CASE(table_locks_taken_by_execute_immediate_of_unseen_text_are_released_on_return) {
+    auto pool = mdb::make_pool(server_options(), one_connection);
+    mdb::Connection admin(server_options());
+    admin.execute("SET SESSION lock_wait_timeout = 1");
+    ScratchTable t(admin, "locked_unseen", "id INT PRIMARY KEY");
+    int id = 0;
+    for (const std::string& lock : {"EXECUTE IMMEDIATE CONCAT('LOCK TAB', 'LES " + t.name() + " WRITE')",
+                                    "EXECUTE IMMEDIATE 'LOCK\\tTABLES " + t.name() + " WRITE'"}) {
+        BOOST_TEST_CONTEXT(lock) {
+            {
+                auto lease = pool.acquire();
+                lease->execute(lock);
+            }
+            {
+                auto lease = pool.acquire(); // not confined to the locked table any more
+                BOOST_TEST(lease->query("SELECT 1 FROM information_schema.tables LIMIT 1").size() == 1u);
+            }
+            admin.execute("INSERT INTO " + t.name() + " VALUES (?)", ++id); // would time out were it still locked
+        }
+    }
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 2);
+}
+
 BOOST_AUTO_TEST_CASE(an_open_handler_or_a_prepared_statement_does_not_reach_the_next_holder) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());

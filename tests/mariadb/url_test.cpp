@@ -259,6 +259,17 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST((d::session_marks("EXECUTE IMMEDIATE 'HANDLER t OPEN'") & d::session_reset_mark) != 0u);
     BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'SELECT 1'") ==
                unsigned{d::named_locks_mark | d::next_transaction_mark}); // EXECUTE: as a CALL
+    BOOST_TEST(d::session_marks("execute immediate 'SELECT ''a''' USING 1;") ==
+               unsigned{d::named_locks_mark | d::next_transaction_mark});
+    // Text that is not what is written: an expression, adjacent literals, escapes.
+    for (const char* unseen : {"EXECUTE IMMEDIATE CONCAT('LOCK TAB', 'LES t WRITE')",
+                               "EXECUTE IMMEDIATE 'LOCK TAB' 'LES t WRITE'",
+                               "EXECUTE IMMEDIATE 'LOCK\\tTABLES t WRITE'",
+                               "EXECUTE IMMEDIATE 'BACKUP\\tLOCK t'",
+                               "EXECUTE IMMEDIATE _latin1'HANDLER t OPEN'",
+                               "SET STATEMENT max_statement_time=1 FOR EXECUTE IMMEDIATE CONCAT('HAND', 'LER t OPEN')",
+                               "EXECUTE IMMEDIATE 'unterminated"})
+        BOOST_TEST((d::session_marks(unseen) & d::session_reset_mark) != 0u, unseen);
     BOOST_TEST(d::session_marks("SET STATEMENT max_statement_time=100 FOR BACKUP LOCK t") ==
                unsigned{d::backup_lock_mark});
     BOOST_TEST(d::session_marks("SET @handler = 1") == 0u);

@@ -325,7 +325,10 @@ public:
 
     // Records what a statement sent through native_handle() may leave in the session for the next holder, as
     // async_execute() and async_query() record it for their own (see Connection::note_statement). Never blocks.
-    void note_statement(std::string_view sql) noexcept { s_->carryover.marks |= detail::session_marks(sql); }
+    void note_statement(std::string_view sql) noexcept {
+        s_->carryover.marks |= detail::session_marks(sql);
+        s_->fresh = false;
+    }
 
     // Lets go of the Asio objects watching the socket (they are made again at the next wait): for a connection
     // about to rest in a pool, so that an idle connection holds nothing of its io_context. Never blocks.

@@ -94,7 +94,7 @@ private:
             AsyncConnection& c = *lease;
             if (!c.is_broken() && c.is_connected()) {
                 if (mode == ResetMode::full) {
-                    if (!c.is_fresh()) co_await c.async_reset();
+                    if (!c.is_fresh() || c.needs_cleaning()) co_await c.async_reset();
                 } else if (c.needs_cleaning()) {
                     co_await c.async_clean_session();
                 }

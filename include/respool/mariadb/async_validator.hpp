@@ -74,7 +74,7 @@ public:
     // Whether returning `c` needs a round trip first (see reset()). Never blocks.
     bool needs_cleaning(const AsyncConnection& c) const noexcept { return needs_cleaning(c, core_.options().reset); }
     static bool needs_cleaning(const AsyncConnection& c, ResetMode mode) noexcept {
-        if (mode == ResetMode::full) return !c.is_fresh();
+        if (mode == ResetMode::full) return !c.is_fresh() || c.needs_cleaning();
         return c.needs_cleaning();
     }
 

@@ -22,8 +22,8 @@ enum SessionMark : unsigned {
     table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
     backup_lock_mark = 1u << 3,      // BACKUP LOCK t (MariaDB): BACKUP UNLOCK
-    // HANDLER (an open handler), BACKUP STAGE, SQL PREPARE (a prepared statement), EXECUTE IMMEDIATE of text held in
-    // a variable (unseen): what they may leave only a session reset (COM_RESET_CONNECTION) undoes
+    // HANDLER (an open handler), BACKUP STAGE, SQL PREPARE (a prepared statement), EXECUTE IMMEDIATE of anything but
+    // one plain string literal (unseen text): what they may leave only a session reset (COM_RESET_CONNECTION) undoes
     session_reset_mark = 1u << 4,
 };
 
@@ -127,6 +127,33 @@ inline bool sets_next_transaction_variable(std::string_view sql) noexcept {
     return false;
 }
 
+// Does `sql` hold an EXECUTE IMMEDIATE whose text is not one plain string literal: a variable, an expression such as
+// CONCAT(), adjacent literals, or a literal with backslash escapes (its text is not what is written)? What that text
+// does is unseen, so only a session reset is sure to undo it.
+inline bool executes_unseen_text(std::string_view sql) noexcept {
+    Words words(sql);
+    std::string_view previous;
+    for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
+        if (!equal_ignoring_ascii_case(previous, "execute") || !equal_ignoring_ascii_case(word, "immediate")) continue;
+        std::size_t at = static_cast<std::size_t>(word.data() - sql.data()) + word.size();
+        while (at < sql.size() && is_blank(sql[at])) ++at;
+        if (at >= sql.size() || (sql[at] != '\'' && sql[at] != '"')) return true;
+        const char quote = sql[at];
+        for (++at;; ++at) {
+            if (at >= sql.size() || sql[at] == '\\') return true;
+            if (sql[at] != quote) continue;
+            if (at + 1 < sql.size() && sql[at + 1] == quote) { // a doubled quote stands for itself
+                ++at;
+                continue;
+            }
+            break;
+        }
+        for (++at; at < sql.size() && is_blank(sql[at]);) ++at;
+        if (at < sql.size() && sql[at] != ';' && !matches_at(sql, at, "using")) return true;
+    }
+    return false;
+}
+
 // The SessionMark bits for one statement.
 inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
@@ -142,7 +169,7 @@ inline unsigned session_marks(std::string_view sql) noexcept {
     const std::string_view second = first_words.next();
     if (is(verb, "backup") && is(second, "lock")) marks |= backup_lock_mark;
     if (is(verb, "handler") || (is(verb, "backup") && is(second, "stage")) || is(verb, "prepare") ||
-        (is(verb, "execute") && is(second, "immediate") && sql.find('@') != std::string_view::npos))
+        executes_unseen_text(sql))
         marks |= session_reset_mark;
     if (is(verb, "execute") || is(verb, "prepare") || is(verb, "set")) {
         Words inner(sql);
