@@ -58,8 +58,9 @@ enum SessionMark : unsigned {
     table_locks_mark = 1u << 1,      // LOCK TABLE(S), FLUSH TABLES ... WITH READ LOCK / FOR EXPORT: UNLOCK TABLES
     next_transaction_mark = 1u << 2, // SET TRANSACTION ... (the next transaction's characteristics): ROLLBACK
     backup_lock_mark = 1u << 3,      // BACKUP LOCK t (MariaDB): BACKUP UNLOCK
-    // HANDLER (an open handler), BACKUP STAGE, SQL PREPARE (a prepared statement), EXECUTE IMMEDIATE of anything but
-    // one plain string literal (unseen text): what they may leave only a session reset (COM_RESET_CONNECTION) undoes
+    // HANDLER (an open handler), BACKUP STAGE, SQL PREPARE (a prepared statement), and unseen text (CALL, compound
+    // statements, EXECUTE IMMEDIATE of anything but one plain string literal): what they may leave only a session
+    // reset (COM_RESET_CONNECTION: it also releases table, backup and named locks) is sure to undo
     session_reset_mark = 1u << 4,
 };
 
@@ -88,7 +89,9 @@ inline bool matches_at(std::string_view sql, std::size_t at, std::string_view wo
 }
 
 // The words of a statement in order, as the server would read them: blanks and comments (/* */, -- , #) separate
-// words and are skipped; the text of an executable comment (/*!50000 ... */, /*M!100000 ... */) counts.
+// words and are skipped; the text of an executable comment (/*!50000 ... */, /*M!100000 ... */) counts. The words
+// inside quotes ('...', "...", `...`) are words too (the text of EXECUTE IMMEDIATE is SQL), but what looks like a
+// comment there is not one: a name `x#y` or a string '/*' hides nothing after it.
 class Words {
 public:
     explicit Words(std::string_view sql) noexcept : sql_(sql) {}
@@ -96,8 +99,30 @@ public:
     // The next word (letters, digits, '_', '$'), or an empty view at the end.
     std::string_view next() noexcept {
         for (;;) {
-            while (at_ < sql_.size() && is_blank(sql_[at_])) ++at_;
             if (at_ >= sql_.size()) return {};
+            const char ch = sql_[at_];
+            if (quote_ != 0) {
+                if (ch == quote_) {
+                    if (at_ + 1 < sql_.size() && sql_[at_ + 1] == quote_) { // a doubled quote stands for itself
+                        at_ += 2;
+                        continue;
+                    }
+                    quote_ = 0;
+                    ++at_;
+                    continue;
+                }
+                if (ch == '\\' && quote_ != '`') { // an escaped character (backticks know no escapes)
+                    at_ += 2;
+                    continue;
+                }
+                if (is_word_char(ch) || ch == '$') return word();
+                ++at_;
+                continue;
+            }
+            if (is_blank(ch)) {
+                ++at_;
+                continue;
+            }
             if (starts_with("/*!") || starts_with("/*M!") || starts_with("/*m!")) {
                 at_ += sql_[at_ + 2] == '!' ? 3 : 4;
                 while (at_ < sql_.size() && sql_[at_] >= '0' && sql_[at_] <= '9') ++at_; // the version
@@ -112,27 +137,41 @@ public:
                 at_ += 2;
                 continue;
             }
-            if (sql_[at_] == '#' ||
+            if (ch == '#' ||
                 (starts_with("--") && (at_ + 2 == sql_.size() || static_cast<unsigned char>(sql_[at_ + 2]) <= ' '))) {
                 const std::size_t eol = sql_.find('\n', at_);
                 at_ = eol == std::string_view::npos ? sql_.size() : eol + 1;
                 continue;
             }
-            if (!is_word_char(sql_[at_]) && sql_[at_] != '$') {
-                ++at_; // punctuation, quotes: not part of a word
+            if (ch == '\'' || ch == '"' || ch == '`') {
+                quote_ = ch;
+                ++at_;
                 continue;
             }
-            const std::size_t begin = at_;
-            while (at_ < sql_.size() && (is_word_char(sql_[at_]) || sql_[at_] == '$')) ++at_;
-            return sql_.substr(begin, at_ - begin);
+            if (!is_word_char(ch) && ch != '$') {
+                ++at_; // punctuation: not part of a word
+                continue;
+            }
+            return word();
         }
     }
 
+    // Whether the word next() returned last was inside quotes.
+    bool in_quotes() const noexcept { return quote_ != 0; }
+    // The text after the word next() returned last.
+    std::string_view rest() const noexcept { return sql_.substr(std::min(at_, sql_.size())); }
+
 private:
     bool starts_with(std::string_view s) const noexcept { return sql_.substr(at_, s.size()) == s; }
+    std::string_view word() noexcept {
+        const std::size_t begin = at_;
+        while (at_ < sql_.size() && (is_word_char(sql_[at_]) || sql_[at_] == '$')) ++at_;
+        return sql_.substr(begin, at_ - begin);
+    }
 
     std::string_view sql_;
     std::size_t at_ = 0;
+    char quote_ = 0; // the quote we are inside, or 0
 };
 
 // Does `sql` contain lowercase `text` anywhere, ignoring case?
@@ -164,8 +203,8 @@ inline bool sets_next_transaction_variable(std::string_view sql) noexcept {
 }
 
 // Does `sql` hold an EXECUTE IMMEDIATE whose text is not one plain string literal: a variable, an expression such as
-// CONCAT(), adjacent literals, or a literal with backslash escapes (its text is not what is written)? What that text
-// does is unseen, so only a session reset is sure to undo it.
+// CONCAT(), adjacent literals, or a literal with backslash escapes or comments (its text, as SQL, is not read as
+// written)? What that text does is unseen, so only a session reset is sure to undo it.
 inline bool executes_unseen_text(std::string_view sql) noexcept {
     Words words(sql);
     std::string_view previous;
@@ -176,7 +215,10 @@ inline bool executes_unseen_text(std::string_view sql) noexcept {
         if (at >= sql.size() || (sql[at] != '\'' && sql[at] != '"')) return true;
         const char quote = sql[at];
         for (++at;; ++at) {
-            if (at >= sql.size() || sql[at] == '\\') return true;
+            // Escapes, and comments (what they hide is read differently inside the literal and in its text as SQL).
+            if (at >= sql.size() || sql[at] == '\\' || sql[at] == '#' || matches_at(sql, at, "--") ||
+                matches_at(sql, at, "/*"))
+                return true;
             if (sql[at] != quote) continue;
             if (at + 1 < sql.size() && sql[at + 1] == quote) { // a doubled quote stands for itself
                 ++at;
@@ -190,23 +232,52 @@ inline bool executes_unseen_text(std::string_view sql) noexcept {
     return false;
 }
 
+// The SessionMark bits a statement's first two words ask for (after SET STATEMENT ... FOR too).
+inline unsigned verb_marks(std::string_view verb, std::string_view second) noexcept {
+    auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    unsigned marks = 0;
+    // Text this cannot see: a stored procedure (it may lock tables through FLUSH or EXECUTE IMMEDIATE, open a
+    // handler, prepare a statement, SET TRANSACTION, take named locks) or a compound statement (BEGIN NOT ATOMIC,
+    // IF, CASE, loops), which may do all of that too. Only a session reset is sure to undo what they leave.
+    for (std::string_view opaque : {"call", "if", "case", "repeat", "while", "loop", "for", "declare"})
+        if (is(verb, opaque)) marks |= session_reset_mark;
+    if (is(verb, "begin") && is(second, "not")) marks |= session_reset_mark;
+    if (is(verb, "handler") || is(verb, "prepare") || (is(verb, "backup") && is(second, "stage")))
+        marks |= session_reset_mark;
+    // BACKUP LOCK as a statement (and, below, inside the text of EXECUTE IMMEDIATE / PREPARE); nowhere else:
+    // BACKUP UNLOCK needs a privilege, so a false alarm would cost the connection, not a round trip.
+    if (is(verb, "backup") && is(second, "lock")) marks |= backup_lock_mark;
+    // A statement prepared in SQL runs text this cannot see (its PREPARE already asked for a session reset).
+    if (is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
+    return marks;
+}
+
+// Does the text after a statement's first word make that word a label (`name: REPEAT ... END REPEAT`)?
+inline bool follows_label(std::string_view rest) noexcept {
+    std::size_t at = 0;
+    while (at < rest.size() && is_blank(rest[at])) ++at;
+    return at < rest.size() && rest[at] == ':' && (at + 1 == rest.size() || rest[at + 1] != '=');
+}
+
 // The SessionMark bits for one statement.
 inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
-    // A stored procedure, or a statement prepared in SQL, runs text this cannot see; of what it may leave behind,
-    // the status flags show neither named locks nor SET TRANSACTION (an open transaction and autocommit they do;
-    // LOCK TABLES is not allowed in a procedure).
     Words first_words(sql);
-    const std::string_view verb = first_words.next();
-    if (is(verb, "call") || is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
-    // BACKUP LOCK as a statement, inside the text of EXECUTE IMMEDIATE / PREPARE, or after SET STATEMENT ... FOR;
-    // nowhere else: BACKUP UNLOCK needs a privilege, so a false alarm would cost the connection, not a round trip.
+    std::string_view verb = first_words.next();
+    if (follows_label(first_words.rest())) verb = first_words.next();
     const std::string_view second = first_words.next();
-    if (is(verb, "backup") && is(second, "lock")) marks |= backup_lock_mark;
-    if (is(verb, "handler") || (is(verb, "backup") && is(second, "stage")) || is(verb, "prepare") ||
-        executes_unseen_text(sql))
-        marks |= session_reset_mark;
+    marks |= verb_marks(verb, second);
+    if (executes_unseen_text(sql)) marks |= session_reset_mark;
+    if (is(verb, "set") && is(second, "statement")) { // SET STATEMENT var = value, ... FOR the statement
+        Words prefix(sql);
+        for (std::string_view word = prefix.next(); !word.empty(); word = prefix.next()) {
+            if (!is(word, "for") || prefix.in_quotes()) continue;
+            Words statement(prefix.rest());
+            const std::string_view inner_verb = statement.next();
+            marks |= verb_marks(inner_verb, statement.next());
+        }
+    }
     if (is(verb, "execute") || is(verb, "prepare") || is(verb, "set")) {
         Words inner(sql);
         std::string_view before;
@@ -1689,16 +1760,17 @@ public:
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
     // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
-    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT, BACKUP LOCK), run a procedure
-    // (CALL, which may take named locks) or set the next transaction's characteristics (SET TRANSACTION). Session
-    // variables (SET SESSION ..., including SET SESSION TRANSACTION) are the session's own and stay: ResetMode::full
-    // undoes them. Never blocks: no round trip.
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT, BACKUP LOCK), run text that
+    // cannot be seen (CALL, a compound statement) or set the next transaction's characteristics (SET TRANSACTION).
+    // Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are the session's own and stay:
+    // ResetMode::full undoes them. Never blocks: no round trip.
     bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
     // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session()
-    // clears them). A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE,
-    // EXECUTE IMMEDIATE of a variable's text) makes this a reset_session(). Blocks for the round trips. Throws Error.
+    // clears them). A statement that leaves what only a session reset is sure to undo (HANDLER, BACKUP STAGE, SQL
+    // PREPARE, CALL, a compound statement, EXECUTE IMMEDIATE of text not written as one plain literal) makes this a
+    // reset_session(). Blocks for the round trips. Throws Error.
     void clean_session() {
         if (carryover_.needs_session_reset()) return reset_session();
         if (carryover_.needs_rollback(server_status())) rollback();
@@ -1984,12 +2056,26 @@ constexpr bool is_valid_identifier(std::string_view name) noexcept {
     return true;
 }
 
+namespace detail {
+// A refused name as an error message shows it: a NUL byte as \0 (what() is a C string, which a NUL would cut off).
+inline std::string shown_name(std::string_view name) {
+    std::string out;
+    for (const char ch : name) {
+        if (ch == '\0')
+            out += "\\0";
+        else
+            out += ch;
+    }
+    return out;
+}
+} // namespace detail
+
 // `name` between backticks, after checking it with is_valid_identifier. `what` names its role for the message
 // ("table", "column", "savepoint"). Never blocks. Throws std::invalid_argument naming the role and the value.
 inline std::string quote_identifier(std::string_view name, std::string_view what = "identifier") {
     if (!is_valid_identifier(name))
-        throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" + std::string(name) +
-                                    "' (1-64 characters: letters, digits, '_', '$')");
+        throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
+                                    detail::shown_name(name) + "' (1-64 characters: letters, digits, '_', '$')");
     std::string out;
     out.reserve(name.size() + 2);
     out += '`';
@@ -2009,11 +2095,12 @@ inline std::string quote_qualified_identifier(std::string_view name, std::string
         const std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
         if (++parts > 2)
             throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
-                                        std::string(name) + "' (at most one dot: qualifier.name)");
+                                        detail::shown_name(name) + "' (at most one dot: qualifier.name)");
         if (!out.empty()) out += '.';
         if (!is_valid_identifier(part))
             throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
-                                        std::string(name) + "' (each part 1-64 characters: letters, digits, '_', '$')");
+                                        detail::shown_name(name) +
+                                        "' (each part 1-64 characters: letters, digits, '_', '$')");
         out += quote_identifier(part, what);
         if (dot == std::string_view::npos) break;
         start = dot + 1;

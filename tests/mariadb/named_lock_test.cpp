@@ -126,4 +126,11 @@ BOOST_AUTO_TEST_CASE(the_64_character_limit_counts_characters_not_bytes) {
     // ...which the server refuses in any name (1300): refused before a statement is sent.
     BOOST_TEST(!mdb::is_valid_identifier("t\xF0\x9F\x98\x80"));
     BOOST_CHECK_THROW(mdb::quote_identifier("t\xF0\x9F\x98\x80", "savepoint"), std::invalid_argument);
+    // A NUL byte in a refused name does not cut the message short.
+    try {
+        (void)mdb::quote_identifier(std::string_view("a\0b", 3), "table");
+        BOOST_ERROR("a name with a NUL byte was accepted");
+    } catch (const std::invalid_argument& e) {
+        BOOST_TEST(std::string(e.what()).find("'a\\0b' (1-64 characters") != std::string::npos, e.what());
+    }
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "test_server.hpp"
 
@@ -349,14 +350,32 @@ BOOST_AUTO_TEST_CASE(table_locks_are_released_on_return) {
     BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 1);
 }
 
-BOOST_AUTO_TEST_CASE(table_locks_taken_by_execute_immediate_of_unseen_text_are_released_on_return) {
+BOOST_AUTO_TEST_CASE(table_locks_taken_where_the_text_does_not_show_them_are_released_on_return) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());
     admin.execute("SET SESSION lock_wait_timeout = 1");
     ScratchTable t(admin, "locked_unseen", "id INT PRIMARY KEY");
+    const std::string procedure = respool_test::unique_name("respool_lock_tables");
+    admin.execute("CREATE PROCEDURE " + procedure + "() BEGIN EXECUTE IMMEDIATE 'LOCK TABLES " + t.name() +
+                  " WRITE'; END");
+    struct Drop {
+        mdb::Connection& admin;
+        std::string procedure;
+        ~Drop() {
+            try {
+                admin.execute("DROP PROCEDURE IF EXISTS " + procedure);
+            } catch (...) {
+            }
+        }
+    } drop{admin, procedure};
     int id = 0;
-    for (const std::string& lock : {"EXECUTE IMMEDIATE CONCAT('LOCK TAB', 'LES " + t.name() + " WRITE')",
-                                    "EXECUTE IMMEDIATE 'LOCK\\tTABLES " + t.name() + " WRITE'"}) {
+    const std::vector<std::string> locks{
+        "EXECUTE IMMEDIATE CONCAT('LOCK TAB', 'LES " + t.name() + " WRITE')",
+        "EXECUTE IMMEDIATE 'LOCK\\tTABLES " + t.name() + " WRITE'",
+        "CALL " + procedure + "()",
+        "BEGIN NOT ATOMIC EXECUTE IMMEDIATE 'LOCK TABLES " + t.name() + " WRITE'; END",
+        "SET STATEMENT max_statement_time = 10 FOR CALL " + procedure + "()"};
+    for (const std::string& lock : locks) {
         BOOST_TEST_CONTEXT(lock) {
             {
                 auto lease = pool.acquire();
@@ -369,7 +388,7 @@ BOOST_AUTO_TEST_CASE(table_locks_taken_by_execute_immediate_of_unseen_text_are_r
             admin.execute("INSERT INTO " + t.name() + " VALUES (?)", ++id); // would time out were it still locked
         }
     }
-    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == 2);
+    BOOST_TEST(admin.query("SELECT COUNT(*) FROM " + t.name())[0].get<int>(0) == static_cast<int>(locks.size()));
 }
 
 BOOST_AUTO_TEST_CASE(an_open_handler_or_a_prepared_statement_does_not_reach_the_next_holder) {

@@ -210,16 +210,17 @@ public:
 
     // Whether handing this session to someone else needs a round trip first: a transaction may be open (the server's
     // status flags), autocommit differs from what connecting left, or a statement run here may have taken named or
-    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT, BACKUP LOCK), run a procedure
-    // (CALL, which may take named locks) or set the next transaction's characteristics (SET TRANSACTION). Session
-    // variables (SET SESSION ..., including SET SESSION TRANSACTION) are the session's own and stay: ResetMode::full
-    // undoes them. Never blocks: no round trip.
+    // table locks (GET_LOCK, LOCK TABLES, FLUSH TABLES WITH READ LOCK or FOR EXPORT, BACKUP LOCK), run text that
+    // cannot be seen (CALL, a compound statement) or set the next transaction's characteristics (SET TRANSACTION).
+    // Session variables (SET SESSION ..., including SET SESSION TRANSACTION) are the session's own and stay:
+    // ResetMode::full undoes them. Never blocks: no round trip.
     bool needs_cleaning() const noexcept { return carryover_.needs_cleaning(server_status()); }
     // Makes the session clean for its next holder with only the round trips needed (what a pool's default
     // ResetMode::rollback runs on return): ROLLBACK, autocommit back to its value after connecting, UNLOCK TABLES,
     // BACKUP UNLOCK, RELEASE_ALL_LOCKS(). Session variables, user variables and temporary tables stay (reset_session()
-    // clears them). A statement that leaves what only a session reset undoes (HANDLER, BACKUP STAGE, SQL PREPARE,
-    // EXECUTE IMMEDIATE of a variable's text) makes this a reset_session(). Blocks for the round trips. Throws Error.
+    // clears them). A statement that leaves what only a session reset is sure to undo (HANDLER, BACKUP STAGE, SQL
+    // PREPARE, CALL, a compound statement, EXECUTE IMMEDIATE of text not written as one plain literal) makes this a
+    // reset_session(). Blocks for the round trips. Throws Error.
     void clean_session() {
         if (carryover_.needs_session_reset()) return reset_session();
         if (carryover_.needs_rollback(server_status())) rollback();

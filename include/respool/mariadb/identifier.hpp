@@ -56,12 +56,26 @@ constexpr bool is_valid_identifier(std::string_view name) noexcept {
     return true;
 }
 
+namespace detail {
+// A refused name as an error message shows it: a NUL byte as \0 (what() is a C string, which a NUL would cut off).
+inline std::string shown_name(std::string_view name) {
+    std::string out;
+    for (const char ch : name) {
+        if (ch == '\0')
+            out += "\\0";
+        else
+            out += ch;
+    }
+    return out;
+}
+} // namespace detail
+
 // `name` between backticks, after checking it with is_valid_identifier. `what` names its role for the message
 // ("table", "column", "savepoint"). Never blocks. Throws std::invalid_argument naming the role and the value.
 inline std::string quote_identifier(std::string_view name, std::string_view what = "identifier") {
     if (!is_valid_identifier(name))
-        throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" + std::string(name) +
-                                    "' (1-64 characters: letters, digits, '_', '$')");
+        throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
+                                    detail::shown_name(name) + "' (1-64 characters: letters, digits, '_', '$')");
     std::string out;
     out.reserve(name.size() + 2);
     out += '`';
@@ -81,11 +95,12 @@ inline std::string quote_qualified_identifier(std::string_view name, std::string
         const std::string_view part = name.substr(start, dot == std::string_view::npos ? dot : dot - start);
         if (++parts > 2)
             throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
-                                        std::string(name) + "' (at most one dot: qualifier.name)");
+                                        detail::shown_name(name) + "' (at most one dot: qualifier.name)");
         if (!out.empty()) out += '.';
         if (!is_valid_identifier(part))
             throw std::invalid_argument("respool::mariadb: invalid " + std::string(what) + " name '" +
-                                        std::string(name) + "' (each part 1-64 characters: letters, digits, '_', '$')");
+                                        detail::shown_name(name) +
+                                        "' (each part 1-64 characters: letters, digits, '_', '$')");
         out += quote_identifier(part, what);
         if (dot == std::string_view::npos) break;
         start = dot + 1;
