@@ -202,34 +202,62 @@ inline bool sets_next_transaction_variable(std::string_view sql) noexcept {
     return false;
 }
 
-// Does `sql` hold an EXECUTE IMMEDIATE whose text is not one plain string literal: a variable, an expression such as
-// CONCAT(), adjacent literals, or a literal with backslash escapes or comments (its text, as SQL, is not read as
-// written)? What that text does is unseen, so only a session reset is sure to undo it.
-inline bool executes_unseen_text(std::string_view sql) noexcept {
+// The position of the first character at or after `at` that is neither a blank nor inside a comment (an executable
+// comment's text counts as text).
+inline std::size_t skip_blanks_and_comments(std::string_view sql, std::size_t at) noexcept {
+    for (;;) {
+        while (at < sql.size() && is_blank(sql[at])) ++at;
+        if (matches_at(sql, at, "/*") && !matches_at(sql, at, "/*!") && !matches_at(sql, at, "/*m!")) {
+            const std::size_t close = sql.find("*/", at + 2);
+            at = close == std::string_view::npos ? sql.size() : close + 2;
+            continue;
+        }
+        if (at < sql.size() && (sql[at] == '#' || (matches_at(sql, at, "--") &&
+                                                   (at + 2 == sql.size() ||
+                                                    static_cast<unsigned char>(sql[at + 2]) <= ' ')))) {
+            const std::size_t eol = sql.find('\n', at);
+            at = eol == std::string_view::npos ? sql.size() : eol + 1;
+            continue;
+        }
+        return at;
+    }
+}
+
+inline unsigned session_marks(std::string_view sql) noexcept;
+
+// The SessionMark bits of the EXECUTE IMMEDIATE statements in `sql`: those of its text when that is one plain string
+// literal (read as a statement of its own), else a session reset: a variable, an expression such as CONCAT(),
+// adjacent literals, or a literal with escapes, doubled quotes or comments, whose text as SQL is not what is written.
+// Recursion is bounded: a literal's text holds no quote of its own kind, so at most two levels nest.
+inline unsigned execute_immediate_marks(std::string_view sql) noexcept {
+    auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    unsigned marks = 0;
     Words words(sql);
     std::string_view previous;
     for (std::string_view word = words.next(); !word.empty(); previous = word, word = words.next()) {
-        if (!equal_ignoring_ascii_case(previous, "execute") || !equal_ignoring_ascii_case(word, "immediate")) continue;
-        std::size_t at = static_cast<std::size_t>(word.data() - sql.data()) + word.size();
-        while (at < sql.size() && is_blank(sql[at])) ++at;
-        if (at >= sql.size() || (sql[at] != '\'' && sql[at] != '"')) return true;
-        const char quote = sql[at];
-        for (++at;; ++at) {
-            // Escapes, and comments (what they hide is read differently inside the literal and in its text as SQL).
-            if (at >= sql.size() || sql[at] == '\\' || sql[at] == '#' || matches_at(sql, at, "--") ||
-                matches_at(sql, at, "/*"))
-                return true;
-            if (sql[at] != quote) continue;
-            if (at + 1 < sql.size() && sql[at + 1] == quote) { // a doubled quote stands for itself
-                ++at;
-                continue;
-            }
-            break;
+        if (words.in_quotes() || !is(previous, "execute") || !is(word, "immediate")) continue;
+        const std::size_t at =
+            skip_blanks_and_comments(sql, static_cast<std::size_t>(word.data() - sql.data()) + word.size());
+        if (at >= sql.size() || (sql[at] != '\'' && sql[at] != '"')) {
+            marks |= session_reset_mark;
+            continue;
         }
-        for (++at; at < sql.size() && is_blank(sql[at]);) ++at;
-        if (at < sql.size() && sql[at] != ';' && !matches_at(sql, at, "using")) return true;
+        const char quote = sql[at];
+        std::size_t end = at + 1;
+        while (end < sql.size() && sql[end] != quote && sql[end] != '\\') ++end;
+        const std::string_view text = sql.substr(at + 1, end - (at + 1));
+        std::size_t after = end + 1;
+        const bool plain = end < sql.size() && sql[end] == quote && (after >= sql.size() || sql[after] != quote) &&
+                           text.find('#') == std::string_view::npos && text.find("--") == std::string_view::npos &&
+                           text.find("/*") == std::string_view::npos;
+        while (after < sql.size() && is_blank(sql[after])) ++after;
+        if (!plain || (after < sql.size() && sql[after] != ';' && !matches_at(sql, after, "using"))) {
+            marks |= session_reset_mark;
+            continue;
+        }
+        marks |= session_marks(text);
     }
-    return false;
+    return marks;
 }
 
 // The SessionMark bits a statement's first two words ask for (after SET STATEMENT ... FOR too).
@@ -238,24 +266,24 @@ inline unsigned verb_marks(std::string_view verb, std::string_view second) noexc
     unsigned marks = 0;
     // Text this cannot see: a stored procedure (it may lock tables through FLUSH or EXECUTE IMMEDIATE, open a
     // handler, prepare a statement, SET TRANSACTION, take named locks) or a compound statement (BEGIN NOT ATOMIC,
-    // IF, CASE, loops), which may do all of that too. Only a session reset is sure to undo what they leave.
+    // an Oracle-mode BEGIN ... END block, IF, CASE, loops), which may do all of that too. Only a session reset is
+    // sure to undo what they leave. (BEGIN alone, or BEGIN WORK, starts a transaction.)
     for (std::string_view opaque : {"call", "if", "case", "repeat", "while", "loop", "for", "declare"})
         if (is(verb, opaque)) marks |= session_reset_mark;
-    if (is(verb, "begin") && is(second, "not")) marks |= session_reset_mark;
+    if (is(verb, "begin") && !second.empty() && !is(second, "work")) marks |= session_reset_mark;
     if (is(verb, "handler") || is(verb, "prepare") || (is(verb, "backup") && is(second, "stage")))
         marks |= session_reset_mark;
-    // BACKUP LOCK as a statement (and, below, inside the text of EXECUTE IMMEDIATE / PREPARE); nowhere else:
-    // BACKUP UNLOCK needs a privilege, so a false alarm would cost the connection, not a round trip.
+    // BACKUP LOCK as a statement (and, below, inside the text of PREPARE); nowhere else: BACKUP UNLOCK needs a
+    // privilege, so a false alarm would cost the connection, not a round trip.
     if (is(verb, "backup") && is(second, "lock")) marks |= backup_lock_mark;
     // A statement prepared in SQL runs text this cannot see (its PREPARE already asked for a session reset).
-    if (is(verb, "execute")) marks |= named_locks_mark | next_transaction_mark;
+    if (is(verb, "execute") && !is(second, "immediate")) marks |= named_locks_mark | next_transaction_mark;
     return marks;
 }
 
 // Does the text after a statement's first word make that word a label (`name: REPEAT ... END REPEAT`)?
 inline bool follows_label(std::string_view rest) noexcept {
-    std::size_t at = 0;
-    while (at < rest.size() && is_blank(rest[at])) ++at;
+    const std::size_t at = skip_blanks_and_comments(rest, 0);
     return at < rest.size() && rest[at] == ':' && (at + 1 == rest.size() || rest[at + 1] != '=');
 }
 
@@ -263,29 +291,32 @@ inline bool follows_label(std::string_view rest) noexcept {
 inline unsigned session_marks(std::string_view sql) noexcept {
     unsigned marks = contains_ignoring_case(sql, "get_lock") ? unsigned{named_locks_mark} : 0u;
     auto is = [](std::string_view word, std::string_view lower) { return equal_ignoring_ascii_case(word, lower); };
+    // A statement that starts with a quoted name or `<<` can only be a labelled block (`lbl`: LOOP, <<lbl>> LOOP).
+    const std::size_t start = skip_blanks_and_comments(sql, 0);
+    if (start < sql.size() && (sql[start] == '`' || sql[start] == '"' || matches_at(sql, start, "<<")))
+        marks |= session_reset_mark;
     Words first_words(sql);
     std::string_view verb = first_words.next();
     if (follows_label(first_words.rest())) verb = first_words.next();
     const std::string_view second = first_words.next();
     marks |= verb_marks(verb, second);
-    if (executes_unseen_text(sql)) marks |= session_reset_mark;
-    if (is(verb, "set") && is(second, "statement")) { // SET STATEMENT var = value, ... FOR the statement
+    marks |= execute_immediate_marks(sql);
+    if (is(verb, "set") && is(second, "statement")) {
+        // SET STATEMENT var = value, ... FOR the statement. Every FOR, even one that seems quoted: how the server
+        // reads quotes depends on sql_mode and the character set, and a false alarm costs only a round trip.
         Words prefix(sql);
         for (std::string_view word = prefix.next(); !word.empty(); word = prefix.next()) {
-            if (!is(word, "for") || prefix.in_quotes()) continue;
+            if (!is(word, "for")) continue;
             Words statement(prefix.rest());
             const std::string_view inner_verb = statement.next();
             marks |= verb_marks(inner_verb, statement.next());
         }
     }
-    if (is(verb, "execute") || is(verb, "prepare") || is(verb, "set")) {
+    if (is(verb, "prepare")) {
         Words inner(sql);
         std::string_view before;
-        for (std::string_view word = inner.next(); !word.empty(); before = word, word = inner.next()) {
+        for (std::string_view word = inner.next(); !word.empty(); before = word, word = inner.next())
             if (is(before, "backup") && is(word, "lock")) marks |= backup_lock_mark;
-            if ((is(before, "backup") && is(word, "stage")) || (is(before, "handler") && !is(verb, "set")))
-                marks |= session_reset_mark;
-        }
     }
     Words words(sql);
     std::string_view previous;

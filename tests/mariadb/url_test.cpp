@@ -257,10 +257,17 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
     BOOST_TEST(d::session_marks("PREPARE s FROM 'SELECT 1'") == unsigned{d::session_reset_mark});
     BOOST_TEST((d::session_marks("EXECUTE IMMEDIATE @q") & d::session_reset_mark) != 0u); // unseen text
     BOOST_TEST((d::session_marks("EXECUTE IMMEDIATE 'HANDLER t OPEN'") & d::session_reset_mark) != 0u);
-    BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'SELECT 1'") ==
-               unsigned{d::named_locks_mark | d::next_transaction_mark}); // EXECUTE: as a CALL
-    BOOST_TEST(d::session_marks("execute immediate 'SELECT ''a''' USING 1;") ==
-               unsigned{d::named_locks_mark | d::next_transaction_mark});
+    // EXECUTE IMMEDIATE of one plain literal: its text read as a statement of its own.
+    BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'SELECT 1'") == 0u);
+    BOOST_TEST(d::session_marks("execute immediate \"SELECT ?\" USING 1;") == 0u);
+    BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'CALL p()'") == unsigned{d::session_reset_mark});
+    BOOST_TEST(d::session_marks("EXECUTE IMMEDIATE 'EXECUTE IMMEDIATE \"LOCK TABLES t WRITE\"'") ==
+               unsigned{d::table_locks_mark});
+    BOOST_TEST((d::session_marks("EXECUTE IMMEDIATE 'SET STATEMENT a=1 FOR CALL p()'") & d::session_reset_mark) != 0u);
+    BOOST_TEST((d::session_marks("execute immediate 'SELECT ''a'''") & d::session_reset_mark) != 0u); // doubled
+    // Words in data are not statements.
+    BOOST_TEST(d::session_marks("INSERT INTO log (msg) VALUES ('EXECUTE IMMEDIATE failed')") == 0u);
+    BOOST_TEST(d::session_marks("SET @note = 'nightly backup lock window'") == 0u);
     // Text that is not what is written: an expression, adjacent literals, escapes.
     for (const char* unseen : {"EXECUTE IMMEDIATE CONCAT('LOCK TAB', 'LES t WRITE')",
                                "EXECUTE IMMEDIATE 'LOCK TAB' 'LES t WRITE'",
@@ -300,7 +307,10 @@ BOOST_AUTO_TEST_CASE(statements_that_leave_session_state_are_recognised_from_the
                                "SET STATEMENT max_statement_time=10 FOR HANDLER t OPEN AS h",
                                "SET STATEMENT lock_wait_timeout=5 FOR PREPARE s FROM 'SELECT 1'",
                                "EXECUTE IMMEDIATE 'LOCK /* x */ TABLES t WRITE'",
-                               "EXECUTE IMMEDIATE 'LOCK # x\nTABLES t'"})
+                               "EXECUTE IMMEDIATE 'LOCK # x\nTABLES t'", "`lbl`: LOOP CALL p(); END LOOP",
+                               "lbl /* c */ : LOOP CALL p(); LEAVE lbl; END LOOP", "BEGIN CALL p(); END",
+                               "<<lbl>> LOOP CALL p(); EXIT lbl; END LOOP",
+                               "SET STATEMENT default_master_connection='\\' FOR CALL p()"})
         BOOST_TEST((d::session_marks(opaque) & d::session_reset_mark) != 0u, opaque);
     for (const char* plain : {"BEGIN", "BEGIN WORK", "SET @a := 1", "SELECT IF(1, 2, 3)", "SELECT 'a:b'"})
         BOOST_TEST(d::session_marks(plain) == 0u, plain);
