@@ -243,19 +243,10 @@ BOOST_AUTO_TEST_CASE(transaction_on_a_lease_rolls_back_and_named_locks_are_relea
 BOOST_AUTO_TEST_CASE(named_locks_a_procedure_takes_are_released_on_return) {
     auto pool = mdb::make_pool(server_options(), one_connection);
     mdb::Connection admin(server_options());
-    const std::string procedure = respool_test::unique_name("respool_take_lock");
+    const respool_test::ScratchProcedure take_lock(admin, "respool_take_lock", "IN n VARCHAR(64)",
+                                                   "BEGIN DO GET_LOCK(n, 0); END");
+    const std::string& procedure = take_lock.name();
     const std::string lock = respool_test::unique_name("respool_lock");
-    admin.execute("CREATE PROCEDURE " + procedure + "(IN n VARCHAR(64)) BEGIN DO GET_LOCK(n, 0); END");
-    struct Drop {
-        mdb::Connection& admin;
-        std::string procedure;
-        ~Drop() {
-            try {
-                admin.execute("DROP PROCEDURE IF EXISTS " + procedure);
-            } catch (...) {
-            }
-        }
-    } drop{admin, procedure};
     {
         auto lease = pool.acquire();
         lease->execute("CALL " + procedure + "(?)", lock);
@@ -355,19 +346,9 @@ BOOST_AUTO_TEST_CASE(table_locks_taken_where_the_text_does_not_show_them_are_rel
     mdb::Connection admin(server_options());
     admin.execute("SET SESSION lock_wait_timeout = 1");
     ScratchTable t(admin, "locked_unseen", "id INT PRIMARY KEY");
-    const std::string procedure = respool_test::unique_name("respool_lock_tables");
-    admin.execute("CREATE PROCEDURE " + procedure + "() BEGIN EXECUTE IMMEDIATE 'LOCK TABLES " + t.name() +
-                  " WRITE'; END");
-    struct Drop {
-        mdb::Connection& admin;
-        std::string procedure;
-        ~Drop() {
-            try {
-                admin.execute("DROP PROCEDURE IF EXISTS " + procedure);
-            } catch (...) {
-            }
-        }
-    } drop{admin, procedure};
+    const respool_test::ScratchProcedure lock_tables(admin, "respool_lock_tables", "",
+                                                     "BEGIN EXECUTE IMMEDIATE 'LOCK TABLES " + t.name() + " WRITE'; END");
+    const std::string& procedure = lock_tables.name();
     int id = 0;
     const std::vector<std::string> locks{
         "EXECUTE IMMEDIATE CONCAT('LOCK TAB', 'LES " + t.name() + " WRITE')",

@@ -68,4 +68,27 @@ private:
     std::string name_;
 };
 
+// Creates a stored procedure `prefix_<pid>_<n>(parameters) body` and drops it when the test ends, whatever happens.
+class ScratchProcedure {
+public:
+    ScratchProcedure(respool::mariadb::Connection& admin, const std::string& prefix, const std::string& parameters,
+                     const std::string& body)
+        : admin_(admin), name_(unique_name(prefix)) {
+        admin_.execute("CREATE PROCEDURE " + name_ + "(" + parameters + ") " + body);
+    }
+    ~ScratchProcedure() {
+        try {
+            admin_.execute("DROP PROCEDURE IF EXISTS " + name_);
+        } catch (...) {
+        }
+    }
+    ScratchProcedure(const ScratchProcedure&) = delete;
+    ScratchProcedure& operator=(const ScratchProcedure&) = delete;
+    const std::string& name() const { return name_; }
+
+private:
+    respool::mariadb::Connection& admin_;
+    std::string name_;
+};
+
 } // namespace respool_test
