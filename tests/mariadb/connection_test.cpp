@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdint>
+#include <fstream>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -131,6 +133,36 @@ BOOST_AUTO_TEST_CASE(bit_columns_read_as_the_number_their_bits_make_with_or_with
         BOOST_CHECK_THROW((void)row.get<std::int64_t>("b64"), mdb::Error); // out of range, not wrapped
         BOOST_CHECK_THROW((void)row.get<std::string_view>("b8"), mdb::Error);
     }
+}
+
+BOOST_AUTO_TEST_CASE(load_data_local_infile_is_refused_unless_asked_for) {
+    const std::string path = "/tmp/" + respool_test::unique_name("respool_local_infile") + ".txt";
+    std::ofstream(path) << "only if asked\n";
+    struct Remove {
+        std::string path;
+        ~Remove() { std::remove(path.c_str()); }
+    } remove{path};
+    auto load = [&](mdb::Connection& c) {
+        c.execute("CREATE TEMPORARY TABLE IF NOT EXISTS loaded (s TEXT)");
+        c.execute("LOAD DATA LOCAL INFILE '" + path + "' INTO TABLE loaded");
+        return c.query("SELECT s FROM loaded")[0].get<std::string>(0);
+    };
+    {
+        mdb::Connection c(server_options()); // a server that asks for a file gets none
+        try {
+            (void)load(c);
+            BOOST_ERROR("LOAD DATA LOCAL INFILE read a file without local_infile");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST(e.server_errno() == 4166u, e.what()); // ER_LOAD_INFILE_CAPABILITY_DISABLED
+        }
+        BOOST_TEST(c.query("SELECT COUNT(*) FROM loaded")[0].get<int>(0) == 0); // and the session goes on
+    }
+    auto allowed = server_options();
+    allowed.local_infile = true;
+    mdb::Connection c(allowed);
+    BOOST_TEST(load(c) == "only if asked");
+    BOOST_TEST(mdb::ConnectOptions::from_url("mariadb://u@h/d?local_infile=true").local_infile);
+    BOOST_TEST(!mdb::ConnectOptions::from_url("mariadb://u@h/d").local_infile);
 }
 
 BOOST_AUTO_TEST_CASE(placeholders_without_arguments_are_reported_as_an_argument_count_error) {

@@ -45,6 +45,9 @@ struct ConnectOptions {
     std::string charset = "utf8mb4";
     Tls tls;
     std::vector<std::string> init_statements; // run in order after connecting and after a full session reset
+    // Allow LOAD DATA LOCAL INFILE. Off by default: with it on, the server (or anyone who can pose as it on a
+    // connection without verify_identity) may ask for any file this process can read, in reply to any statement.
+    bool local_infile = false;
 
     // The longest connect, read or write timeout: Connector/C keeps it in milliseconds in an int.
     static constexpr std::chrono::seconds max_timeout{2'147'483};
@@ -71,7 +74,7 @@ struct ConnectOptions {
     // as mariadb+mariadbconnector:// as SQLAlchemy writes them). Parts and values are percent-decoded. Keys:
     // connect_timeout, read_timeout, write_timeout (seconds), charset, unix_socket, ssl_mode
     // (disabled|required|verify_identity), ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, ssl_crl, init_command
-    // (repeatable). The pool_* keys and max_overflow are accepted and left to make_pool(url).
+    // (repeatable), local_infile (true|false). The pool_* keys and max_overflow are accepted and left to make_pool(url).
     // Never blocks; thread-safe. Throws std::invalid_argument naming the malformed part or the unknown key.
     static ConnectOptions from_url(std::string_view url) {
         const detail::UrlParts parts = detail::split_url(url);
@@ -105,6 +108,7 @@ struct ConnectOptions {
             else if (key == "ssl_cipher") out.tls.cipher = value;
             else if (key == "ssl_crl") out.tls.crl = value;
             else if (key == "init_command") out.init_statements.push_back(value);
+            else if (key == "local_infile") out.local_infile = detail::url_flag(key, value);
             else detail::url_error("unknown key '" + key + "'");
         }
         // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock

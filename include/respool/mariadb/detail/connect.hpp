@@ -22,6 +22,8 @@ inline void apply_connect_options(MYSQL* handle, const ConnectOptions& o) noexce
     unsigned int write_timeout = seconds(o.write_timeout);
     my_bool reconnect = 0;
     mysql_optionsv(handle, MYSQL_OPT_RECONNECT, &reconnect);
+    unsigned int local_infile = o.local_infile ? 1u : 0u; // Connector/C allows it unless told otherwise
+    mysql_optionsv(handle, MYSQL_OPT_LOCAL_INFILE, &local_infile);
     if (connect_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
     if (read_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
     if (write_timeout > 0) mysql_optionsv(handle, MYSQL_OPT_WRITE_TIMEOUT, &write_timeout);
