@@ -189,7 +189,18 @@ BOOST_AUTO_TEST_CASE(malformed_urls_name_the_bad_part) {
     check_refused("mariadb://u@h:abc/d", "port 'abc'");
     check_refused("mariadb://u@h:70000/d", "port '70000'");
     check_refused("mariadb://u@h:/d", "port ''");
-    check_refused("mariadb://u:p%zz@h/d", "'%zz' in the password");
+    check_refused("mariadb://u:p%zz@h/d", "bad percent escape in the password");
+    check_refused("mariadb://u@h/d%zz", "'%zz' in the database");
+    // A password with an unescaped '/' or '?' splits the URL: refused without showing any of it.
+    for (const char* split : {"mariadb://u:zq/xw@h:3306/d", "mariadb://u:zq?xw@h/d", "mariadb://u:z/q?xw@h"}) {
+        check_refused(split, "must be percent-encoded");
+        try {
+            (void)mdb::ConnectOptions::from_url(split);
+        } catch (const std::invalid_argument& e) {
+            BOOST_TEST(std::string(e.what()).find("xw") == std::string::npos, e.what());
+        }
+    }
+    BOOST_TEST(mdb::ConnectOptions::from_url("mariadb://u:p@h/d?init_command=SET+@a%3D1").init_statements.size() == 1u);
     check_refused("mariadb://u@h/d?colour=blue", "unknown key 'colour'");
     check_refused("mariadb://u@h/d?connect_timeout=soon", "connect_timeout");
     check_refused("mariadb://u@h/d?charset", "'charset'");

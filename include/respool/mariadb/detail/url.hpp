@@ -39,8 +39,10 @@ inline std::string percent_decode(std::string_view in, std::string_view part, bo
         }
         const int hi = i + 2 < in.size() ? hex(in[i + 1]) : -1;
         const int lo = i + 2 < in.size() ? hex(in[i + 2]) : -1;
-        if (hi < 0 || lo < 0)
+        if (hi < 0 || lo < 0) {
+            if (part == "password") url_error("bad percent escape in the password"); // never echo a password
             url_error("bad percent escape '" + std::string(in.substr(i, 3)) + "' in the " + std::string(part));
+        }
         // Connector/C takes C strings: a NUL would silently cut the value short (a password, say) there.
         if (hi == 0 && lo == 0) url_error("'%00' (a NUL byte) in the " + std::string(part) + " is not allowed");
         out += static_cast<char>(hi * 16 + lo);
@@ -72,6 +74,17 @@ inline UrlParts split_url(std::string_view url) {
         url_error("unsupported scheme '" + parts.scheme + "' (expected mariadb or mysql)");
     std::string_view rest = url.substr(scheme_end + 3);
 
+    // An '@' after the first '/' or '?' while none comes before it: a password with an unescaped '/' or '?' split
+    // the URL there. Say so without echoing any of it (the other messages would show pieces of the password).
+    if (const auto split = rest.find_first_of("/?"); split != std::string_view::npos) {
+        const std::string_view authority = rest.substr(0, split);
+        const std::string_view after = rest.substr(split);
+        const auto at = after.find('@');
+        if (authority.find('@') == std::string_view::npos && authority.find(':') != std::string_view::npos &&
+            at != std::string_view::npos && after.substr(0, at).find_first_of("=&") == std::string_view::npos)
+            url_error("an '@' after the first '/' or '?': a password holding '/' or '?' must be percent-encoded "
+                      "(%2F, %3F), as must an '@' in a database name (%40)");
+    }
     std::string_view query;
     if (const auto q = rest.find('?'); q != std::string_view::npos) {
         query = rest.substr(q + 1);
