@@ -88,6 +88,27 @@ inline bool matches_at(std::string_view sql, std::size_t at, std::string_view wo
     return true;
 }
 
+// The position of the first character at or after `at` that is neither a blank nor inside a comment (an executable
+// comment's text counts as text).
+inline std::size_t skip_blanks_and_comments(std::string_view sql, std::size_t at) noexcept {
+    for (;;) {
+        while (at < sql.size() && is_blank(sql[at])) ++at;
+        if (matches_at(sql, at, "/*") && !matches_at(sql, at, "/*!") && !matches_at(sql, at, "/*m!")) {
+            const std::size_t close = sql.find("*/", at + 2);
+            at = close == std::string_view::npos ? sql.size() : close + 2;
+            continue;
+        }
+        if (at < sql.size() && (sql[at] == '#' || (matches_at(sql, at, "--") &&
+                                                   (at + 2 == sql.size() ||
+                                                    static_cast<unsigned char>(sql[at + 2]) <= ' ')))) {
+            const std::size_t eol = sql.find('\n', at);
+            at = eol == std::string_view::npos ? sql.size() : eol + 1;
+            continue;
+        }
+        return at;
+    }
+}
+
 // The words of a statement in order, as the server would read them: blanks and comments (/* */, -- , #) separate
 // words and are skipped; the text of an executable comment (/*!50000 ... */, /*M!100000 ... */) counts. The words
 // inside quotes ('...', "...", `...`) are words too (the text of EXECUTE IMMEDIATE is SQL), but what looks like a
@@ -119,8 +140,8 @@ public:
                 ++at_;
                 continue;
             }
-            if (is_blank(ch)) {
-                ++at_;
+            if (const std::size_t after = skip_blanks_and_comments(sql_, at_); after != at_) {
+                at_ = after;
                 continue;
             }
             if (starts_with("/*!") || starts_with("/*M!") || starts_with("/*m!")) {
@@ -128,19 +149,8 @@ public:
                 while (at_ < sql_.size() && sql_[at_] >= '0' && sql_[at_] <= '9') ++at_; // the version
                 continue;
             }
-            if (starts_with("/*")) {
-                const std::size_t close = sql_.find("*/", at_ + 2);
-                at_ = close == std::string_view::npos ? sql_.size() : close + 2;
-                continue;
-            }
             if (starts_with("*/")) { // the end of an executable comment
                 at_ += 2;
-                continue;
-            }
-            if (ch == '#' ||
-                (starts_with("--") && (at_ + 2 == sql_.size() || static_cast<unsigned char>(sql_[at_ + 2]) <= ' '))) {
-                const std::size_t eol = sql_.find('\n', at_);
-                at_ = eol == std::string_view::npos ? sql_.size() : eol + 1;
                 continue;
             }
             if (ch == '\'' || ch == '"' || ch == '`') {
@@ -200,27 +210,6 @@ inline bool sets_next_transaction_variable(std::string_view sql) noexcept {
             if (equal_ignoring_ascii_case(name, next_only)) return true;
     }
     return false;
-}
-
-// The position of the first character at or after `at` that is neither a blank nor inside a comment (an executable
-// comment's text counts as text).
-inline std::size_t skip_blanks_and_comments(std::string_view sql, std::size_t at) noexcept {
-    for (;;) {
-        while (at < sql.size() && is_blank(sql[at])) ++at;
-        if (matches_at(sql, at, "/*") && !matches_at(sql, at, "/*!") && !matches_at(sql, at, "/*m!")) {
-            const std::size_t close = sql.find("*/", at + 2);
-            at = close == std::string_view::npos ? sql.size() : close + 2;
-            continue;
-        }
-        if (at < sql.size() && (sql[at] == '#' || (matches_at(sql, at, "--") &&
-                                                   (at + 2 == sql.size() ||
-                                                    static_cast<unsigned char>(sql[at + 2]) <= ' ')))) {
-            const std::size_t eol = sql.find('\n', at);
-            at = eol == std::string_view::npos ? sql.size() : eol + 1;
-            continue;
-        }
-        return at;
-    }
 }
 
 inline unsigned session_marks(std::string_view sql) noexcept;
