@@ -145,7 +145,7 @@ public:
                 continue;
             }
             if (starts_with("/*!") || starts_with("/*M!") || starts_with("/*m!")) {
-                at_ += sql_[at_ + 2] == '!' ? 3 : 4;
+                at_ += sql_[at_ + 2] == '!' ? std::size_t{3} : std::size_t{4};
                 while (at_ < sql_.size() && sql_[at_] >= '0' && sql_[at_] <= '9') ++at_; // the version
                 continue;
             }
@@ -723,6 +723,16 @@ private:
                           "' for ssl_mode (expected disabled, required or verify_identity)");
     }
 };
+
+namespace detail {
+
+// `options` once validate() has accepted them; for constructors that validate before they store.
+inline ConnectOptions validated(ConnectOptions options) {
+    options.validate();
+    return options;
+}
+
+} // namespace detail
 
 } // namespace respool::mariadb
 #endif // RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED
@@ -2021,7 +2031,7 @@ class Factory {
 public:
     // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     explicit Factory(ConnectOptions options)
-        : options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
+        : options_(std::make_shared<const ConnectOptions>(detail::validated(std::move(options)))) {}
 
     // A new connection. Blocks up to connect_timeout (plus the init statements); never retries. Thread-safe: several
     // create() calls may run at once. Throws Error (the pool rethrows it to the caller of acquire).
@@ -2065,9 +2075,15 @@ constexpr bool is_valid_utf8(std::string_view text) noexcept {
         unsigned char low = 0x80, high = 0xBF; // the range of the byte after the lead byte
         if (b < 0x80) length = 1;
         else if (b >= 0xC2 && b <= 0xDF) length = 2;
-        else if (b >= 0xE0 && b <= 0xEF) length = 3, low = b == 0xE0 ? 0xA0 : 0x80, high = b == 0xED ? 0x9F : 0xBF;
-        else if (b >= 0xF0 && b <= 0xF4) length = 4, low = b == 0xF0 ? 0x90 : 0x80, high = b == 0xF4 ? 0x8F : 0xBF;
-        else return false;
+        else if (b >= 0xE0 && b <= 0xEF) {
+            length = 3;
+            low = b == 0xE0 ? 0xA0 : 0x80;
+            high = b == 0xED ? 0x9F : 0xBF;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            length = 4;
+            low = b == 0xF0 ? 0x90 : 0x80;
+            high = b == 0xF4 ? 0x8F : 0xBF;
+        } else return false;
         if (i + length > text.size()) return false;
         for (std::size_t k = 1; k < length; ++k) {
             const auto c = static_cast<unsigned char>(text[i + k]);
@@ -2241,7 +2257,11 @@ inline Peek peek_socket(MYSQL* handle) noexcept {
     const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return Peek::closed;
     if (n > 0) return Peek::unexpected_data;
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
+    const int error = errno;
+#if EWOULDBLOCK != EAGAIN
+    if (error == EWOULDBLOCK) return Peek::quiet;
+#endif
+    return (error == EAGAIN || error == EINTR) ? Peek::quiet : Peek::closed;
 }
 
 // What check_socket() concludes about an idle, connected session.
@@ -2258,7 +2278,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     explicit ValidatorCore(ValidatorOptions options)
-        : options_((options.validate(), options)),
+        : options_(validated(options)),
           invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
 
     const ValidatorOptions& options() const noexcept { return options_; }
@@ -2327,6 +2347,11 @@ public:
     }
 
 private:
+    static ValidatorOptions validated(ValidatorOptions options) {
+        options.validate();
+        return options;
+    }
+
     static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
 
     ValidatorOptions options_;

@@ -313,7 +313,7 @@ public:
     // An unconnected session whose waits run on `executor`. No I/O. Throws Error when Connector/C cannot set it up,
     // std::invalid_argument naming an invalid option.
     AsyncConnection(executor_type executor, ConnectOptions options)
-        : s_(std::make_unique<State>(std::move(executor), (options.validate(), std::move(options)))) {
+        : s_(std::make_unique<State>(std::move(executor), detail::validated(std::move(options)))) {
         detail::init_library();
         s_->handle = mysql_init(nullptr);
         if (!s_->handle) throw std::bad_alloc();
@@ -862,7 +862,7 @@ public:
     // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options)
         : executor_(std::move(executor)),
-          options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
+          options_(std::make_shared<const ConnectOptions>(detail::validated(std::move(options)))) {}
 
     // As above, telling `listener` (while it exists) of every connection made. For AsyncConnectionPool.
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options,

@@ -61,7 +61,7 @@ public:
     // An unconnected session whose waits run on `executor`. No I/O. Throws Error when Connector/C cannot set it up,
     // std::invalid_argument naming an invalid option.
     AsyncConnection(executor_type executor, ConnectOptions options)
-        : s_(std::make_unique<State>(std::move(executor), (options.validate(), std::move(options)))) {
+        : s_(std::make_unique<State>(std::move(executor), detail::validated(std::move(options)))) {
         detail::init_library();
         s_->handle = mysql_init(nullptr);
         if (!s_->handle) throw std::bad_alloc();

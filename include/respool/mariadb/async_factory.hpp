@@ -34,7 +34,7 @@ public:
     // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options)
         : executor_(std::move(executor)),
-          options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
+          options_(std::make_shared<const ConnectOptions>(detail::validated(std::move(options)))) {}
 
     // As above, telling `listener` (while it exists) of every connection made. For AsyncConnectionPool.
     AsyncFactory(boost::asio::any_io_executor executor, ConnectOptions options,

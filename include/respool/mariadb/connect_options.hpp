@@ -130,5 +130,15 @@ private:
     }
 };
 
+namespace detail {
+
+// `options` once validate() has accepted them; for constructors that validate before they store.
+inline ConnectOptions validated(ConnectOptions options) {
+    options.validate();
+    return options;
+}
+
+} // namespace detail
+
 } // namespace respool::mariadb
 #endif // RESPOOL_MARIADB_CONNECT_OPTIONS_HPP_INCLUDED

@@ -15,7 +15,7 @@ class Factory {
 public:
     // Throws std::invalid_argument naming an invalid option (ConnectOptions::validate()).
     explicit Factory(ConnectOptions options)
-        : options_(std::make_shared<const ConnectOptions>((options.validate(), std::move(options)))) {}
+        : options_(std::make_shared<const ConnectOptions>(detail::validated(std::move(options)))) {}
 
     // A new connection. Blocks up to connect_timeout (plus the init statements); never retries. Thread-safe: several
     // create() calls may run at once. Throws Error (the pool rethrows it to the caller of acquire).

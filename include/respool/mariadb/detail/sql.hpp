@@ -109,7 +109,7 @@ public:
                 continue;
             }
             if (starts_with("/*!") || starts_with("/*M!") || starts_with("/*m!")) {
-                at_ += sql_[at_ + 2] == '!' ? 3 : 4;
+                at_ += sql_[at_ + 2] == '!' ? std::size_t{3} : std::size_t{4};
                 while (at_ < sql_.size() && sql_[at_] >= '0' && sql_[at_] <= '9') ++at_; // the version
                 continue;
             }

@@ -37,7 +37,11 @@ inline Peek peek_socket(MYSQL* handle) noexcept {
     const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     if (n == 0) return Peek::closed;
     if (n > 0) return Peek::unexpected_data;
-    return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? Peek::quiet : Peek::closed;
+    const int error = errno;
+#if EWOULDBLOCK != EAGAIN
+    if (error == EWOULDBLOCK) return Peek::quiet;
+#endif
+    return (error == EAGAIN || error == EINTR) ? Peek::quiet : Peek::closed;
 }
 
 // What check_socket() concludes about an idle, connected session.
@@ -54,7 +58,7 @@ public:
     using Clock = std::chrono::steady_clock;
 
     explicit ValidatorCore(ValidatorOptions options)
-        : options_((options.validate(), options)),
+        : options_(validated(options)),
           invalidated_before_(std::make_shared<std::atomic<Clock::rep>>(no_mark)) {}
 
     const ValidatorOptions& options() const noexcept { return options_; }
@@ -123,6 +127,11 @@ public:
     }
 
 private:
+    static ValidatorOptions validated(ValidatorOptions options) {
+        options.validate();
+        return options;
+    }
+
     static constexpr Clock::rep no_mark = std::chrono::nanoseconds::min().count();
 
     ValidatorOptions options_;
