@@ -6,7 +6,24 @@
 //   treiber_stack  a bare lock-free stack of slot indices: a CAS to pop and a CAS to push;
 //   mutex_list     a lean free list, a std::vector under a std::mutex (lock + unlock on each side).
 // Target: respool within 3x of the floor and faster than the mutex list.
+// When CMake finds them, two other libraries' generic pools run next to these, through their public API:
+//   poco_object_pool   POCO's Poco::ObjectPool<int> (borrowObject + returnObject), libpoco-dev;
+//   soci_lease         SOCI's soci::connection_pool (lease + give_back of an unopened session), libsoci-dev.
 #include <respool/pool.hpp>
+
+#ifndef RESPOOL_BENCH_HAS_POCO
+#define RESPOOL_BENCH_HAS_POCO 0
+#endif
+#ifndef RESPOOL_BENCH_HAS_SOCI
+#define RESPOOL_BENCH_HAS_SOCI 0
+#endif
+
+#if RESPOOL_BENCH_HAS_POCO
+#include <Poco/ObjectPool.h>
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+#include <soci/connection-pool.h>
+#endif
 
 #include <array>
 #include <atomic>
@@ -142,6 +159,29 @@ void reference_steady_clock_now(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(std::chrono::steady_clock::now());
 }
 
+#if RESPOOL_BENCH_HAS_POCO
+void poco_object_pool(benchmark::State& state) {
+    Poco::ObjectPool<int> pool(slot_count, slot_count);
+    pool.returnObject(pool.borrowObject()); // created before the loop, as respool's is
+    for (auto _ : state) {
+        int* object = pool.borrowObject();
+        benchmark::DoNotOptimize(++*object);
+        pool.returnObject(object);
+    }
+}
+#endif
+
+#if RESPOOL_BENCH_HAS_SOCI
+void soci_lease(benchmark::State& state) {
+    soci::connection_pool pool(slot_count);
+    for (auto _ : state) {
+        const std::size_t position = pool.lease();
+        benchmark::DoNotOptimize(&pool.at(position));
+        pool.give_back(position);
+    }
+}
+#endif
+
 const std::string prefix = "checkout_return/";
 const std::string floor_name = prefix + "floor_cas_store";
 
@@ -153,6 +193,12 @@ void register_all() {
     benchmark::RegisterBenchmark((prefix + "respool_fifo").c_str(), respool_acquire, respool::CheckoutOrder::fifo);
     benchmark::RegisterBenchmark((prefix + "respool_lifo_try_acquire").c_str(), respool_try_acquire);
     benchmark::RegisterBenchmark((prefix + "reference_steady_clock_now").c_str(), reference_steady_clock_now);
+#if RESPOOL_BENCH_HAS_POCO
+    benchmark::RegisterBenchmark((prefix + "poco_object_pool").c_str(), poco_object_pool);
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+    benchmark::RegisterBenchmark((prefix + "soci_lease").c_str(), soci_lease);
+#endif
 }
 
 void summary(const respool_bench::Collected& c, std::ostream& out) {
@@ -171,6 +217,12 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
         if (ns != ns) continue; // filtered out
         out << "  target " << variant << " <= 3x floor: " << respool_bench::verdict(ns <= 3 * floor_ns)
             << "; faster than mutex_list: " << respool_bench::verdict(ns < mutex_ns) << "\n";
+    }
+    const double respool_ns = c.median_time(prefix + "respool_lifo");
+    for (const char* other : {"poco_object_pool", "soci_lease"}) {
+        const double ns = c.median_time(prefix + other);
+        if (ns != ns || respool_ns != respool_ns) continue; // not built, or filtered out
+        out << "  respool_lifo against " << other << ": " << ns / respool_ns << "x faster\n";
     }
 }
 

@@ -4,12 +4,29 @@
 // its throughput at every thread count.
 // Two references explain the result rather than judge it: respool's try_acquire() retried with a yield (acquire()
 // without computing a deadline), and a bare Treiber stack (the least any pool built on one shared stack does).
+// When CMake finds them, two other libraries' generic pools run as well, waiting as their own blocking calls wait:
+// POCO's Poco::ObjectPool<int> (borrowObject with a timeout, returnObject) and SOCI's soci::connection_pool (lease,
+// give_back; its sessions are never opened).
 //
 // Method: each benchmark iteration runs every contender, one after the other (the order rotates between iterations
 // so that none always runs on a warmer or quieter machine), each on its own set of threads for a fixed time.
 // Throughput is every operation of every thread over the wall time of the whole run (see run_threads_for).
 // The counters hold the totals over all iterations; the benchmark's own time column is respool's wall time per run.
 #include <respool/pool.hpp>
+
+#ifndef RESPOOL_BENCH_HAS_POCO
+#define RESPOOL_BENCH_HAS_POCO 0
+#endif
+#ifndef RESPOOL_BENCH_HAS_SOCI
+#define RESPOOL_BENCH_HAS_SOCI 0
+#endif
+
+#if RESPOOL_BENCH_HAS_POCO
+#include <Poco/ObjectPool.h>
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+#include <soci/connection-pool.h>
+#endif
 
 #include <array>
 #include <condition_variable>
@@ -82,10 +99,39 @@ void contended(benchmark::State& state) {
     respool_bench::TreiberIndexStack<resource_count> stack;
     std::array<Value, resource_count> stack_values{};
     for (std::uint32_t i = resource_count; i-- > 0;) stack.push(i);
+#if RESPOOL_BENCH_HAS_POCO
+    Poco::ObjectPool<int> poco(resource_count, resource_count);
+    {
+        std::vector<int*> all;
+        for (std::size_t i = 0; i < resource_count; ++i) all.push_back(poco.borrowObject());
+        for (int* object : all) poco.returnObject(object);
+    }
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+    soci::connection_pool soci_pool(resource_count);
+#endif
 
-    enum Contender { respool_acquire, mutex_cv, respool_try, treiber, contender_count };
+    enum Contender { respool_acquire, mutex_cv, respool_try, treiber, poco_pool, soci_lease, contender_count };
+    constexpr std::array<bool, contender_count> built{true, true, true, true, RESPOOL_BENCH_HAS_POCO != 0,
+                                                      RESPOOL_BENCH_HAS_SOCI != 0};
     auto run = [&](int which) {
         switch (which) {
+#if RESPOOL_BENCH_HAS_POCO
+        case poco_pool:
+            return run_threads_for(threads, run_length, [&](std::size_t) {
+                int* object = poco.borrowObject(60'000); // waits (up to a minute) as respool's acquire() does
+                benchmark::DoNotOptimize(++*object);
+                poco.returnObject(object);
+            });
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+        case soci_lease:
+            return run_threads_for(threads, run_length, [&](std::size_t) {
+                const std::size_t position = soci_pool.lease();
+                benchmark::DoNotOptimize(&soci_pool.at(position));
+                soci_pool.give_back(position);
+            });
+#endif
         case respool_acquire:
             return run_threads_for(threads, run_length, [&](std::size_t) {
                 auto lease = pool.acquire();
@@ -127,6 +173,7 @@ void contended(benchmark::State& state) {
         double respool_wall = 0;
         for (int k = 0; k < contender_count; ++k) {
             const int which = (first + k) % contender_count;
+            if (!built[static_cast<std::size_t>(which)]) continue;
             const respool_bench::WallRun r = run(which);
             totals[static_cast<std::size_t>(which)].add(r);
             if (which == respool_acquire) respool_wall = r.wall_seconds;
@@ -142,6 +189,10 @@ void contended(benchmark::State& state) {
     state.counters["treiber_speedup"] = totals[treiber].ops_per_second() / baseline;
     state.counters["respool_max_min"] = totals[respool_acquire].worst_max_over_min;
     state.counters["mutex_cv_max_min"] = totals[mutex_cv].worst_max_over_min;
+    if (built[poco_pool])
+        state.counters["over_poco"] = totals[respool_acquire].ops_per_second() / totals[poco_pool].ops_per_second();
+    if (built[soci_lease])
+        state.counters["over_soci"] = totals[respool_acquire].ops_per_second() / totals[soci_lease].ops_per_second();
 }
 
 BENCHMARK(contended)
@@ -164,6 +215,10 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
             << "x (target >= 4x: " << respool_bench::verdict(speedup >= 4) << ", " << c.repetitions(name)
             << " reps)\n    references over mutex+cv: respool try_acquire " << c.median_counter(name, "try_speedup")
             << "x, bare Treiber stack " << c.median_counter(name, "treiber_speedup") << "x\n";
+        for (const auto& [counter, other] : {std::pair{"over_poco", "POCO ObjectPool"}, {"over_soci", "SOCI lease"}}) {
+            const double ratio = c.median_counter(name, counter);
+            if (ratio == ratio) out << "    respool over " << other << ": " << ratio << "x the throughput\n";
+        }
     }
 }
 
