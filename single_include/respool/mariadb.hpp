@@ -13,6 +13,7 @@
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -642,6 +643,11 @@ struct ConnectOptions {
     // Allow LOAD DATA LOCAL INFILE. Off by default: with it on, the server (or anyone who can pose as it on a
     // connection without verify_identity) may ask for any file this process can read, in reply to any statement.
     bool local_infile = false;
+    // How many statements run with arguments each Connection keeps prepared, by SQL text (the least recently run
+    // is closed first), so that running one again is one round trip instead of three. 0 prepares and closes the
+    // statement on every call. Each kept statement counts against the server's max_prepared_stmt_count (16382 by
+    // default, for all sessions together). AsyncConnection prepares on every call.
+    std::size_t statement_cache_size = 32;
 
     // The longest connect, read or write timeout: Connector/C keeps it in milliseconds in an int.
     static constexpr std::chrono::seconds max_timeout{2'147'483};
@@ -668,7 +674,7 @@ struct ConnectOptions {
     // as mariadb+mariadbconnector:// as SQLAlchemy writes them). Parts and values are percent-decoded. Keys:
     // connect_timeout, read_timeout, write_timeout (seconds), charset, unix_socket, ssl_mode
     // (disabled|required|verify_identity), ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, ssl_crl, init_command
-    // (repeatable), local_infile (true|false). The pool_* keys and max_overflow are accepted and left to make_pool(url).
+    // (repeatable), local_infile (true|false), statement_cache_size. The pool_* keys and max_overflow are accepted and left to make_pool(url).
     // Never blocks; thread-safe. Throws std::invalid_argument naming the malformed part or the unknown key.
     static ConnectOptions from_url(std::string_view url) {
         const detail::UrlParts parts = detail::split_url(url);
@@ -703,6 +709,8 @@ struct ConnectOptions {
             else if (key == "ssl_crl") out.tls.crl = value;
             else if (key == "init_command") out.init_statements.push_back(value);
             else if (key == "local_infile") out.local_infile = detail::url_flag(key, value);
+            else if (key == "statement_cache_size")
+                out.statement_cache_size = static_cast<std::size_t>(detail::url_integer(key, value, 0, 1'000'000));
             else detail::url_error("unknown key '" + key + "'");
         }
         // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock
@@ -934,6 +942,7 @@ inline constexpr unsigned parse_error = 1064;              // ER_PARSE_ERROR
 inline constexpr unsigned not_supported_yet = 1235;        // ER_NOT_SUPPORTED_YET
 inline constexpr unsigned savepoint_does_not_exist = 1305; // ER_SP_DOES_NOT_EXIST
 inline constexpr unsigned query_interrupted = 1317;        // ER_QUERY_INTERRUPTED: KILL QUERY; the connection survives
+inline constexpr unsigned too_many_prepared_statements = 1461; // ER_MAX_PREPARED_STMT_COUNT_REACHED
 inline constexpr unsigned connection_killed = 1927;        // ER_CONNECTION_KILLED
 inline constexpr unsigned unknown_client_error = 2000;     // CR_UNKNOWN_ERROR
 inline constexpr unsigned connection_error = 2002;         // CR_CONNECTION_ERROR: cannot connect (socket)
@@ -944,6 +953,7 @@ inline constexpr unsigned server_lost = 2013;              // CR_SERVER_LOST
 inline constexpr unsigned commands_out_of_sync = 2014;     // CR_COMMANDS_OUT_OF_SYNC: the session is unusable
 inline constexpr unsigned ssl_connection_error = 2026;     // CR_SSL_CONNECTION_ERROR
 inline constexpr unsigned server_lost_extended = 2055;     // CR_SERVER_LOST_EXTENDED
+inline constexpr unsigned new_statement_metadata = 2057;   // CR_NEW_STMT_METADATA: a prepared result's columns changed
 inline constexpr unsigned net_read = 5013;                 // CR_ERR_NET_READ
 inline constexpr unsigned net_write = 5014;                // CR_ERR_NET_WRITE
 // Not here on purpose: 4031 is ER_CLIENT_INTERACTION_TIMEOUT (a disconnect) only in MySQL 8; in MariaDB it is
@@ -1623,6 +1633,112 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_ROWS_HPP_INCLUDED
 // ---- end respool/mariadb/detail/rows.hpp ----
+// ---- begin respool/mariadb/detail/statement_cache.hpp ----
+#ifndef RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
+// A session's prepared statements kept by their SQL text, so that running a statement with arguments again costs one
+// round trip (COM_STMT_EXECUTE) instead of three (prepare, execute, close). Not API. No I/O of its own beyond the
+// COM_STMT_CLOSE that dropping a statement sends (no reply is awaited).
+#include <mysql.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+
+namespace respool::mariadb::detail {
+
+// A statement prepared on the session, with what is needed to reuse it.
+struct PreparedStatement {
+    std::string sql;    // its text, the key
+    std::string schema; // the default database when it was prepared: its table names were resolved there
+    StatementPtr stmt;
+    unsigned marks = 0; // session_marks(sql), recorded again on each run
+    std::uint64_t last_run = 0;
+};
+
+// Least recently used first out when full. A statement is taken out while it runs and given back once its result is
+// read: a statement whose run throws is never given back, so its state never matters again. Used by one thread at
+// a time, as the session is.
+class StatementCache {
+public:
+    explicit StatementCache(std::size_t capacity) noexcept : capacity_(capacity) {}
+
+    StatementCache(StatementCache&&) noexcept = default;
+    StatementCache& operator=(StatementCache&&) noexcept = default;
+
+    // The statement for `sql` prepared while `schema` was the default database, taken out; or an empty one (no stmt).
+    // A statement for the same text prepared under another database is dropped. Never blocks.
+    PreparedStatement take(std::string_view sql, std::string_view schema) noexcept {
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (entries_[i].sql != sql) continue;
+            PreparedStatement found = std::move(entries_[i]);
+            entries_[i] = std::move(entries_.back());
+            entries_.pop_back();
+            if (found.schema == schema) return found;
+            return {}; // `found` is closed here: USE changed what its names mean
+        }
+        return {};
+    }
+
+    // Keeps `statement`, whose last result has been read, for the next run of its text; drops the least recently run
+    // one when full. With a capacity of 0, or no memory to keep it, it is closed instead. Never throws.
+    void give_back(PreparedStatement statement) noexcept {
+        if (capacity_ == 0 || !statement.stmt) return;
+        mysql_stmt_free_result(statement.stmt.get()); // the stored rows are copied out: free them now
+        statement.last_run = ++runs_;
+        if (entries_.size() >= capacity_) {
+            std::size_t oldest = 0;
+            for (std::size_t i = 1; i < entries_.size(); ++i)
+                if (entries_[i].last_run < entries_[oldest].last_run) oldest = i;
+            entries_[oldest] = std::move(statement); // the one replaced is closed
+            return;
+        }
+        try {
+            entries_.push_back(std::move(statement));
+        } catch (...) { // std::bad_alloc: `statement` is closed instead
+        }
+    }
+
+    // Closes every statement kept. Never throws.
+    void clear() noexcept { entries_.clear(); }
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+    std::size_t capacity_;
+    std::uint64_t runs_ = 0;
+    std::vector<PreparedStatement> entries_;
+};
+
+// Whether `sql` may change how the server reads later statements' text, which a statement prepared before it does
+// not follow: SET sql_mode (ANSI_QUOTES, NO_BACKSLASH_ESCAPES), SET NAMES / CHARACTER SET and the character set or
+// collation variables. A false alarm costs only statements prepared again.
+inline bool may_change_statement_parsing(std::string_view sql) noexcept {
+    Words words(sql);
+    if (!equal_ignoring_ascii_case(words.next(), "set")) return false;
+    for (std::string_view setting : {"sql_mode", "names", "character", "collation"})
+        if (contains_ignoring_case(sql, setting)) return true;
+    return false;
+}
+
+// Whether `sql` is a query that only reads (SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE, EXPLAIN), so that running
+// it a second time changes nothing a first run did not (a locking read takes the locks it already holds).
+inline bool only_reads(std::string_view sql) noexcept {
+    Words words(sql);
+    const std::string_view verb = words.next();
+    for (std::string_view reader : {"select", "with", "values", "table", "show", "describe", "desc", "explain"})
+        if (equal_ignoring_ascii_case(verb, reader)) return true;
+    return false;
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
+// ---- end respool/mariadb/detail/statement_cache.hpp ----
 
 namespace respool::mariadb {
 
@@ -1640,8 +1756,8 @@ public:
     // Connects and runs the init statements. Blocks up to connect_timeout for the connection (plus the statements).
     // Throws Error with the server's or client's error (e.g. 1045 access denied, 2002/2003 cannot connect), or
     // std::invalid_argument naming an invalid option.
-    explicit Connection(ConnectOptions options) : options_(std::move(options)) {
-        options_.validate();
+    explicit Connection(ConnectOptions options)
+        : options_(detail::validated(std::move(options))), statements_(options_.statement_cache_size) {
         detail::init_library();
         handle_ = mysql_init(nullptr);
         if (!handle_) throw std::bad_alloc();
@@ -1657,7 +1773,7 @@ public:
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
           health_(other.health_), carryover_(other.carryover_),
-          active_savepoints_(std::move(other.active_savepoints_)) {}
+          active_savepoints_(std::move(other.active_savepoints_)), statements_(std::move(other.statements_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
@@ -1670,6 +1786,7 @@ public:
             health_ = other.health_;
             carryover_ = other.carryover_;
             active_savepoints_ = std::move(other.active_savepoints_);
+            statements_ = std::move(other.statements_);
         }
         return *this;
     }
@@ -1704,12 +1821,14 @@ public:
             }
             return affected;
         } else {
-            detail::StatementPtr stmt = run_prepared(sql, args...);
-            if (mysql_stmt_field_count(stmt.get()) > 0 && mysql_stmt_store_result(stmt.get()) != 0)
-                fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
-            const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
-            last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
-            skip_more_statement_results(stmt.get(), sql);
+            detail::PreparedStatement prepared = run_prepared(sql, args...);
+            MYSQL_STMT* stmt = prepared.stmt.get();
+            if (mysql_stmt_field_count(stmt) > 0 && mysql_stmt_store_result(stmt) != 0)
+                fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+            const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt));
+            last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
+            skip_more_statement_results(stmt, sql);
+            statements_.give_back(std::move(prepared));
             return affected;
         }
     }
@@ -1721,8 +1840,10 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             return query_text(sql);
         } else {
-            detail::StatementPtr stmt = run_prepared(sql, args...);
-            return read_statement_rows(stmt.get(), sql);
+            detail::PreparedStatement prepared = run_prepared(sql, args...);
+            Result rows = read_statement_rows(prepared.stmt.get(), sql);
+            statements_.give_back(std::move(prepared));
+            return rows;
         }
     }
 
@@ -1834,6 +1955,7 @@ public:
     // resets session variables), then the init statements again. Blocks for the round trips. Throws Error.
     void reset_session() {
         require_session();
+        statements_.clear(); // the reset drops the session's prepared statements
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
         detail::note_session_reset(handle_, carryover_.autocommit_after_connect);
         carryover_.marks = 0;
@@ -1861,6 +1983,7 @@ private:
     }
 
     void close() noexcept {
+        statements_.clear(); // each COM_STMT_CLOSE needs the session: before COM_QUIT
         if (handle_) mysql_close(std::exchange(handle_, nullptr));
     }
 
@@ -1889,6 +2012,7 @@ private:
     void run_text(std::string_view sql) {
         require_session();
         carryover_.marks |= detail::session_marks(sql);
+        if (detail::may_change_statement_parsing(sql)) statements_.clear();
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
             touch();
             detail::classify_syntax_error(handle_, sql); // '?' without arguments: errc::argument_count
@@ -1920,27 +2044,77 @@ private:
         }
     }
 
-    detail::StatementPtr prepare(std::string_view sql, std::size_t arguments) {
-        require_session();
-        carryover_.marks |= detail::session_marks(sql);
-        detail::StatementPtr stmt(mysql_stmt_init(handle_));
-        if (!stmt) throw std::bad_alloc();
-        if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0)
-            fail_statement(stmt.get(), "preparing " + detail::sql_excerpt(sql));
-        touch();
-        detail::check_placeholders(stmt.get(), sql, arguments);
-        return stmt;
+    // The default database now: a kept statement is reused only under the one it was prepared in.
+    std::string_view current_schema() const noexcept {
+        const char* schema = nullptr;
+        mariadb_get_infov(handle_, MARIADB_CONNECTION_SCHEMA, &schema);
+        return schema ? std::string_view(schema) : std::string_view();
     }
 
-    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    // The prepared statement for `sql`: kept from an earlier run (no round trip) or prepared now (one). Records its
+    // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
+    detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments, bool& reused) {
+        require_session();
+        if (detail::may_change_statement_parsing(sql)) statements_.clear();
+        detail::PreparedStatement prepared = statements_.take(sql, current_schema());
+        reused = prepared.stmt != nullptr;
+        if (!reused) {
+            prepared.marks = detail::session_marks(sql);
+            carryover_.marks |= prepared.marks;
+            prepared.stmt = prepare(sql);
+            if (statements_.capacity() > 0) { // the key, only when it will be kept
+                prepared.sql = sql;
+                prepared.schema = current_schema();
+            }
+        } else {
+            carryover_.marks |= prepared.marks;
+        }
+        detail::check_placeholders(prepared.stmt.get(), sql, arguments);
+        return prepared;
+    }
+
+    // COM_STMT_PREPARE: one round trip. When the server's limit on prepared statements (max_prepared_stmt_count) is
+    // reached, the kept ones are closed and it is tried once more.
+    detail::StatementPtr prepare(std::string_view sql) {
+        for (bool retried = false;; retried = true) {
+            detail::StatementPtr stmt(mysql_stmt_init(handle_));
+            if (!stmt) throw std::bad_alloc();
+            if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) == 0) {
+                touch();
+                return stmt;
+            }
+            if (!retried && mysql_stmt_errno(stmt.get()) == server_errno::too_many_prepared_statements &&
+                statements_.size() > 0) {
+                statements_.clear();
+                continue;
+            }
+            fail_statement(stmt.get(), "preparing " + detail::sql_excerpt(sql));
+        }
+    }
+
+    // Binds `args` to the placeholders of the statement for `sql` and executes it; its result, if any, is left to be
+    // read. A kept statement whose result's columns changed since it was prepared (ALTER TABLE under SELECT *) has
+    // run, but Connector/C cannot read its result: a query that only reads is then prepared afresh and run again;
+    // any other statement reports the error (it is not run twice).
     template <class... Args>
-    detail::StatementPtr run_prepared(std::string_view sql, const Args&... args) {
-        detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
-        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-        bind_all(stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
-        run_statement(stmt.get(), sql);
-        return stmt;
+    detail::PreparedStatement run_prepared(std::string_view sql, const Args&... args) {
+        for (bool retried = false;; retried = true) {
+            bool reused = false;
+            detail::PreparedStatement prepared = statement_for(sql, sizeof...(Args), reused);
+            std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
+            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+            bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
+            if (mysql_stmt_execute(prepared.stmt.get()) == 0) {
+                touch();
+                return prepared;
+            }
+            if (reused && !retried && mysql_stmt_errno(prepared.stmt.get()) == server_errno::new_statement_metadata &&
+                detail::only_reads(sql)) {
+                touch();
+                continue; // closing `prepared` reads and drops its pending result
+            }
+            fail_statement(prepared.stmt.get(), "running " + detail::sql_excerpt(sql));
+        }
     }
 
     template <std::size_t N, std::size_t... I, class... Args>
@@ -1949,11 +2123,6 @@ private:
         (detail::bind_param(binds[I], params[I], args), ...);
         if (mysql_stmt_bind_param(stmt, binds.data()) != 0)
             fail_statement(stmt, "binding the arguments of " + detail::sql_excerpt(sql));
-    }
-
-    void run_statement(MYSQL_STMT* stmt, std::string_view sql) {
-        if (mysql_stmt_execute(stmt) != 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
-        touch();
     }
 
     // Reads every row of an executed statement; integers in binary form, everything else as text.
@@ -2010,6 +2179,7 @@ private:
     // The quoted names of the Savepoint guards alive on this session: a second guard of the same name would move
     // the first one's savepoint, so Savepoint refuses it.
     std::vector<std::string> active_savepoints_;
+    detail::StatementCache statements_; // statements run with arguments, prepared once (statement_cache_size)
     friend class Savepoint;
 };
 

@@ -4,6 +4,7 @@
 // ConnectOptions: where and how a Connection connects, settable field by field or from a mariadb:// URL.
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -48,6 +49,11 @@ struct ConnectOptions {
     // Allow LOAD DATA LOCAL INFILE. Off by default: with it on, the server (or anyone who can pose as it on a
     // connection without verify_identity) may ask for any file this process can read, in reply to any statement.
     bool local_infile = false;
+    // How many statements run with arguments each Connection keeps prepared, by SQL text (the least recently run
+    // is closed first), so that running one again is one round trip instead of three. 0 prepares and closes the
+    // statement on every call. Each kept statement counts against the server's max_prepared_stmt_count (16382 by
+    // default, for all sessions together). AsyncConnection prepares on every call.
+    std::size_t statement_cache_size = 32;
 
     // The longest connect, read or write timeout: Connector/C keeps it in milliseconds in an int.
     static constexpr std::chrono::seconds max_timeout{2'147'483};
@@ -74,7 +80,7 @@ struct ConnectOptions {
     // as mariadb+mariadbconnector:// as SQLAlchemy writes them). Parts and values are percent-decoded. Keys:
     // connect_timeout, read_timeout, write_timeout (seconds), charset, unix_socket, ssl_mode
     // (disabled|required|verify_identity), ssl_ca, ssl_capath, ssl_cert, ssl_key, ssl_cipher, ssl_crl, init_command
-    // (repeatable), local_infile (true|false). The pool_* keys and max_overflow are accepted and left to make_pool(url).
+    // (repeatable), local_infile (true|false), statement_cache_size. The pool_* keys and max_overflow are accepted and left to make_pool(url).
     // Never blocks; thread-safe. Throws std::invalid_argument naming the malformed part or the unknown key.
     static ConnectOptions from_url(std::string_view url) {
         const detail::UrlParts parts = detail::split_url(url);
@@ -109,6 +115,8 @@ struct ConnectOptions {
             else if (key == "ssl_crl") out.tls.crl = value;
             else if (key == "init_command") out.init_statements.push_back(value);
             else if (key == "local_infile") out.local_infile = detail::url_flag(key, value);
+            else if (key == "statement_cache_size")
+                out.statement_cache_size = static_cast<std::size_t>(detail::url_integer(key, value, 0, 1'000'000));
             else detail::url_error("unknown key '" + key + "'");
         }
         // SQLAlchemy's form for a Unix socket names no host: mysql://user:pw@/db?unix_socket=/run/mysqld/mysqld.sock

@@ -20,6 +20,7 @@
 #include "detail/connect.hpp"
 #include "detail/rows.hpp"
 #include "detail/sql.hpp"
+#include "detail/statement_cache.hpp"
 #include "detail/value.hpp"
 #include "error.hpp"
 #include "result.hpp"
@@ -41,8 +42,8 @@ public:
     // Connects and runs the init statements. Blocks up to connect_timeout for the connection (plus the statements).
     // Throws Error with the server's or client's error (e.g. 1045 access denied, 2002/2003 cannot connect), or
     // std::invalid_argument naming an invalid option.
-    explicit Connection(ConnectOptions options) : options_(std::move(options)) {
-        options_.validate();
+    explicit Connection(ConnectOptions options)
+        : options_(detail::validated(std::move(options))), statements_(options_.statement_cache_size) {
         detail::init_library();
         handle_ = mysql_init(nullptr);
         if (!handle_) throw std::bad_alloc();
@@ -58,7 +59,7 @@ public:
         : options_(std::move(other.options_)), handle_(std::exchange(other.handle_, nullptr)),
           connected_at_(other.connected_at_), last_used_(other.last_used_), last_insert_id_(other.last_insert_id_),
           health_(other.health_), carryover_(other.carryover_),
-          active_savepoints_(std::move(other.active_savepoints_)) {}
+          active_savepoints_(std::move(other.active_savepoints_)), statements_(std::move(other.statements_)) {}
 
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
@@ -71,6 +72,7 @@ public:
             health_ = other.health_;
             carryover_ = other.carryover_;
             active_savepoints_ = std::move(other.active_savepoints_);
+            statements_ = std::move(other.statements_);
         }
         return *this;
     }
@@ -105,12 +107,14 @@ public:
             }
             return affected;
         } else {
-            detail::StatementPtr stmt = run_prepared(sql, args...);
-            if (mysql_stmt_field_count(stmt.get()) > 0 && mysql_stmt_store_result(stmt.get()) != 0)
-                fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
-            const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
-            last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
-            skip_more_statement_results(stmt.get(), sql);
+            detail::PreparedStatement prepared = run_prepared(sql, args...);
+            MYSQL_STMT* stmt = prepared.stmt.get();
+            if (mysql_stmt_field_count(stmt) > 0 && mysql_stmt_store_result(stmt) != 0)
+                fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+            const auto affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt));
+            last_insert_id_ = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
+            skip_more_statement_results(stmt, sql);
+            statements_.give_back(std::move(prepared));
             return affected;
         }
     }
@@ -122,8 +126,10 @@ public:
         if constexpr (sizeof...(Args) == 0) {
             return query_text(sql);
         } else {
-            detail::StatementPtr stmt = run_prepared(sql, args...);
-            return read_statement_rows(stmt.get(), sql);
+            detail::PreparedStatement prepared = run_prepared(sql, args...);
+            Result rows = read_statement_rows(prepared.stmt.get(), sql);
+            statements_.give_back(std::move(prepared));
+            return rows;
         }
     }
 
@@ -235,6 +241,7 @@ public:
     // resets session variables), then the init statements again. Blocks for the round trips. Throws Error.
     void reset_session() {
         require_session();
+        statements_.clear(); // the reset drops the session's prepared statements
         if (mysql_reset_connection(handle_) != 0) fail("resetting the session");
         detail::note_session_reset(handle_, carryover_.autocommit_after_connect);
         carryover_.marks = 0;
@@ -262,6 +269,7 @@ private:
     }
 
     void close() noexcept {
+        statements_.clear(); // each COM_STMT_CLOSE needs the session: before COM_QUIT
         if (handle_) mysql_close(std::exchange(handle_, nullptr));
     }
 
@@ -290,6 +298,7 @@ private:
     void run_text(std::string_view sql) {
         require_session();
         carryover_.marks |= detail::session_marks(sql);
+        if (detail::may_change_statement_parsing(sql)) statements_.clear();
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
             touch();
             detail::classify_syntax_error(handle_, sql); // '?' without arguments: errc::argument_count
@@ -321,27 +330,77 @@ private:
         }
     }
 
-    detail::StatementPtr prepare(std::string_view sql, std::size_t arguments) {
-        require_session();
-        carryover_.marks |= detail::session_marks(sql);
-        detail::StatementPtr stmt(mysql_stmt_init(handle_));
-        if (!stmt) throw std::bad_alloc();
-        if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) != 0)
-            fail_statement(stmt.get(), "preparing " + detail::sql_excerpt(sql));
-        touch();
-        detail::check_placeholders(stmt.get(), sql, arguments);
-        return stmt;
+    // The default database now: a kept statement is reused only under the one it was prepared in.
+    std::string_view current_schema() const noexcept {
+        const char* schema = nullptr;
+        mariadb_get_infov(handle_, MARIADB_CONNECTION_SCHEMA, &schema);
+        return schema ? std::string_view(schema) : std::string_view();
     }
 
-    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    // The prepared statement for `sql`: kept from an earlier run (no round trip) or prepared now (one). Records its
+    // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
+    detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments, bool& reused) {
+        require_session();
+        if (detail::may_change_statement_parsing(sql)) statements_.clear();
+        detail::PreparedStatement prepared = statements_.take(sql, current_schema());
+        reused = prepared.stmt != nullptr;
+        if (!reused) {
+            prepared.marks = detail::session_marks(sql);
+            carryover_.marks |= prepared.marks;
+            prepared.stmt = prepare(sql);
+            if (statements_.capacity() > 0) { // the key, only when it will be kept
+                prepared.sql = sql;
+                prepared.schema = current_schema();
+            }
+        } else {
+            carryover_.marks |= prepared.marks;
+        }
+        detail::check_placeholders(prepared.stmt.get(), sql, arguments);
+        return prepared;
+    }
+
+    // COM_STMT_PREPARE: one round trip. When the server's limit on prepared statements (max_prepared_stmt_count) is
+    // reached, the kept ones are closed and it is tried once more.
+    detail::StatementPtr prepare(std::string_view sql) {
+        for (bool retried = false;; retried = true) {
+            detail::StatementPtr stmt(mysql_stmt_init(handle_));
+            if (!stmt) throw std::bad_alloc();
+            if (mysql_stmt_prepare(stmt.get(), sql.data(), static_cast<unsigned long>(sql.size())) == 0) {
+                touch();
+                return stmt;
+            }
+            if (!retried && mysql_stmt_errno(stmt.get()) == server_errno::too_many_prepared_statements &&
+                statements_.size() > 0) {
+                statements_.clear();
+                continue;
+            }
+            fail_statement(stmt.get(), "preparing " + detail::sql_excerpt(sql));
+        }
+    }
+
+    // Binds `args` to the placeholders of the statement for `sql` and executes it; its result, if any, is left to be
+    // read. A kept statement whose result's columns changed since it was prepared (ALTER TABLE under SELECT *) has
+    // run, but Connector/C cannot read its result: a query that only reads is then prepared afresh and run again;
+    // any other statement reports the error (it is not run twice).
     template <class... Args>
-    detail::StatementPtr run_prepared(std::string_view sql, const Args&... args) {
-        detail::StatementPtr stmt = prepare(sql, sizeof...(Args));
-        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
-        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-        bind_all(stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
-        run_statement(stmt.get(), sql);
-        return stmt;
+    detail::PreparedStatement run_prepared(std::string_view sql, const Args&... args) {
+        for (bool retried = false;; retried = true) {
+            bool reused = false;
+            detail::PreparedStatement prepared = statement_for(sql, sizeof...(Args), reused);
+            std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
+            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+            bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
+            if (mysql_stmt_execute(prepared.stmt.get()) == 0) {
+                touch();
+                return prepared;
+            }
+            if (reused && !retried && mysql_stmt_errno(prepared.stmt.get()) == server_errno::new_statement_metadata &&
+                detail::only_reads(sql)) {
+                touch();
+                continue; // closing `prepared` reads and drops its pending result
+            }
+            fail_statement(prepared.stmt.get(), "running " + detail::sql_excerpt(sql));
+        }
     }
 
     template <std::size_t N, std::size_t... I, class... Args>
@@ -350,11 +409,6 @@ private:
         (detail::bind_param(binds[I], params[I], args), ...);
         if (mysql_stmt_bind_param(stmt, binds.data()) != 0)
             fail_statement(stmt, "binding the arguments of " + detail::sql_excerpt(sql));
-    }
-
-    void run_statement(MYSQL_STMT* stmt, std::string_view sql) {
-        if (mysql_stmt_execute(stmt) != 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
-        touch();
     }
 
     // Reads every row of an executed statement; integers in binary form, everything else as text.
@@ -411,6 +465,7 @@ private:
     // The quoted names of the Savepoint guards alive on this session: a second guard of the same name would move
     // the first one's savepoint, so Savepoint refuses it.
     std::vector<std::string> active_savepoints_;
+    detail::StatementCache statements_; // statements run with arguments, prepared once (statement_cache_size)
     friend class Savepoint;
 };
 

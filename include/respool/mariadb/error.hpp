@@ -39,6 +39,7 @@ inline constexpr unsigned parse_error = 1064;              // ER_PARSE_ERROR
 inline constexpr unsigned not_supported_yet = 1235;        // ER_NOT_SUPPORTED_YET
 inline constexpr unsigned savepoint_does_not_exist = 1305; // ER_SP_DOES_NOT_EXIST
 inline constexpr unsigned query_interrupted = 1317;        // ER_QUERY_INTERRUPTED: KILL QUERY; the connection survives
+inline constexpr unsigned too_many_prepared_statements = 1461; // ER_MAX_PREPARED_STMT_COUNT_REACHED
 inline constexpr unsigned connection_killed = 1927;        // ER_CONNECTION_KILLED
 inline constexpr unsigned unknown_client_error = 2000;     // CR_UNKNOWN_ERROR
 inline constexpr unsigned connection_error = 2002;         // CR_CONNECTION_ERROR: cannot connect (socket)
@@ -49,6 +50,7 @@ inline constexpr unsigned server_lost = 2013;              // CR_SERVER_LOST
 inline constexpr unsigned commands_out_of_sync = 2014;     // CR_COMMANDS_OUT_OF_SYNC: the session is unusable
 inline constexpr unsigned ssl_connection_error = 2026;     // CR_SSL_CONNECTION_ERROR
 inline constexpr unsigned server_lost_extended = 2055;     // CR_SERVER_LOST_EXTENDED
+inline constexpr unsigned new_statement_metadata = 2057;   // CR_NEW_STMT_METADATA: a prepared result's columns changed
 inline constexpr unsigned net_read = 5013;                 // CR_ERR_NET_READ
 inline constexpr unsigned net_write = 5014;                // CR_ERR_NET_WRITE
 // Not here on purpose: 4031 is ER_CLIENT_INTERACTION_TIMEOUT (a disconnect) only in MySQL 8; in MariaDB it is

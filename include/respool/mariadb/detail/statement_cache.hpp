@@ -1,0 +1,107 @@
+#pragma once
+#ifndef RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
+#define RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
+// A session's prepared statements kept by their SQL text, so that running a statement with arguments again costs one
+// round trip (COM_STMT_EXECUTE) instead of three (prepare, execute, close). Not API. No I/O of its own beyond the
+// COM_STMT_CLOSE that dropping a statement sends (no reply is awaited).
+#include <mysql.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client.hpp"
+#include "sql.hpp"
+
+namespace respool::mariadb::detail {
+
+// A statement prepared on the session, with what is needed to reuse it.
+struct PreparedStatement {
+    std::string sql;    // its text, the key
+    std::string schema; // the default database when it was prepared: its table names were resolved there
+    StatementPtr stmt;
+    unsigned marks = 0; // session_marks(sql), recorded again on each run
+    std::uint64_t last_run = 0;
+};
+
+// Least recently used first out when full. A statement is taken out while it runs and given back once its result is
+// read: a statement whose run throws is never given back, so its state never matters again. Used by one thread at
+// a time, as the session is.
+class StatementCache {
+public:
+    explicit StatementCache(std::size_t capacity) noexcept : capacity_(capacity) {}
+
+    StatementCache(StatementCache&&) noexcept = default;
+    StatementCache& operator=(StatementCache&&) noexcept = default;
+
+    // The statement for `sql` prepared while `schema` was the default database, taken out; or an empty one (no stmt).
+    // A statement for the same text prepared under another database is dropped. Never blocks.
+    PreparedStatement take(std::string_view sql, std::string_view schema) noexcept {
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (entries_[i].sql != sql) continue;
+            PreparedStatement found = std::move(entries_[i]);
+            entries_[i] = std::move(entries_.back());
+            entries_.pop_back();
+            if (found.schema == schema) return found;
+            return {}; // `found` is closed here: USE changed what its names mean
+        }
+        return {};
+    }
+
+    // Keeps `statement`, whose last result has been read, for the next run of its text; drops the least recently run
+    // one when full. With a capacity of 0, or no memory to keep it, it is closed instead. Never throws.
+    void give_back(PreparedStatement statement) noexcept {
+        if (capacity_ == 0 || !statement.stmt) return;
+        mysql_stmt_free_result(statement.stmt.get()); // the stored rows are copied out: free them now
+        statement.last_run = ++runs_;
+        if (entries_.size() >= capacity_) {
+            std::size_t oldest = 0;
+            for (std::size_t i = 1; i < entries_.size(); ++i)
+                if (entries_[i].last_run < entries_[oldest].last_run) oldest = i;
+            entries_[oldest] = std::move(statement); // the one replaced is closed
+            return;
+        }
+        try {
+            entries_.push_back(std::move(statement));
+        } catch (...) { // std::bad_alloc: `statement` is closed instead
+        }
+    }
+
+    // Closes every statement kept. Never throws.
+    void clear() noexcept { entries_.clear(); }
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+    std::size_t capacity_;
+    std::uint64_t runs_ = 0;
+    std::vector<PreparedStatement> entries_;
+};
+
+// Whether `sql` may change how the server reads later statements' text, which a statement prepared before it does
+// not follow: SET sql_mode (ANSI_QUOTES, NO_BACKSLASH_ESCAPES), SET NAMES / CHARACTER SET and the character set or
+// collation variables. A false alarm costs only statements prepared again.
+inline bool may_change_statement_parsing(std::string_view sql) noexcept {
+    Words words(sql);
+    if (!equal_ignoring_ascii_case(words.next(), "set")) return false;
+    for (std::string_view setting : {"sql_mode", "names", "character", "collation"})
+        if (contains_ignoring_case(sql, setting)) return true;
+    return false;
+}
+
+// Whether `sql` is a query that only reads (SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE, EXPLAIN), so that running
+// it a second time changes nothing a first run did not (a locking read takes the locks it already holds).
+inline bool only_reads(std::string_view sql) noexcept {
+    Words words(sql);
+    const std::string_view verb = words.next();
+    for (std::string_view reader : {"select", "with", "values", "table", "show", "describe", "desc", "explain"})
+        if (equal_ignoring_ascii_case(verb, reader)) return true;
+    return false;
+}
+
+} // namespace respool::mariadb::detail
+#endif // RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
