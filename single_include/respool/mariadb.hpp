@@ -778,22 +778,48 @@ inline ConnectOptions validated(ConnectOptions options) {
 // ---- begin respool/mariadb/detail/value.hpp ----
 #ifndef RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
 #define RESPOOL_MARIADB_DETAIL_VALUE_HPP_INCLUDED
-// A column value as a row holds it, the column names a result's rows share, and the types neither binds nor reads.
+// How a result's values are stored and the column names its rows share, and the types neither binds nor reads.
 // Not API.
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <string>
-#include <variant>
+#include <string_view>
 #include <vector>
 
 namespace respool::mariadb::detail {
 
-// NULL, an integer (binary protocol), or text/bytes (everything else; all values in the text protocol).
-using Value = std::variant<std::monostate, std::int64_t, std::uint64_t, std::string>;
+// One value of a result: NULL, an integer (an integer column read in binary form, a BIT column), or text / bytes
+// (everything else; every value in the text protocol), which lives in its result's byte buffer.
+struct Cell {
+    enum class Kind : std::uint8_t { null, signed_integer, unsigned_integer, text };
+    std::uint64_t number = 0; // an integer's value (a signed one as its two's complement), or where text starts
+    std::uint32_t length = 0; // text: its length in bytes (a value is at most 1 GiB: max_allowed_packet)
+    Kind kind = Kind::null;
+
+    std::int64_t signed_value() const noexcept { return static_cast<std::int64_t>(number); }
+};
 
 struct Columns {
     std::vector<std::string> names;
     std::vector<bool> integer; // per column: its values are numbers (an integer or BIT column)
+};
+
+// A result's rows, stored together: one cell per column per row, in row order, and one buffer for every text value.
+// Rows share it (a shared_ptr), so reading a result costs a few allocations however many rows it has.
+struct ResultData {
+    Columns columns;
+    std::vector<Cell> cells;
+    std::string bytes;
+
+    // Appends the text `value` as the next cell. Throws std::bad_alloc.
+    void add_text(const char* value, std::size_t length) {
+        cells.push_back(Cell{bytes.size(), static_cast<std::uint32_t>(length), Cell::Kind::text});
+        bytes.append(value, length);
+    }
+    std::string_view text(const Cell& cell) const noexcept {
+        return std::string_view(bytes).substr(static_cast<std::size_t>(cell.number), cell.length);
+    }
 };
 
 // Character types are integral, but a character as a number ('a' as 97) is never what was meant, bound or read.
@@ -1274,6 +1300,7 @@ inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
 // Result: the rows a query returned, fully read from the server, in order.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -1294,7 +1321,6 @@ inline void require_tls_if_asked(MYSQL* handle, const ConnectOptions& o) {
 #include <system_error>
 #include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 
@@ -1307,25 +1333,27 @@ template <class T>
 struct IsOptional<std::optional<T>> : std::true_type {};
 } // namespace detail
 
-// A row owns its values; it stays valid after the connection moves on. Use from one thread at a time (const calls
-// may run concurrently).
+// A row keeps its values alive; it stays valid after the connection moves on, and after its Result is gone (rows
+// share their result's storage: keeping one row keeps that whole result's memory). Use from one thread at a time
+// (const calls may run concurrently).
 //
 // get<T> supports: integral types (range-checked; bool from 0/1), float and double, std::string (any value as text),
-// std::string_view (text columns only; points into the row), and std::optional of these (empty for NULL). A BIT(n)
-// column reads as the unsigned number its bits make (b'101' is 5; BIT(1) as bool).
+// std::string_view (text columns only; points into the row's storage), and std::optional of these (empty for NULL). A
+// BIT(n) column reads as the unsigned number its bits make (b'101' is 5; BIT(1) as bool).
 class Row {
 public:
     Row() = default;
-    Row(std::shared_ptr<const detail::Columns> columns, std::vector<detail::Value> values) noexcept
-        : columns_(std::move(columns)), values_(std::move(values)) {}
+    // Row `row` of `data`. For the adapter's readers.
+    Row(std::shared_ptr<const detail::ResultData> data, std::size_t row) noexcept
+        : data_(std::move(data)), first_(row * (data_ ? data_->columns.names.size() : 0)) {}
 
     // The value of column `index` (0-based) as T. Never blocks. Throws Error with errc::no_such_column,
     // errc::null_value (NULL and T is not std::optional) or errc::type_mismatch.
     template <class T>
     T get(std::size_t index) const {
-        if (index >= values_.size())
-            throw Error(errc::no_such_column, "no column " + std::to_string(index) + " (the row has " +
-                                                  std::to_string(values_.size()) + ")");
+        if (index >= size())
+            throw Error(errc::no_such_column,
+                        "no column " + std::to_string(index) + " (the row has " + std::to_string(size()) + ")");
         return convert<T>(index);
     }
 
@@ -1337,36 +1365,38 @@ public:
 
     // Whether column `index` is NULL. Throws Error (errc::no_such_column) for a bad index.
     bool is_null(std::size_t index) const {
-        if (index >= values_.size()) throw Error(errc::no_such_column, "no column " + std::to_string(index));
-        return std::holds_alternative<std::monostate>(values_[index]);
+        if (index >= size()) throw Error(errc::no_such_column, "no column " + std::to_string(index));
+        return cell(index).kind == detail::Cell::Kind::null;
     }
 
     // The number of columns.
-    std::size_t size() const noexcept { return values_.size(); }
+    std::size_t size() const noexcept { return data_ ? data_->columns.names.size() : 0; }
 
     // The index of the column named `name`: the exact name first, else the first that differs only in ASCII case
     // (as the server compares column names). Throws Error (errc::no_such_column) when there is none.
     std::size_t index_of(std::string_view name) const {
-        if (columns_) {
-            const std::vector<std::string>& names = columns_->names;
-            for (std::size_t i = 0; i < names.size(); ++i)
-                if (names[i] == name) return i;
-            for (std::size_t i = 0; i < names.size(); ++i)
-                if (detail::equal_ignoring_ascii_case(names[i], name)) return i;
-        }
+        const std::vector<std::string>& names = column_names();
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (names[i] == name) return i;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (detail::equal_ignoring_ascii_case(names[i], name)) return i;
         throw Error(errc::no_such_column, "no column named '" + std::string(name) + "'");
     }
 
     // The column names, shared by every row of a result.
     const std::vector<std::string>& column_names() const noexcept {
         static const std::vector<std::string> none;
-        return columns_ ? columns_->names : none;
+        return data_ ? data_->columns.names : none;
     }
 
 private:
+    using Kind = detail::Cell::Kind;
+
+    const detail::Cell& cell(std::size_t index) const noexcept { return data_->cells[first_ + index]; }
+
     std::string column_label(std::size_t index) const {
         std::string out = "column " + std::to_string(index);
-        if (columns_ && index < columns_->names.size()) out += " ('" + columns_->names[index] + "')";
+        if (index < size()) out += " ('" + data_->columns.names[index] + "')";
         return out;
     }
 
@@ -1376,28 +1406,27 @@ private:
 
     template <class T>
     T convert(std::size_t index) const {
-        const detail::Value& v = values_[index];
+        const detail::Cell& c = cell(index);
         if constexpr (detail::IsOptional<T>::value) {
-            if (std::holds_alternative<std::monostate>(v)) return std::nullopt;
+            if (c.kind == Kind::null) return std::nullopt;
             return T(convert<typename T::value_type>(index));
         } else {
-            if (std::holds_alternative<std::monostate>(v))
+            if (c.kind == Kind::null)
                 throw Error(errc::null_value, column_label(index) + " is NULL; read it as std::optional<T>");
             if constexpr (std::same_as<T, bool>) {
                 const auto n = convert<long long>(index);
                 if (n != 0 && n != 1) mismatch(index, "bool");
                 return n == 1;
             } else if constexpr (std::integral<T> && !detail::CharacterType<T>) {
-                return to_integer<T>(index, v);
+                return to_integer<T>(index, c);
             } else if constexpr (std::floating_point<T>) {
-                return to_floating<T>(index, v);
+                return to_floating<T>(index, c);
             } else if constexpr (std::same_as<T, std::string>) {
-                return to_text(v);
+                return to_text(c);
             } else if constexpr (std::same_as<T, std::string_view>) {
                 // Refused for an integer column whichever protocol read it, so that adding an argument to a query
                 // never changes what its rows allow.
-                const bool integer = columns_ && index < columns_->integer.size() && columns_->integer[index];
-                if (const auto* s = std::get_if<std::string>(&v); s && !integer) return std::string_view(*s);
+                if (c.kind == Kind::text && !data_->columns.integer[index]) return data_->text(c);
                 mismatch(index, "std::string_view (an integer column; read it as std::string)");
             } else {
                 static_assert(sizeof(T) == 0, "Row::get<T>: T must be an integer type (not a character type: read "
@@ -1408,38 +1437,39 @@ private:
     }
 
     template <class T>
-    T to_integer(std::size_t index, const detail::Value& v) const {
-        if (const auto* i = std::get_if<std::int64_t>(&v)) {
-            if (std::in_range<T>(*i)) return static_cast<T>(*i);
-        } else if (const auto* u = std::get_if<std::uint64_t>(&v)) {
-            if (std::in_range<T>(*u)) return static_cast<T>(*u);
-        } else if (const auto* s = std::get_if<std::string>(&v)) {
+    T to_integer(std::size_t index, const detail::Cell& c) const {
+        if (c.kind == Kind::signed_integer) {
+            if (std::in_range<T>(c.signed_value())) return static_cast<T>(c.signed_value());
+        } else if (c.kind == Kind::unsigned_integer) {
+            if (std::in_range<T>(c.number)) return static_cast<T>(c.number);
+        } else {
+            const std::string_view s = data_->text(c);
             T out{};
-            const auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), out);
-            if (!s->empty() && ec == std::errc{} && end == s->data() + s->size()) return out;
+            const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+            if (!s.empty() && ec == std::errc{} && end == s.data() + s.size()) return out;
         }
         mismatch(index, "the requested integer type (not an integer, or out of its range)");
     }
 
     template <class T>
-    T to_floating(std::size_t index, const detail::Value& v) const {
-        if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<T>(*i);
-        if (const auto* u = std::get_if<std::uint64_t>(&v)) return static_cast<T>(*u);
-        const auto& s = std::get<std::string>(v);
+    T to_floating(std::size_t index, const detail::Cell& c) const {
+        if (c.kind == Kind::signed_integer) return static_cast<T>(c.signed_value());
+        if (c.kind == Kind::unsigned_integer) return static_cast<T>(c.number);
+        const std::string_view s = data_->text(c);
         T out{};
         const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
         if (!s.empty() && ec == std::errc{} && end == s.data() + s.size()) return out;
         mismatch(index, "a floating-point type");
     }
 
-    static std::string to_text(const detail::Value& v) {
-        if (const auto* s = std::get_if<std::string>(&v)) return *s;
-        if (const auto* i = std::get_if<std::int64_t>(&v)) return std::to_string(*i);
-        return std::to_string(std::get<std::uint64_t>(v));
+    std::string to_text(const detail::Cell& c) const {
+        if (c.kind == Kind::signed_integer) return std::to_string(c.signed_value());
+        if (c.kind == Kind::unsigned_integer) return std::to_string(c.number);
+        return std::string(data_->text(c));
     }
 
-    std::shared_ptr<const detail::Columns> columns_;
-    std::vector<detail::Value> values_;
+    std::shared_ptr<const detail::ResultData> data_;
+    std::size_t first_ = 0; // the index of this row's first cell
 };
 
 } // namespace respool::mariadb
@@ -1455,8 +1485,13 @@ public:
     using const_iterator = std::vector<Row>::const_iterator;
 
     Result() = default;
-    Result(std::vector<std::string> column_names, std::vector<Row> rows)
-        : column_names_(std::move(column_names)), rows_(std::move(rows)) {}
+    // Every row of `data`. For the adapter's readers. Throws std::bad_alloc.
+    explicit Result(std::shared_ptr<const detail::ResultData> data) : data_(std::move(data)) {
+        const std::size_t columns = data_->columns.names.size();
+        const std::size_t count = columns == 0 ? 0 : data_->cells.size() / columns;
+        rows_.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) rows_.emplace_back(data_, i);
+    }
 
     const_iterator begin() const noexcept { return rows_.begin(); }
     const_iterator end() const noexcept { return rows_.end(); }
@@ -1470,10 +1505,13 @@ public:
     const Row& at(std::size_t i) const { return rows_.at(i); }
 
     // The column names, in order (empty for a statement that returns no rows).
-    const std::vector<std::string>& column_names() const noexcept { return column_names_; }
+    const std::vector<std::string>& column_names() const noexcept {
+        static const std::vector<std::string> none;
+        return data_ ? data_->columns.names : none;
+    }
 
 private:
-    std::vector<std::string> column_names_;
+    std::shared_ptr<const detail::ResultData> data_;
     std::vector<Row> rows_;
 };
 
@@ -1510,29 +1548,48 @@ inline bool is_integer_value_column(const MYSQL_FIELD& f) noexcept {
 }
 
 // The rows of a text-protocol result stored with mysql_store_result.
+// The names and kinds of a result's columns.
+inline Columns columns_of(const MYSQL_FIELD* fields, unsigned n) {
+    Columns columns;
+    columns.names.reserve(n);
+    columns.integer.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        columns.names.emplace_back(fields[i].name, fields[i].name_length);
+        columns.integer.push_back(is_integer_value_column(fields[i]));
+    }
+    return columns;
+}
+
+inline Cell bit_cell(const char* bytes, std::size_t length) noexcept {
+    return Cell{bit_value(bytes, length), 0, Cell::Kind::unsigned_integer};
+}
+
+// The rows of a text-protocol result stored with mysql_store_result.
 inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
     const MYSQL_FIELD* fields = mysql_fetch_fields(res);
-    auto columns = std::make_shared<Columns>();
-    for (unsigned i = 0; i < n; ++i) {
-        columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_integer_value_column(fields[i]));
+    auto data = std::make_shared<ResultData>();
+    data->columns = columns_of(fields, n);
+    data->cells.reserve(static_cast<std::size_t>(mysql_num_rows(res)) * n);
+    std::size_t text_bytes = 0; // a first pass sizes the text buffer: it then never moves
+    while (mysql_fetch_row(res)) {
+        const unsigned long* lengths = mysql_fetch_lengths(res);
+        for (unsigned i = 0; i < n; ++i) text_bytes += lengths[i];
     }
-    std::vector<Row> rows;
-    rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
+    data->bytes.reserve(text_bytes);
+    mysql_data_seek(res, 0);
     while (MYSQL_ROW raw = mysql_fetch_row(res)) {
         const unsigned long* lengths = mysql_fetch_lengths(res);
-        std::vector<Value> values(n);
         for (unsigned i = 0; i < n; ++i) {
-            if (!raw[i]) continue;
-            if (is_bit_column(fields[i]))
-                values[i] = bit_value(raw[i], lengths[i]);
+            if (!raw[i])
+                data->cells.emplace_back();
+            else if (is_bit_column(fields[i]))
+                data->cells.push_back(bit_cell(raw[i], lengths[i]));
             else
-                values[i] = std::string(raw[i], lengths[i]);
+                data->add_text(raw[i], lengths[i]);
         }
-        rows.emplace_back(columns, std::move(values));
     }
-    return Result(columns->names, std::move(rows));
+    return Result(std::move(data));
 }
 
 // Asks mysql_stmt_store_result to compute each column's max_length, which rows_of(MYSQL_STMT*, ...) sizes the text
@@ -1548,7 +1605,8 @@ inline void request_max_length(MYSQL_STMT* stmt) noexcept {
 inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
-    auto columns = std::make_shared<Columns>();
+    auto data = std::make_shared<ResultData>();
+    data->columns = columns_of(fields, n);
     enum class Kind : std::uint8_t { integer, bits, text };
     struct Out {
         Kind kind = Kind::text;
@@ -1562,8 +1620,6 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     std::vector<Out> out(n);
     std::vector<MYSQL_BIND> binds(n);
     for (unsigned i = 0; i < n; ++i) {
-        columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_integer_value_column(fields[i]));
         MYSQL_BIND& b = binds[i];
         b = MYSQL_BIND{};
         b.is_null = &out[i].is_null;
@@ -1586,8 +1642,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     if (n > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0)
         throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
 
-    std::vector<Row> rows;
-    rows.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)));
+    data->cells.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)) * n);
     for (;;) {
         const int rc = mysql_stmt_fetch(stmt);
         if (rc == MYSQL_NO_DATA) break;
@@ -1604,30 +1659,29 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                 rebind = true;
             }
         }
-        std::vector<Value> values(n);
         for (unsigned i = 0; i < n; ++i) {
             const Out& o = out[i];
-            if (o.is_null) continue;
+            if (o.is_null) {
+                data->cells.emplace_back();
+                continue;
+            }
             switch (o.kind) {
             case Kind::integer:
-                if (o.is_unsigned)
-                    values[i] = static_cast<std::uint64_t>(o.integer);
-                else
-                    values[i] = static_cast<std::int64_t>(o.integer);
+                data->cells.push_back(Cell{static_cast<std::uint64_t>(o.integer), 0,
+                                           o.is_unsigned ? Cell::Kind::unsigned_integer : Cell::Kind::signed_integer});
                 break;
             case Kind::bits:
-                values[i] = bit_value(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
+                data->cells.push_back(bit_cell(o.text.data(), std::min<std::size_t>(o.length, o.text.size())));
                 break;
             case Kind::text:
-                values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
+                data->add_text(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
                 break;
             }
         }
-        rows.emplace_back(columns, std::move(values));
         if (rebind && mysql_stmt_bind_result(stmt, binds.data()) != 0)
             throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
     }
-    return Result(columns->names, std::move(rows));
+    return Result(std::move(data));
 }
 
 } // namespace respool::mariadb::detail

@@ -14,6 +14,8 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "test_server.hpp"
 
@@ -77,6 +79,44 @@ BOOST_AUTO_TEST_CASE(rows_convert_types_and_report_null) {
         BOOST_CHECK_THROW((void)row.get<int>("no_such_column"), mdb::Error);
         BOOST_CHECK_THROW((void)row.get<int>(7), mdb::Error);
     }
+}
+
+BOOST_AUTO_TEST_CASE(rows_copied_out_of_a_result_outlive_it_and_its_connection) {
+    std::vector<mdb::Row> kept;
+    std::string_view name_view;
+    {
+        mdb::Connection conn(server_options());
+        const std::string sql = "SELECT 'Ann' AS name, 7 AS n, NULL AS missing UNION ALL SELECT REPEAT('x', 300), ?, 1";
+        for (const mdb::Result& result : {conn.query("SELECT 'Ann' AS name, 7 AS n, NULL AS missing UNION ALL "
+                                                     "SELECT REPEAT('x', 300), 8, 1"),
+                                          conn.query(sql, 8)}) {
+            BOOST_TEST(result.size() == 2u);
+            kept.push_back(result[0]);
+            kept.push_back(result.at(1));
+        }
+        mdb::Result moved = conn.query(sql, 9);
+        mdb::Result target = std::move(moved);
+        kept.push_back(target[1]);
+    } // every Result and the connection are gone
+    BOOST_TEST(kept.size() == 5u);
+    for (std::size_t i = 0; i < 4; i += 2) {
+        name_view = kept[i].get<std::string_view>("name");
+        BOOST_TEST(name_view == "Ann");
+        BOOST_TEST(kept[i].get<int>(1) == 7);
+        BOOST_TEST(kept[i].is_null(2));
+        BOOST_TEST(kept[i + 1].get<std::string>(0) == std::string(300, 'x'));
+        BOOST_TEST(kept[i + 1].get<long long>("n") == 8);
+        BOOST_TEST(kept[i + 1].get<std::optional<int>>("missing").value_or(-1) == 1);
+        BOOST_TEST(kept[i].column_names().size() == 3u);
+    }
+    BOOST_TEST(kept[4].get<int>("n") == 9);
+    const mdb::Row empty;
+    BOOST_TEST(empty.size() == 0u);
+    BOOST_TEST(empty.column_names().empty());
+    BOOST_CHECK_THROW(empty.get<int>(0), mdb::Error);
+    const mdb::Result none;
+    BOOST_TEST(none.column_names().empty());
+    BOOST_TEST(none.empty());
 }
 
 BOOST_AUTO_TEST_CASE(floating_point_zerofill_and_year_columns_read_the_same_with_or_without_arguments) {

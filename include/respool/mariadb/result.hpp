@@ -4,6 +4,7 @@
 // Result: the rows a query returned, fully read from the server, in order.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,8 +20,13 @@ public:
     using const_iterator = std::vector<Row>::const_iterator;
 
     Result() = default;
-    Result(std::vector<std::string> column_names, std::vector<Row> rows)
-        : column_names_(std::move(column_names)), rows_(std::move(rows)) {}
+    // Every row of `data`. For the adapter's readers. Throws std::bad_alloc.
+    explicit Result(std::shared_ptr<const detail::ResultData> data) : data_(std::move(data)) {
+        const std::size_t columns = data_->columns.names.size();
+        const std::size_t count = columns == 0 ? 0 : data_->cells.size() / columns;
+        rows_.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) rows_.emplace_back(data_, i);
+    }
 
     const_iterator begin() const noexcept { return rows_.begin(); }
     const_iterator end() const noexcept { return rows_.end(); }
@@ -34,10 +40,13 @@ public:
     const Row& at(std::size_t i) const { return rows_.at(i); }
 
     // The column names, in order (empty for a statement that returns no rows).
-    const std::vector<std::string>& column_names() const noexcept { return column_names_; }
+    const std::vector<std::string>& column_names() const noexcept {
+        static const std::vector<std::string> none;
+        return data_ ? data_->columns.names : none;
+    }
 
 private:
-    std::vector<std::string> column_names_;
+    std::shared_ptr<const detail::ResultData> data_;
     std::vector<Row> rows_;
 };
 

@@ -49,29 +49,48 @@ inline bool is_integer_value_column(const MYSQL_FIELD& f) noexcept {
 }
 
 // The rows of a text-protocol result stored with mysql_store_result.
+// The names and kinds of a result's columns.
+inline Columns columns_of(const MYSQL_FIELD* fields, unsigned n) {
+    Columns columns;
+    columns.names.reserve(n);
+    columns.integer.reserve(n);
+    for (unsigned i = 0; i < n; ++i) {
+        columns.names.emplace_back(fields[i].name, fields[i].name_length);
+        columns.integer.push_back(is_integer_value_column(fields[i]));
+    }
+    return columns;
+}
+
+inline Cell bit_cell(const char* bytes, std::size_t length) noexcept {
+    return Cell{bit_value(bytes, length), 0, Cell::Kind::unsigned_integer};
+}
+
+// The rows of a text-protocol result stored with mysql_store_result.
 inline Result rows_of(MYSQL_RES* res) {
     const unsigned n = mysql_num_fields(res);
     const MYSQL_FIELD* fields = mysql_fetch_fields(res);
-    auto columns = std::make_shared<Columns>();
-    for (unsigned i = 0; i < n; ++i) {
-        columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_integer_value_column(fields[i]));
+    auto data = std::make_shared<ResultData>();
+    data->columns = columns_of(fields, n);
+    data->cells.reserve(static_cast<std::size_t>(mysql_num_rows(res)) * n);
+    std::size_t text_bytes = 0; // a first pass sizes the text buffer: it then never moves
+    while (mysql_fetch_row(res)) {
+        const unsigned long* lengths = mysql_fetch_lengths(res);
+        for (unsigned i = 0; i < n; ++i) text_bytes += lengths[i];
     }
-    std::vector<Row> rows;
-    rows.reserve(static_cast<std::size_t>(mysql_num_rows(res)));
+    data->bytes.reserve(text_bytes);
+    mysql_data_seek(res, 0);
     while (MYSQL_ROW raw = mysql_fetch_row(res)) {
         const unsigned long* lengths = mysql_fetch_lengths(res);
-        std::vector<Value> values(n);
         for (unsigned i = 0; i < n; ++i) {
-            if (!raw[i]) continue;
-            if (is_bit_column(fields[i]))
-                values[i] = bit_value(raw[i], lengths[i]);
+            if (!raw[i])
+                data->cells.emplace_back();
+            else if (is_bit_column(fields[i]))
+                data->cells.push_back(bit_cell(raw[i], lengths[i]));
             else
-                values[i] = std::string(raw[i], lengths[i]);
+                data->add_text(raw[i], lengths[i]);
         }
-        rows.emplace_back(columns, std::move(values));
     }
-    return Result(columns->names, std::move(rows));
+    return Result(std::move(data));
 }
 
 // Asks mysql_stmt_store_result to compute each column's max_length, which rows_of(MYSQL_STMT*, ...) sizes the text
@@ -87,7 +106,8 @@ inline void request_max_length(MYSQL_STMT* stmt) noexcept {
 inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
-    auto columns = std::make_shared<Columns>();
+    auto data = std::make_shared<ResultData>();
+    data->columns = columns_of(fields, n);
     enum class Kind : std::uint8_t { integer, bits, text };
     struct Out {
         Kind kind = Kind::text;
@@ -101,8 +121,6 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     std::vector<Out> out(n);
     std::vector<MYSQL_BIND> binds(n);
     for (unsigned i = 0; i < n; ++i) {
-        columns->names.emplace_back(fields[i].name, fields[i].name_length);
-        columns->integer.push_back(is_integer_value_column(fields[i]));
         MYSQL_BIND& b = binds[i];
         b = MYSQL_BIND{};
         b.is_null = &out[i].is_null;
@@ -125,8 +143,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     if (n > 0 && mysql_stmt_bind_result(stmt, binds.data()) != 0)
         throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
 
-    std::vector<Row> rows;
-    rows.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)));
+    data->cells.reserve(static_cast<std::size_t>(mysql_stmt_num_rows(stmt)) * n);
     for (;;) {
         const int rc = mysql_stmt_fetch(stmt);
         if (rc == MYSQL_NO_DATA) break;
@@ -143,30 +160,29 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                 rebind = true;
             }
         }
-        std::vector<Value> values(n);
         for (unsigned i = 0; i < n; ++i) {
             const Out& o = out[i];
-            if (o.is_null) continue;
+            if (o.is_null) {
+                data->cells.emplace_back();
+                continue;
+            }
             switch (o.kind) {
             case Kind::integer:
-                if (o.is_unsigned)
-                    values[i] = static_cast<std::uint64_t>(o.integer);
-                else
-                    values[i] = static_cast<std::int64_t>(o.integer);
+                data->cells.push_back(Cell{static_cast<std::uint64_t>(o.integer), 0,
+                                           o.is_unsigned ? Cell::Kind::unsigned_integer : Cell::Kind::signed_integer});
                 break;
             case Kind::bits:
-                values[i] = bit_value(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
+                data->cells.push_back(bit_cell(o.text.data(), std::min<std::size_t>(o.length, o.text.size())));
                 break;
             case Kind::text:
-                values[i] = std::string(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
+                data->add_text(o.text.data(), std::min<std::size_t>(o.length, o.text.size()));
                 break;
             }
         }
-        rows.emplace_back(columns, std::move(values));
         if (rebind && mysql_stmt_bind_result(stmt, binds.data()) != 0)
             throw_statement_error(stmt, "binding the result of " + sql_excerpt(sql));
     }
-    return Result(columns->names, std::move(rows));
+    return Result(std::move(data));
 }
 
 } // namespace respool::mariadb::detail
