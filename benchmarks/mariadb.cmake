@@ -3,6 +3,8 @@
 #
 #   bench_mariadb_select1           SELECT 1 at 1, 8 and 32 threads: respool against raw connections (the floor)
 #                                   and connect-per-query. Needs only libmariadb.
+#   bench_mariadb_rows              queries returning 1, 100 and 1000 rows, and an INSERT, on one connection:
+#                                   respool's Connection against Connector/C used directly. Needs only libmariadb.
 #   bench_mariadb_vs_other_pools    the same loop, and checkout + return alone, through POCO Data's SessionPool,
 #                                   SOCI's connection_pool and libzdb's ConnectionPool next to respool. Optional:
 #                                   built only with whichever of those libraries is installed (Debian 12:
@@ -21,6 +23,7 @@ function(respool_mariadb_benchmark name)
 endfunction()
 
 respool_mariadb_benchmark(mariadb_select1)
+respool_mariadb_benchmark(mariadb_rows)
 if(RESPOOL_HAS_ASIO)
   respool_mariadb_benchmark(async_mariadb)
   target_link_libraries(bench_async_mariadb PRIVATE respool::asio)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the MariaDB benchmarks of a build: bench_mariadb_select1, then bench_mariadb_vs_other_pools (it needs POCO
+# Runs the MariaDB benchmarks of a build: bench_mariadb_select1, bench_mariadb_rows, then bench_mariadb_vs_other_pools (it needs POCO
 # Data, SOCI or libzdb at configure time) and bench_async_mariadb (it needs Boost) when they were built.
 #
 #   tools/bench_mariadb.sh BUILD_DIR [Google Benchmark flags...]
@@ -26,7 +26,7 @@ if [ -z "${RESPOOL_MARIADB_URL:-}" ]; then
   echo "bench_mariadb.sh: throwaway server at $RESPOOL_MARIADB_URL"
 fi
 
-for name in mariadb_select1 mariadb_vs_other_pools async_mariadb; do
+for name in mariadb_select1 mariadb_rows mariadb_vs_other_pools async_mariadb; do
   [ -x "$bin/bench_$name" ] || { echo "-- bench_$name: not built, skipped"; continue; }
   echo "-- bench_$name"
   "$bin/bench_$name" "$@"
