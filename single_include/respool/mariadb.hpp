@@ -646,7 +646,7 @@ struct ConnectOptions {
     // How many statements run with arguments each Connection keeps prepared, by SQL text (the least recently run
     // is closed first), so that running one again is one round trip instead of three. 0 prepares and closes the
     // statement on every call. Each kept statement counts against the server's max_prepared_stmt_count (16382 by
-    // default, for all sessions together). AsyncConnection prepares on every call.
+    // default, for all sessions together). AsyncConnection keeps them the same way.
     std::size_t statement_cache_size = 32;
 
     // The longest connect, read or write timeout: Connector/C keeps it in milliseconds in an int.

@@ -270,3 +270,73 @@ BOOST_AUTO_TEST_CASE(two_connections_wait_on_the_server_at_the_same_time) {
     BOOST_TEST(done == 2);
     BOOST_TEST((took < 550ms), std::chrono::duration<double>(took).count() << " s");
 }
+
+namespace {
+asio::awaitable<std::uint64_t> session_counter(mdb::AsyncConnection& conn, std::string name) {
+    const mdb::Result rows = co_await conn.async_query("SHOW SESSION STATUS LIKE '" + name + "'");
+    co_return rows.at(0).get<std::uint64_t>(1);
+}
+} // namespace
+
+BOOST_AUTO_TEST_CASE(statements_run_with_arguments_are_prepared_once_and_never_reused_wrongly) {
+    mdb::Connection admin(server_options());
+    ScratchTable table(admin, "async_cache", "id INT PRIMARY KEY, a INT");
+    admin.execute("INSERT INTO " + table.name() + " VALUES (1, 10)");
+    asio::io_context io;
+    mdb::AsyncConnection conn(io.get_executor(), server_options());
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await conn.async_connect();
+        const std::uint64_t prepared = co_await session_counter(conn, "Com_stmt_prepare");
+        for (int i = 0; i < 5; ++i) BOOST_TEST((co_await conn.async_query("SELECT ? + 1", i)).at(0).get<int>(0) == i + 1);
+        BOOST_TEST(co_await session_counter(conn, "Com_stmt_prepare") - prepared == 1u);
+
+        // Columns added under a kept SELECT *: prepared afresh and read, without blocking the thread.
+        const std::string select = "SELECT * FROM " + table.name() + " WHERE id >= ?";
+        BOOST_TEST((co_await conn.async_query(select, 0)).column_names().size() == 2u);
+        admin.execute("ALTER TABLE " + table.name() + " ADD COLUMN b INT NOT NULL DEFAULT 7");
+        const mdb::Result after = co_await conn.async_query(select, 0);
+        BOOST_TEST(after.column_names().size() == 3u);
+        BOOST_TEST(after.at(0).get<int>("b") == 7);
+
+        // A writing statement whose result columns changed is reported, not run twice.
+        const std::string insert = "INSERT INTO " + table.name() + "(id, a) VALUES (?, 0) RETURNING *";
+        BOOST_TEST((co_await conn.async_query(insert, 2)).column_names().size() == 3u);
+        admin.execute("ALTER TABLE " + table.name() + " ADD COLUMN c INT NOT NULL DEFAULT 8");
+        try {
+            co_await conn.async_query(insert, 3);
+            BOOST_FAIL("a result whose columns changed was read");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST(e.server_errno() == mdb::server_errno::new_statement_metadata);
+        }
+        BOOST_TEST(!conn.is_broken());
+        BOOST_TEST((co_await conn.async_query("SELECT COUNT(*) FROM " + table.name())).at(0).get<int>(0) == 3);
+        BOOST_TEST((co_await conn.async_query(insert, 4)).at(0).get<int>("c") == 8);
+
+        // A session reset drops the server's statements: the kept ones go with them.
+        co_await conn.async_reset();
+        BOOST_TEST((co_await conn.async_query("SELECT ? + 1", 41)).at(0).get<int>(0) == 42);
+
+        // sql_mode changes how text reads: statements prepared before it are not reused.
+        BOOST_TEST((co_await conn.async_query("SELECT \"x\" = ?", "x")).at(0).get<int>(0) == 1);
+        co_await conn.async_execute("SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')");
+        try {
+            co_await conn.async_query("SELECT \"x\" = ?", "x");
+            BOOST_FAIL("a statement prepared before ANSI_QUOTES was reused");
+        } catch (const mdb::Error& e) {
+            BOOST_TEST(e.server_errno() == 1054u); // ER_BAD_FIELD_ERROR: "x" is now a column name
+        }
+    }());
+}
+
+BOOST_AUTO_TEST_CASE(a_cache_size_of_zero_closes_each_statement_without_blocking) {
+    mdb::ConnectOptions options = server_options();
+    options.statement_cache_size = 0;
+    asio::io_context io;
+    mdb::AsyncConnection conn(io.get_executor(), options);
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await conn.async_connect();
+        const std::uint64_t closed = co_await session_counter(conn, "Com_stmt_close");
+        for (int i = 0; i < 3; ++i) BOOST_TEST(co_await conn.async_execute("DO ?", i) == 0u);
+        BOOST_TEST(co_await session_counter(conn, "Com_stmt_close") - closed == 3u);
+    }());
+}

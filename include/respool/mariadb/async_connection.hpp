@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <new>
 #include <string>
@@ -31,6 +32,7 @@
 #include "detail/connect.hpp"
 #include "detail/rows.hpp"
 #include "detail/sql.hpp"
+#include "detail/statement_cache.hpp"
 #include "error.hpp"
 #include "result.hpp"
 #include "row.hpp"
@@ -143,18 +145,19 @@ public:
             }
             co_return affected;
         } else {
-            detail::StatementPtr stmt = co_await run_prepared(sql, args...); // outlives the catch below
+            detail::PreparedStatement prepared = co_await run_prepared(sql, args...); // outlives the catch below
+            MYSQL_STMT* stmt = prepared.stmt.get();
             std::uint64_t affected = 0;
             try {
-                if (mysql_stmt_field_count(stmt.get()) > 0) co_await store_statement_result(stmt.get(), sql);
-                affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt.get()));
-                s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
-                co_await skip_more_statement_results(stmt.get(), sql);
+                if (mysql_stmt_field_count(stmt) > 0) co_await store_statement_result(stmt, sql);
+                affected = static_cast<std::uint64_t>(mysql_stmt_affected_rows(stmt));
+                s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
+                co_await skip_more_statement_results(stmt, sql);
             } catch (...) {
                 abandon_unless_reply_ended();
                 throw;
             }
-            co_await close_statement(std::move(stmt));
+            co_await keep_or_close(std::move(prepared));
             co_return affected;
         }
     }
@@ -184,27 +187,28 @@ public:
             }
             co_return out;
         } else {
-            detail::StatementPtr stmt = co_await run_prepared(sql, args...); // outlives the catch below
+            detail::PreparedStatement prepared = co_await run_prepared(sql, args...); // outlives the catch below
+            MYSQL_STMT* stmt = prepared.stmt.get();
             Result out;
             try {
-                detail::ResultPtr meta(mysql_stmt_result_metadata(stmt.get()));
+                detail::ResultPtr meta(mysql_stmt_result_metadata(stmt));
                 if (!meta) {
-                    if (mysql_stmt_errno(stmt.get()) != 0)
-                        fail_statement(stmt.get(), "reading the result of " + detail::sql_excerpt(sql));
-                    s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt.get()));
+                    if (mysql_stmt_errno(stmt) != 0)
+                        fail_statement(stmt, "reading the result of " + detail::sql_excerpt(sql));
+                    s_->last_insert_id = static_cast<std::uint64_t>(mysql_stmt_insert_id(stmt));
                 } else {
-                    detail::request_max_length(stmt.get());
-                    co_await store_statement_result(stmt.get(), sql);
-                    out = detail::rows_of(stmt.get(), meta.get(), sql);
-                    mysql_stmt_free_result(stmt.get());
+                    detail::request_max_length(stmt);
+                    co_await store_statement_result(stmt, sql);
+                    out = detail::rows_of(stmt, meta.get(), sql);
+                    mysql_stmt_free_result(stmt);
                 }
                 meta.reset();
-                co_await skip_more_statement_results(stmt.get(), sql);
+                co_await skip_more_statement_results(stmt, sql);
             } catch (...) {
                 abandon_unless_reply_ended();
                 throw;
             }
-            co_await close_statement(std::move(stmt));
+            co_await keep_or_close(std::move(prepared));
             co_return out;
         }
     }
@@ -215,6 +219,7 @@ public:
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
+        s_->statements.clear(); // the reset drops the session's prepared statements
         co_await run_command(mysql_reset_connection_start, mysql_reset_connection_cont, "resetting the session");
         detail::note_session_reset(s_->handle, s_->carryover.autocommit_after_connect);
         s_->rollback_pending = false;
@@ -337,11 +342,13 @@ public:
 
 private:
     struct State {
-        State(executor_type executor, ConnectOptions o) : options(std::move(o)), waiter(std::move(executor)) {}
+        State(executor_type executor, ConnectOptions o)
+            : options(std::move(o)), waiter(std::move(executor)), statements(options.statement_cache_size) {}
         State(const State&) = delete;
         State& operator=(const State&) = delete;
         ~State() {
             waiter.detach();
+            statements.clear(); // COM_STMT_CLOSE each: small writes, no reply awaited; before COM_QUIT
             if (handle) mysql_close(handle); // COM_QUIT: one small write, no reply awaited
         }
 
@@ -358,6 +365,7 @@ private:
         bool rollback_pending = false;
         std::uint64_t deadlocks = 0; // 1213 errors seen: see deadlocks_seen()
         bool fresh = false; // no statement since connect or reset
+        detail::StatementCache statements; // statements run with arguments, prepared once (statement_cache_size)
     };
 
     // A session left mid-way (part of a reply unread, a wait abandoned): it can never be used again. Shuts the socket
@@ -443,6 +451,7 @@ private:
     Awaitable<void> run_text(const std::string& sql) {
         s_->fresh = false;
         s_->carryover.marks |= detail::session_marks(sql);
+        if (detail::may_change_statement_parsing(sql)) s_->statements.clear();
         int rc = 0;
         MYSQL* h = s_->handle;
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
@@ -476,31 +485,104 @@ private:
         co_return rc == 0;
     }
 
-    Awaitable<detail::StatementPtr> prepare(const std::string& sql, std::size_t arguments) {
-        s_->fresh = false;
-        s_->carryover.marks |= detail::session_marks(sql);
-        detail::StatementPtr stmt(mysql_stmt_init(s_->handle));
-        if (!stmt) throw std::bad_alloc();
-        int rc = 0;
-        MYSQL_STMT* st = stmt.get();
-        co_await drive(
-            [&] { return mysql_stmt_prepare_start(&rc, st, sql.data(), static_cast<unsigned long>(sql.size())); },
-            [&](int r) { return mysql_stmt_prepare_cont(&rc, st, r); });
-        if (rc != 0) fail_statement(st, "preparing " + detail::sql_excerpt(sql));
-        touch();
-        detail::check_placeholders(st, sql, arguments);
-        co_return stmt;
+    // The default database now: a kept statement is reused only under the one it was prepared in.
+    std::string_view current_schema() const noexcept {
+        const char* schema = nullptr;
+        mariadb_get_infov(s_->handle, MARIADB_CONNECTION_SCHEMA, &schema);
+        return schema ? std::string_view(schema) : std::string_view();
     }
 
-    // Prepares `sql`, binds `args` to its placeholders and executes it; its result, if any, is left to be read.
+    // As Connection's: the statement for `sql`, kept from an earlier run (no round trip) or prepared now.
+    Awaitable<detail::PreparedStatement> statement_for(const std::string& sql, std::size_t arguments, bool& reused) {
+        s_->fresh = false;
+        if (detail::may_change_statement_parsing(sql)) s_->statements.clear();
+        detail::PreparedStatement prepared = s_->statements.take(sql, current_schema());
+        reused = prepared.stmt != nullptr;
+        if (!reused) {
+            prepared.marks = detail::session_marks(sql);
+            s_->carryover.marks |= prepared.marks;
+            prepared.stmt = co_await prepare(sql);
+            if (s_->statements.capacity() > 0) {
+                prepared.sql = sql;
+                prepared.schema = current_schema();
+            }
+        } else {
+            s_->carryover.marks |= prepared.marks;
+        }
+        detail::check_placeholders(prepared.stmt.get(), sql, arguments);
+        co_return prepared;
+    }
+
+    // COM_STMT_PREPARE; as Connection's, tried once more after closing the kept statements when the server's limit
+    // on prepared statements is reached.
+    Awaitable<detail::StatementPtr> prepare(const std::string& sql) {
+        for (bool retried = false;; retried = true) {
+            detail::StatementPtr stmt(mysql_stmt_init(s_->handle));
+            if (!stmt) throw std::bad_alloc();
+            int rc = 0;
+            MYSQL_STMT* st = stmt.get();
+            co_await drive(
+                [&] { return mysql_stmt_prepare_start(&rc, st, sql.data(), static_cast<unsigned long>(sql.size())); },
+                [&](int r) { return mysql_stmt_prepare_cont(&rc, st, r); });
+            if (rc == 0) {
+                touch();
+                co_return stmt;
+            }
+            if (!retried && mysql_stmt_errno(st) == server_errno::too_many_prepared_statements &&
+                s_->statements.size() > 0) {
+                s_->statements.clear();
+                continue;
+            }
+            fail_statement(st, "preparing " + detail::sql_excerpt(sql));
+        }
+    }
+
+    // As Connection's: binds `args` to the placeholders of the statement for `sql` and executes it; its result, if
+    // any, is left to be read. A kept query that only reads and whose result's columns changed is prepared afresh
+    // and run again; any other statement reports the error (it is not run twice).
     template <class... Args>
-    Awaitable<detail::StatementPtr> run_prepared(const std::string& sql, const Args&... args) {
-        detail::StatementPtr stmt = co_await prepare(sql, sizeof...(Args));
-        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
-        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-        bind_all(stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
-        co_await run_statement(stmt.get(), sql);
-        co_return stmt;
+    Awaitable<detail::PreparedStatement> run_prepared(const std::string& sql, const Args&... args) {
+        for (bool retried = false;; retried = true) {
+            bool reused = false;
+            detail::PreparedStatement prepared = co_await statement_for(sql, sizeof...(Args), reused);
+            std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
+            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+            bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
+            int rc = 0;
+            MYSQL_STMT* st = prepared.stmt.get();
+            co_await drive([&] { return mysql_stmt_execute_start(&rc, st); },
+                           [&](int r) { return mysql_stmt_execute_cont(&rc, st, r); });
+            touch();
+            if (rc == 0) co_return prepared;
+            if (mysql_stmt_errno(st) == server_errno::new_statement_metadata) {
+                // It ran and its result waits, unreadable: read it away without blocking, then run it again or
+                // report it.
+                std::exception_ptr error;
+                if (!reused || retried || !detail::only_reads(sql)) {
+                    try {
+                        fail_statement(st, "running " + detail::sql_excerpt(sql));
+                    } catch (const Error&) {
+                        error = std::current_exception();
+                    }
+                }
+                my_bool ignored = 0;
+                co_await drive([&] { return mysql_stmt_free_result_start(&ignored, st); },
+                               [&](int r) { return mysql_stmt_free_result_cont(&ignored, st, r); });
+                if (error) std::rethrow_exception(error);
+                continue;
+            }
+            fail_statement(st, "running " + detail::sql_excerpt(sql));
+        }
+    }
+
+    // A statement whose result has been read: kept for the next run of its text, or, with statement_cache_size 0,
+    // closed without blocking.
+    Awaitable<void> keep_or_close(detail::PreparedStatement prepared) {
+        if (s_->statements.capacity() > 0) {
+            s_->statements.give_back(std::move(prepared));
+            co_return;
+        }
+        co_await close_statement(std::move(prepared.stmt));
     }
 
     template <std::size_t N, std::size_t... I, class... Args>
@@ -509,14 +591,6 @@ private:
         (detail::bind_param(binds[I], params[I], args), ...);
         if (mysql_stmt_bind_param(stmt, binds.data()) != 0)
             fail_statement(stmt, "binding the arguments of " + detail::sql_excerpt(sql));
-    }
-
-    Awaitable<void> run_statement(MYSQL_STMT* stmt, const std::string& sql) {
-        int rc = 0;
-        co_await drive([&] { return mysql_stmt_execute_start(&rc, stmt); },
-                       [&](int r) { return mysql_stmt_execute_cont(&rc, stmt, r); });
-        if (rc != 0) fail_statement(stmt, "running " + detail::sql_excerpt(sql));
-        touch();
     }
 
     Awaitable<void> store_statement_result(MYSQL_STMT* stmt, const std::string& sql) {
