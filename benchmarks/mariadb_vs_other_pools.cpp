@@ -8,6 +8,11 @@
 //   other_pools_select1    checkout + `SELECT 1` (read back as an int) + return, per library, next to the floor (one
 //                          raw persistent MYSQL* per thread, text protocol) and, for POCO and SOCI, the same query
 //                          on one session per thread with no pool (the library's own cost without its pool).
+//   other_pools_by_id      checkout + `SELECT name FROM <table> WHERE id = ?` with the id bound as an argument,
+//                          the name read back as a string, + return; each library's own way of binding (POCO
+//                          and libzdb prepare a server-side statement per call, SOCI's MySQL backend substitutes
+//                          the escaped value into the text, respool keeps the statement prepared), next to the
+//                          floor: one raw MYSQL* per thread with the statement prepared once.
 //   other_pools_checkout   checkout + return with no query: the pool's own overhead.
 //
 // Before the benchmarks, a one-thread pass counts what each library sends the server per operation (from the
@@ -19,6 +24,7 @@
 // between iterations, each on its own threads for a fixed time; throughput is every successful operation over the
 // wall time of the whole run (respool_bench::run_threads_for).
 #include <mysql.h>
+#include <unistd.h>
 
 #include <respool/mariadb.hpp>
 
@@ -105,6 +111,76 @@ bool raw_select1(MYSQL* m) {
     return ok;
 }
 
+// The table other_pools_by_id reads: ids 1..by_id_rows, each with a name.
+constexpr int by_id_rows = 1000;
+const std::string& by_id_table() {
+    static const std::string name = "respool_bench_by_id_" + std::to_string(::getpid());
+    return name;
+}
+std::string by_id_sql() { return "SELECT name FROM " + by_id_table() + " WHERE id = ?"; }
+int next_id(std::size_t thread) { // spread over the table, different per thread
+    thread_local int n = 0;
+    return 1 + static_cast<int>((static_cast<std::size_t>(++n) * 7 + thread * 131) % by_id_rows);
+}
+
+struct ByIdTable {
+    ByIdTable() {
+        RawConnection m = raw_connect();
+        std::string sql = "CREATE TABLE " + by_id_table() + " (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL)";
+        if (mysql_real_query(m.get(), sql.data(), sql.size()) != 0) throw std::runtime_error(mysql_error(m.get()));
+        sql = "INSERT INTO " + by_id_table() + " SELECT seq, CONCAT('customer ', seq) FROM seq_1_to_" +
+              std::to_string(by_id_rows);
+        if (mysql_real_query(m.get(), sql.data(), sql.size()) != 0) throw std::runtime_error(mysql_error(m.get()));
+    }
+    ~ByIdTable() {
+        RawConnection m = raw_connect();
+        const std::string sql = "DROP TABLE IF EXISTS " + by_id_table();
+        mysql_real_query(m.get(), sql.data(), sql.size());
+    }
+    ByIdTable(const ByIdTable&) = delete;
+    ByIdTable& operator=(const ByIdTable&) = delete;
+};
+
+// The floor of other_pools_by_id: a raw connection with the statement prepared once, its argument and result bound.
+class RawById {
+public:
+    RawById() : m_(raw_connect()), stmt_(mysql_stmt_init(m_.get())) {
+        const std::string sql = by_id_sql();
+        if (!stmt_ || mysql_stmt_prepare(stmt_, sql.data(), sql.size()) != 0)
+            throw std::runtime_error(std::string("preparing: ") + mysql_error(m_.get()));
+        MYSQL_BIND param{};
+        param.buffer_type = MYSQL_TYPE_LONG;
+        param.buffer = &id_;
+        MYSQL_BIND result{};
+        result.buffer_type = MYSQL_TYPE_STRING;
+        result.buffer = name_;
+        result.buffer_length = sizeof name_;
+        result.length = &length_;
+        if (mysql_stmt_bind_param(stmt_, &param) != 0 || mysql_stmt_bind_result(stmt_, &result) != 0)
+            throw std::runtime_error(std::string("binding: ") + mysql_stmt_error(stmt_));
+    }
+    ~RawById() {
+        if (stmt_) mysql_stmt_close(stmt_);
+    }
+    RawById(const RawById&) = delete;
+    RawById& operator=(const RawById&) = delete;
+
+    bool run(int id) {
+        id_ = id;
+        if (mysql_stmt_execute(stmt_) != 0 || mysql_stmt_store_result(stmt_) != 0) return false;
+        const bool ok = mysql_stmt_fetch(stmt_) == 0 && std::string(name_, length_).size() > 9;
+        mysql_stmt_free_result(stmt_);
+        return ok;
+    }
+
+private:
+    RawConnection m_;
+    MYSQL_STMT* stmt_;
+    int id_ = 0;
+    char name_[80]{};
+    unsigned long length_ = 0;
+};
+
 // The server's command counters that tell what a client sent.
 constexpr std::array<const char*, 7> watched_counters{"Com_select",       "Com_admin_commands", "Com_stmt_prepare",
                                                       "Com_stmt_execute", "Com_stmt_close",     "Com_rollback",
@@ -151,6 +227,22 @@ struct RespoolState {
     }
     mdb::ConnectionPool pool;
 };
+
+Contender respool_by_id_contender(std::size_t size) {
+    return make_contender<RespoolState>("respool", std::make_shared<RespoolState>(size), [](RespoolState& s, std::size_t t) {
+        auto lease = s.pool.acquire();
+        static const std::string sql = by_id_sql();
+        const mdb::Result r = lease->query(sql, next_id(t));
+        return r.size() == 1 && r[0].get<std::string>(0).size() > 9;
+    });
+}
+
+Contender floor_by_id_contender(std::size_t threads) {
+    auto state = std::make_shared<std::vector<std::unique_ptr<RawById>>>();
+    for (std::size_t t = 0; t < threads; ++t) state->push_back(std::make_unique<RawById>());
+    return make_contender<std::vector<std::unique_ptr<RawById>>>(
+        "floor", state, [](std::vector<std::unique_ptr<RawById>>& raw, std::size_t t) { return raw[t]->run(next_id(t)); });
+}
 
 Contender respool_contender(std::size_t size, bool query) {
     auto state = std::make_shared<RespoolState>(size);
@@ -214,6 +306,19 @@ Contender poco_pool_contender(std::size_t size, bool query) {
     });
 }
 
+Contender poco_by_id_contender(std::size_t size) {
+    return make_contender<PocoPoolState>("poco", std::make_shared<PocoPoolState>(size), [](PocoPoolState& s, std::size_t t) {
+        using Poco::Data::Keywords::into;
+        using Poco::Data::Keywords::now;
+        using Poco::Data::Keywords::use;
+        Poco::Data::Session session = s.pool.get();
+        int id = next_id(t);
+        std::string name;
+        session << by_id_sql(), use(id), into(name), now;
+        return name.size() > 9;
+    });
+}
+
 Contender poco_session_contender(std::size_t threads) {
     auto state = std::make_shared<std::vector<Poco::Data::Session>>();
     for (std::size_t t = 0; t < threads; ++t) state->emplace_back("MySQL", poco_connection_string());
@@ -255,6 +360,16 @@ Contender soci_pool_contender(std::size_t size, bool query) {
     return make_contender<SociPoolState>("soci", state, [](SociPoolState& s, std::size_t) {
         soci::session session(s.pool);
         return soci_select1(session);
+    });
+}
+
+Contender soci_by_id_contender(std::size_t size) {
+    return make_contender<SociPoolState>("soci", std::make_shared<SociPoolState>(size), [](SociPoolState& s, std::size_t t) {
+        soci::session session(s.pool);
+        const int id = next_id(t);
+        std::string name;
+        session << "SELECT name FROM " + by_id_table() + " WHERE id = :id", soci::use(id), soci::into(name);
+        return name.size() > 9;
     });
 }
 
@@ -315,7 +430,39 @@ Contender zdb_pool_contender(std::size_t size, bool query) {
 }
 #endif
 
+#if RESPOOL_BENCH_HAS_ZDB
+Contender zdb_by_id_contender(std::size_t size) {
+    return make_contender<ZdbPoolState>("libzdb", std::make_shared<ZdbPoolState>(size), [](ZdbPoolState& s, std::size_t t) {
+        Connection_T c = ConnectionPool_getConnection(s.pool);
+        if (!c) return false;
+        static const std::string sql = by_id_sql();
+        PreparedStatement_T p = Connection_prepareStatement(c, "%s", sql.c_str());
+        PreparedStatement_setInt(p, 1, next_id(t));
+        ResultSet_T r = PreparedStatement_executeQuery(p);
+        const bool ok = ResultSet_next(r) && std::string(ResultSet_getString(r, 1)).size() > 9;
+        Connection_close(c);
+        return ok;
+    });
+}
+#endif
+
 // ---- the contenders of each scenario -----------------------------------------------------------------------------
+
+std::vector<Contender> by_id_contenders(std::size_t threads) {
+    std::vector<Contender> out;
+    out.push_back(floor_by_id_contender(threads));
+    out.push_back(respool_by_id_contender(threads));
+#if RESPOOL_BENCH_HAS_POCO
+    out.push_back(poco_by_id_contender(threads));
+#endif
+#if RESPOOL_BENCH_HAS_SOCI
+    out.push_back(soci_by_id_contender(threads));
+#endif
+#if RESPOOL_BENCH_HAS_ZDB
+    out.push_back(zdb_by_id_contender(threads));
+#endif
+    return out;
+}
 
 std::vector<Contender> select_contenders(std::size_t threads) {
     std::vector<Contender> out;
@@ -425,11 +572,19 @@ void compare(benchmark::State& state, std::vector<Contender> (*make)(std::size_t
 }
 
 void other_pools_select1(benchmark::State& state) { compare(state, select_contenders, select_run_length, "floor"); }
+void other_pools_by_id(benchmark::State& state) { compare(state, by_id_contenders, select_run_length, "floor"); }
 void other_pools_checkout(benchmark::State& state) {
     compare(state, checkout_contenders, checkout_run_length, "respool");
 }
 
 BENCHMARK(other_pools_select1)
+    ->ArgName("threads")
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(iterations)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(other_pools_by_id)
     ->ArgName("threads")
     ->Arg(1)
     ->Arg(8)
@@ -470,6 +625,7 @@ void print_server_commands(std::ostream& out) {
         }
     };
     measure("select1", select_contenders(1));
+    measure("by_id", by_id_contenders(1));
     measure("checkout", checkout_contenders(1));
     out << "\n";
 }
@@ -477,7 +633,7 @@ void print_server_commands(std::ostream& out) {
 void summary(const respool_bench::Collected& c, std::ostream& out) {
     out << std::fixed;
     for (const auto& [name, counters] : c.counters) {
-        const bool select = name.find("select1") != std::string::npos;
+        const bool select = name.find("checkout") == std::string::npos;
         const std::string baseline = select ? "floor" : "respool";
         out << "  " << name << " (" << c.repetitions(name) << " reps)\n";
         for (const auto& [key, values] : counters) {
@@ -506,13 +662,16 @@ int main(int argc, char** argv) {
 #if RESPOOL_BENCH_HAS_POCO
     Poco::Data::MySQL::Connector::registerConnector();
 #endif
+    std::optional<ByIdTable> table;
     try {
+        table.emplace();
         print_server_commands(std::cout);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_mariadb_vs_other_pools: %s\n", e.what());
         return 1;
     }
     const int rc = respool_bench::run_main(argc, argv, summary);
+    table.reset();
     mysql_library_end();
     return rc;
 }
