@@ -1711,6 +1711,7 @@ struct PreparedStatement {
     std::string schema; // the default database when it was prepared: its table names were resolved there
     StatementPtr stmt;
     unsigned marks = 0; // session_marks(sql), recorded again on each run
+    bool keep = false;  // kept for the next run of its text (see keeps_statement())
     std::uint64_t last_run = 0;
 };
 
@@ -1741,7 +1742,7 @@ public:
     // Keeps `statement`, whose last result has been read, for the next run of its text; drops the least recently run
     // one when full. With a capacity of 0, or no memory to keep it, it is closed instead. Never throws.
     void give_back(PreparedStatement statement) noexcept {
-        if (capacity_ == 0 || !statement.stmt) return;
+        if (capacity_ == 0 || !statement.stmt || !statement.keep) return;
         mysql_stmt_free_result(statement.stmt.get()); // the stored rows are copied out: free them now
         statement.last_run = ++runs_;
         if (entries_.size() >= capacity_) {
@@ -1769,25 +1770,66 @@ private:
     std::vector<PreparedStatement> entries_;
 };
 
-// Whether `sql` may change how the server reads later statements' text, which a statement prepared before it does
-// not follow: SET sql_mode (ANSI_QUOTES, NO_BACKSLASH_ESCAPES), SET NAMES / CHARACTER SET and the character set or
-// collation variables. A false alarm costs only statements prepared again.
+// Whether `sql` may change how the server resolves or reads later statements, which a statement prepared before it
+// does not follow: USE (the default database; also keyed below, but only a server that tracks the schema tells the
+// client), EXECUTE (a SQL-level prepared statement's text is not seen here), and a SET, or EXECUTE IMMEDIATE, of
+// sql_mode (ANSI_QUOTES, NO_BACKSLASH_ESCAPES), NAMES / CHARACTER SET, or a character set or collation variable.
+// A false alarm costs only statements prepared again.
 inline bool may_change_statement_parsing(std::string_view sql) noexcept {
     Words words(sql);
-    if (!equal_ignoring_ascii_case(words.next(), "set")) return false;
+    const std::string_view verb = words.next();
+    if (equal_ignoring_ascii_case(verb, "use") || equal_ignoring_ascii_case(verb, "execute")) return true;
+    if (!equal_ignoring_ascii_case(verb, "set")) return false;
     for (std::string_view setting : {"sql_mode", "names", "character", "collation"})
         if (contains_ignoring_case(sql, setting)) return true;
     return false;
 }
 
-// Whether `sql` is a query that only reads (SELECT, WITH, VALUES, TABLE, SHOW, DESCRIBE, EXPLAIN), so that running
-// it a second time changes nothing a first run did not (a locking read takes the locks it already holds).
-inline bool only_reads(std::string_view sql) noexcept {
-    Words words(sql);
-    const std::string_view verb = words.next();
-    for (std::string_view reader : {"select", "with", "values", "table", "show", "describe", "desc", "explain"})
-        if (equal_ignoring_ascii_case(verb, reader)) return true;
+// Whether a `*` at `star` in `sql` stands for columns (SELECT *, t.*, RETURNING *) rather than a multiplication or
+// COUNT(*): it is an operator only after what ends an operand (a name or number that is not a SELECT keyword, `)`,
+// a closing quote, `?`) and part of COUNT(*) after `(`. Anything unclear counts as columns.
+inline bool is_column_wildcard(std::string_view sql, std::size_t star) noexcept {
+    std::size_t end = star;
+    while (end > 0 && is_blank(sql[end - 1])) --end;
+    if (end == 0) return true;
+    const char before = sql[end - 1];
+    if (before == '(' || before == ')' || before == '\'' || before == '"' || before == '`' || before == '?')
+        return false;
+    if (!is_word_char(before) && before != '$') return true; // `,`, `.`, a comment's end, ...
+    std::size_t start = end - 1;
+    while (start > 0 && (is_word_char(sql[start - 1]) || sql[start - 1] == '$')) --start;
+    const std::string_view word = sql.substr(start, end - start);
+    for (std::string_view keyword : {"select", "all", "distinct", "distinctrow", "high_priority", "straight_join",
+                                     "sql_small_result", "sql_big_result", "sql_buffer_result", "sql_cache",
+                                     "sql_no_cache", "sql_calc_found_rows", "returning"})
+        if (equal_ignoring_ascii_case(word, keyword)) return true;
     return false;
+}
+
+// Whether a statement prepared from `sql` may be kept and run again. Not one whose result columns come from a
+// wildcard: a table changed under it (RENAME COLUMN, a temporary table shadowing it) changes the names of its
+// columns, which Connector/C does not take from the server when their number stays the same, or their number, which
+// Connector/C reports (2057) only once the statement has run. Such statements are prepared on each run.
+inline bool keeps_statement(std::string_view sql) noexcept {
+    char quote = 0;
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        const char ch = sql[i];
+        if (quote != 0) {
+            if (ch == '\\' && quote != '`') ++i; // an escaped character (a doubled quote closes and reopens)
+            else if (ch == quote) quote = 0;
+            continue;
+        }
+        if (ch == '\'' || ch == '"' || ch == '`') {
+            quote = ch;
+            continue;
+        }
+        if (const std::size_t after = skip_blanks_and_comments(sql, i); after != i) {
+            i = after - 1;
+            continue;
+        }
+        if (ch == '*' && is_column_wildcard(sql, i)) return false;
+    }
+    return true;
 }
 
 } // namespace respool::mariadb::detail
@@ -2107,16 +2149,16 @@ private:
 
     // The prepared statement for `sql`: kept from an earlier run (no round trip) or prepared now (one). Records its
     // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
-    detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments, bool& reused) {
+    detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments) {
         require_session();
         if (detail::may_change_statement_parsing(sql)) statements_.clear();
         detail::PreparedStatement prepared = statements_.take(sql, current_schema());
-        reused = prepared.stmt != nullptr;
-        if (!reused) {
+        if (!prepared.stmt) {
             prepared.marks = detail::session_marks(sql);
             carryover_.marks |= prepared.marks;
             prepared.stmt = prepare(sql);
-            if (statements_.capacity() > 0) { // the key, only when it will be kept
+            prepared.keep = statements_.capacity() > 0 && detail::keeps_statement(sql);
+            if (prepared.keep) { // the key, only when it will be kept
                 prepared.sql = sql;
                 prepared.schema = current_schema();
             }
@@ -2147,28 +2189,18 @@ private:
     }
 
     // Binds `args` to the placeholders of the statement for `sql` and executes it; its result, if any, is left to be
-    // read. A kept statement whose result's columns changed since it was prepared (ALTER TABLE under SELECT *) has
-    // run, but Connector/C cannot read its result: a query that only reads is then prepared afresh and run again;
-    // any other statement reports the error (it is not run twice).
+    // read. A statement that fails is closed, never kept: closing it also reads away a result left unread (such as
+    // the one Connector/C refuses with 2057 when a result's number of columns changed under a kept statement).
     template <class... Args>
     detail::PreparedStatement run_prepared(std::string_view sql, const Args&... args) {
-        for (bool retried = false;; retried = true) {
-            bool reused = false;
-            detail::PreparedStatement prepared = statement_for(sql, sizeof...(Args), reused);
-            std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            if (mysql_stmt_execute(prepared.stmt.get()) == 0) {
-                touch();
-                return prepared;
-            }
-            if (reused && !retried && mysql_stmt_errno(prepared.stmt.get()) == server_errno::new_statement_metadata &&
-                detail::only_reads(sql)) {
-                touch();
-                continue; // closing `prepared` reads and drops its pending result
-            }
+        detail::PreparedStatement prepared = statement_for(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        if (mysql_stmt_execute(prepared.stmt.get()) != 0)
             fail_statement(prepared.stmt.get(), "running " + detail::sql_excerpt(sql));
-        }
+        touch();
+        return prepared;
     }
 
     template <std::size_t N, std::size_t... I, class... Args>

@@ -744,16 +744,16 @@ private:
     }
 
     // As Connection's: the statement for `sql`, kept from an earlier run (no round trip) or prepared now.
-    Awaitable<detail::PreparedStatement> statement_for(const std::string& sql, std::size_t arguments, bool& reused) {
+    Awaitable<detail::PreparedStatement> statement_for(const std::string& sql, std::size_t arguments) {
         s_->fresh = false;
         if (detail::may_change_statement_parsing(sql)) s_->statements.clear();
         detail::PreparedStatement prepared = s_->statements.take(sql, current_schema());
-        reused = prepared.stmt != nullptr;
-        if (!reused) {
+        if (!prepared.stmt) {
             prepared.marks = detail::session_marks(sql);
             s_->carryover.marks |= prepared.marks;
             prepared.stmt = co_await prepare(sql);
-            if (s_->statements.capacity() > 0) {
+            prepared.keep = s_->statements.capacity() > 0 && detail::keeps_statement(sql);
+            if (prepared.keep) {
                 prepared.sql = sql;
                 prepared.schema = current_schema();
             }
@@ -789,47 +789,39 @@ private:
     }
 
     // As Connection's: binds `args` to the placeholders of the statement for `sql` and executes it; its result, if
-    // any, is left to be read. A kept query that only reads and whose result's columns changed is prepared afresh
-    // and run again; any other statement reports the error (it is not run twice).
+    // any, is left to be read. A statement that fails is closed, never kept; a result it left unread (the one
+    // Connector/C refuses with 2057 when a result's number of columns changed) is read away first without blocking.
     template <class... Args>
     Awaitable<detail::PreparedStatement> run_prepared(const std::string& sql, const Args&... args) {
-        for (bool retried = false;; retried = true) {
-            bool reused = false;
-            detail::PreparedStatement prepared = co_await statement_for(sql, sizeof...(Args), reused);
-            std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            int rc = 0;
-            MYSQL_STMT* st = prepared.stmt.get();
-            co_await drive([&] { return mysql_stmt_execute_start(&rc, st); },
-                           [&](int r) { return mysql_stmt_execute_cont(&rc, st, r); });
-            touch();
-            if (rc == 0) co_return prepared;
-            if (mysql_stmt_errno(st) == server_errno::new_statement_metadata) {
-                // It ran and its result waits, unreadable: read it away without blocking, then run it again or
-                // report it.
-                std::exception_ptr error;
-                if (!reused || retried || !detail::only_reads(sql)) {
-                    try {
-                        fail_statement(st, "running " + detail::sql_excerpt(sql));
-                    } catch (const Error&) {
-                        error = std::current_exception();
-                    }
-                }
-                my_bool ignored = 0;
-                co_await drive([&] { return mysql_stmt_free_result_start(&ignored, st); },
-                               [&](int r) { return mysql_stmt_free_result_cont(&ignored, st, r); });
-                if (error) std::rethrow_exception(error);
-                continue;
+        detail::PreparedStatement prepared = co_await statement_for(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        int rc = 0;
+        MYSQL_STMT* st = prepared.stmt.get();
+        co_await drive([&] { return mysql_stmt_execute_start(&rc, st); },
+                       [&](int r) { return mysql_stmt_execute_cont(&rc, st, r); });
+        touch();
+        if (rc == 0) co_return prepared;
+        if (mysql_stmt_errno(st) == server_errno::new_statement_metadata) {
+            std::exception_ptr error;
+            try {
+                fail_statement(st, "running " + detail::sql_excerpt(sql));
+            } catch (const Error&) {
+                error = std::current_exception();
             }
-            fail_statement(st, "running " + detail::sql_excerpt(sql));
+            my_bool ignored = 0;
+            co_await drive([&] { return mysql_stmt_free_result_start(&ignored, st); },
+                           [&](int r) { return mysql_stmt_free_result_cont(&ignored, st, r); });
+            std::rethrow_exception(error);
         }
+        fail_statement(st, "running " + detail::sql_excerpt(sql));
     }
 
-    // A statement whose result has been read: kept for the next run of its text, or, with statement_cache_size 0,
-    // closed without blocking.
+    // A statement whose result has been read: kept for the next run of its text, or, when it is not to be kept
+    // (statement_cache_size 0, columns by a wildcard), closed without blocking.
     Awaitable<void> keep_or_close(detail::PreparedStatement prepared) {
-        if (s_->statements.capacity() > 0) {
+        if (prepared.keep) {
             s_->statements.give_back(std::move(prepared));
             co_return;
         }

@@ -290,35 +290,28 @@ BOOST_AUTO_TEST_CASE(statements_run_with_arguments_are_prepared_once_and_never_r
         for (int i = 0; i < 5; ++i) BOOST_TEST((co_await conn.async_query("SELECT ? + 1", i)).at(0).get<int>(0) == i + 1);
         BOOST_TEST(co_await session_counter(conn, "Com_stmt_prepare") - prepared == 1u);
 
-        // Columns added under a kept SELECT *: prepared afresh and read, without blocking the thread.
+        // Columns by a wildcard are never kept: renamed or added columns read as a fresh prepare reads them.
         const std::string select = "SELECT * FROM " + table.name() + " WHERE id >= ?";
-        BOOST_TEST((co_await conn.async_query(select, 0)).column_names().size() == 2u);
-        admin.execute("ALTER TABLE " + table.name() + " ADD COLUMN b INT NOT NULL DEFAULT 7");
+        BOOST_TEST((co_await conn.async_query(select, 0)).at(0).get<int>("a") == 10);
+        admin.execute("ALTER TABLE " + table.name() + " RENAME COLUMN a TO b, ADD COLUMN a INT NOT NULL DEFAULT 7");
         const mdb::Result after = co_await conn.async_query(select, 0);
         BOOST_TEST(after.column_names().size() == 3u);
-        BOOST_TEST(after.at(0).get<int>("b") == 7);
-
-        // A writing statement whose result columns changed is reported, not run twice.
-        const std::string insert = "INSERT INTO " + table.name() + "(id, a) VALUES (?, 0) RETURNING *";
+        BOOST_TEST(after.at(0).get<int>("a") == 7);
+        BOOST_TEST(after.at(0).get<int>("b") == 10);
+        const std::string insert = "INSERT INTO " + table.name() + "(id) VALUES (?) RETURNING *";
         BOOST_TEST((co_await conn.async_query(insert, 2)).column_names().size() == 3u);
         admin.execute("ALTER TABLE " + table.name() + " ADD COLUMN c INT NOT NULL DEFAULT 8");
-        try {
-            co_await conn.async_query(insert, 3);
-            BOOST_FAIL("a result whose columns changed was read");
-        } catch (const mdb::Error& e) {
-            BOOST_TEST(e.server_errno() == mdb::server_errno::new_statement_metadata);
-        }
-        BOOST_TEST(!conn.is_broken());
+        BOOST_TEST((co_await conn.async_query(insert, 3)).at(0).get<int>("c") == 8);
         BOOST_TEST((co_await conn.async_query("SELECT COUNT(*) FROM " + table.name())).at(0).get<int>(0) == 3);
-        BOOST_TEST((co_await conn.async_query(insert, 4)).at(0).get<int>("c") == 8);
 
+        // EXECUTE IMMEDIATE of SET sql_mode closes kept statements too (checked at the end, with ANSI_QUOTES).
         // A session reset drops the server's statements: the kept ones go with them.
         co_await conn.async_reset();
         BOOST_TEST((co_await conn.async_query("SELECT ? + 1", 41)).at(0).get<int>(0) == 42);
 
         // sql_mode changes how text reads: statements prepared before it are not reused.
         BOOST_TEST((co_await conn.async_query("SELECT \"x\" = ?", "x")).at(0).get<int>(0) == 1);
-        co_await conn.async_execute("SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')");
+        co_await conn.async_execute("EXECUTE IMMEDIATE 'SET sql_mode = CONCAT(@@sql_mode, '',ANSI_QUOTES'')'");
         try {
             co_await conn.async_query("SELECT \"x\" = ?", "x");
             BOOST_FAIL("a statement prepared before ANSI_QUOTES was reused");

@@ -62,41 +62,60 @@ BOOST_AUTO_TEST_CASE(the_least_recently_run_statement_is_closed_when_the_cache_i
     BOOST_TEST(session_status(conn, "Com_stmt_prepare") - prepared == 4u);
 }
 
-BOOST_AUTO_TEST_CASE(a_query_sees_columns_added_after_it_was_prepared) {
+BOOST_AUTO_TEST_CASE(statements_with_columns_by_a_wildcard_are_prepared_on_each_run) {
     mdb::Connection admin(server_options());
-    ScratchTable t(admin, "sc_alter", "id INT PRIMARY KEY, a INT");
-    admin.execute("INSERT INTO " + t.name() + " VALUES (1, 10)");
+    ScratchTable t(admin, "sc_wildcard", "id INT PRIMARY KEY, a INT, b INT");
+    admin.execute("INSERT INTO " + t.name() + " VALUES (1, 10, 20)");
     mdb::Connection conn(server_options());
     const std::string select = "SELECT * FROM " + t.name() + " WHERE id >= ?";
-    BOOST_TEST(conn.query(select, 0).column_names().size() == 2u);
-    admin.execute("ALTER TABLE " + t.name() + " ADD COLUMN b VARCHAR(10) NOT NULL DEFAULT 'x'");
+    BOOST_TEST(conn.query(select, 0).at(0).get<int>("a") == 10);
+    // The names of the columns change and their number does not: a kept statement would keep the old names.
+    admin.execute("ALTER TABLE " + t.name() + " RENAME COLUMN a TO c, RENAME COLUMN b TO a");
+    BOOST_TEST(conn.query(select, 0).at(0).get<int>("a") == 20);
+    // Their number changes: a kept statement would fail with 2057 after running.
+    admin.execute("ALTER TABLE " + t.name() + " ADD COLUMN d VARCHAR(10) NOT NULL DEFAULT 'x'");
     const mdb::Result after = conn.query(select, 0);
-    BOOST_TEST(after.column_names().size() == 3u);
-    BOOST_TEST(after.at(0).get<std::string>("b") == "x");
-    BOOST_TEST(conn.query("SELECT COUNT(*) FROM " + t.name()).at(0).get<int>(0) == 1); // still in step
+    BOOST_TEST(after.column_names().size() == 4u);
+    BOOST_TEST(after.at(0).get<std::string>("d") == "x");
+    // A temporary table of other column names shadowing the table.
+    conn.execute("CREATE TEMPORARY TABLE " + t.name() + " (id INT, x INT)");
+    conn.execute("INSERT INTO " + t.name() + " VALUES (1, 7)");
+    BOOST_TEST(conn.query(select, 0).at(0).get<int>("x") == 7);
+    conn.execute("DROP TEMPORARY TABLE " + t.name());
+    // t.* and RETURNING * too; a multiplication and COUNT(*) are not wildcards.
+    const std::uint64_t prepared = session_status(conn, "Com_stmt_prepare");
+    for (int i = 0; i < 2; ++i) {
+        BOOST_TEST(conn.query("SELECT t.* FROM " + t.name() + " t WHERE id = ?", 1).size() == 1u);
+        BOOST_TEST(conn.query("SELECT COUNT(*), MAX(id) * ? FROM " + t.name(), 2).at(0).get<int>(1) == 2);
+    }
+    BOOST_TEST(session_status(conn, "Com_stmt_prepare") - prepared == 3u); // t.* twice, the other once
+    const std::string insert = "INSERT INTO " + t.name() + "(id) VALUES (?) RETURNING *";
+    BOOST_TEST(conn.query(insert, 2).column_names().size() == 4u);
+    admin.execute("ALTER TABLE " + t.name() + " ADD COLUMN e INT NOT NULL DEFAULT 8");
+    BOOST_TEST(conn.query(insert, 3).at(0).get<int>("e") == 8);
+    BOOST_TEST(conn.query("SELECT COUNT(*) FROM " + t.name()).at(0).get<int>(0) == 3); // each insert ran once
 }
 
-BOOST_AUTO_TEST_CASE(a_statement_that_writes_is_never_run_twice_when_its_result_columns_changed) {
+BOOST_AUTO_TEST_CASE(a_server_that_does_not_report_the_schema_still_gets_use_followed) {
     mdb::Connection admin(server_options());
-    ScratchTable t(admin, "sc_returning", "id INT AUTO_INCREMENT PRIMARY KEY, a INT");
+    ScratchTable t(admin, "sc_use_untracked", "id INT");
+    admin.execute("INSERT INTO " + t.name() + " VALUES (1)");
     mdb::Connection conn(server_options());
-    const std::string insert = "INSERT INTO " + t.name() + "(a) VALUES (?) RETURNING *";
-    BOOST_TEST(conn.query(insert, 1).column_names().size() == 2u);
-    admin.execute("ALTER TABLE " + t.name() + " ADD COLUMN b INT NOT NULL DEFAULT 7");
-    try {
-        conn.query(insert, 2);
-        BOOST_FAIL("a result whose columns changed was read");
-    } catch (const mdb::Error& e) {
-        BOOST_TEST(e.server_errno() == mdb::server_errno::new_statement_metadata);
-        BOOST_TEST(!e.is_disconnect());
-    }
-    BOOST_TEST(!conn.is_broken());
-    // The statement ran once, and the next run prepares it afresh.
-    BOOST_TEST(conn.query("SELECT COUNT(*) FROM " + t.name() + " WHERE a = 2").at(0).get<int>(0) == 1);
-    const mdb::Result third = conn.query(insert, 3);
-    BOOST_TEST(third.column_names().size() == 3u);
-    BOOST_TEST(third.at(0).get<int>("b") == 7);
-    BOOST_TEST(conn.query("SELECT COUNT(*) FROM " + t.name()).at(0).get<int>(0) == 3);
+    conn.execute("SET SESSION session_track_schema = OFF");
+    const std::string database = conn.query("SELECT DATABASE()").at(0).get<std::string>(0);
+    const std::string select = "SELECT COUNT(*) FROM " + t.name() + " WHERE id = ?";
+    BOOST_TEST(conn.query(select, 1).at(0).get<int>(0) == 1);
+    conn.execute("USE information_schema");
+    BOOST_CHECK_THROW(conn.query(select, 1), mdb::Error); // no such table there
+    conn.execute("USE `" + database + "`");
+    BOOST_TEST(conn.query(select, 1).at(0).get<int>(0) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(sql_mode_set_through_execute_immediate_closes_kept_statements) {
+    mdb::Connection conn(server_options());
+    BOOST_TEST(conn.query("SELECT \"x\" = ?", "x").at(0).get<int>(0) == 1);
+    conn.execute("EXECUTE IMMEDIATE 'SET sql_mode = CONCAT(@@sql_mode, '',ANSI_QUOTES'')'");
+    BOOST_CHECK_THROW(conn.query("SELECT \"x\" = ?", "x"), mdb::Error); // "x" is a column name now
 }
 
 BOOST_AUTO_TEST_CASE(a_statement_kept_under_one_default_database_is_not_reused_under_another) {

@@ -339,16 +339,16 @@ private:
 
     // The prepared statement for `sql`: kept from an earlier run (no round trip) or prepared now (one). Records its
     // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
-    detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments, bool& reused) {
+    detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments) {
         require_session();
         if (detail::may_change_statement_parsing(sql)) statements_.clear();
         detail::PreparedStatement prepared = statements_.take(sql, current_schema());
-        reused = prepared.stmt != nullptr;
-        if (!reused) {
+        if (!prepared.stmt) {
             prepared.marks = detail::session_marks(sql);
             carryover_.marks |= prepared.marks;
             prepared.stmt = prepare(sql);
-            if (statements_.capacity() > 0) { // the key, only when it will be kept
+            prepared.keep = statements_.capacity() > 0 && detail::keeps_statement(sql);
+            if (prepared.keep) { // the key, only when it will be kept
                 prepared.sql = sql;
                 prepared.schema = current_schema();
             }
@@ -379,28 +379,18 @@ private:
     }
 
     // Binds `args` to the placeholders of the statement for `sql` and executes it; its result, if any, is left to be
-    // read. A kept statement whose result's columns changed since it was prepared (ALTER TABLE under SELECT *) has
-    // run, but Connector/C cannot read its result: a query that only reads is then prepared afresh and run again;
-    // any other statement reports the error (it is not run twice).
+    // read. A statement that fails is closed, never kept: closing it also reads away a result left unread (such as
+    // the one Connector/C refuses with 2057 when a result's number of columns changed under a kept statement).
     template <class... Args>
     detail::PreparedStatement run_prepared(std::string_view sql, const Args&... args) {
-        for (bool retried = false;; retried = true) {
-            bool reused = false;
-            detail::PreparedStatement prepared = statement_for(sql, sizeof...(Args), reused);
-            std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
-            std::array<MYSQL_BIND, sizeof...(Args)> binds{};
-            bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
-            if (mysql_stmt_execute(prepared.stmt.get()) == 0) {
-                touch();
-                return prepared;
-            }
-            if (reused && !retried && mysql_stmt_errno(prepared.stmt.get()) == server_errno::new_statement_metadata &&
-                detail::only_reads(sql)) {
-                touch();
-                continue; // closing `prepared` reads and drops its pending result
-            }
+        detail::PreparedStatement prepared = statement_for(sql, sizeof...(Args));
+        std::array<detail::ParamSlot, sizeof...(Args)> params{}; // read by mysql_stmt_execute, not after it
+        std::array<MYSQL_BIND, sizeof...(Args)> binds{};
+        bind_all(prepared.stmt.get(), params, binds, sql, std::index_sequence_for<Args...>{}, args...);
+        if (mysql_stmt_execute(prepared.stmt.get()) != 0)
             fail_statement(prepared.stmt.get(), "running " + detail::sql_excerpt(sql));
-        }
+        touch();
+        return prepared;
     }
 
     template <std::size_t N, std::size_t... I, class... Args>
