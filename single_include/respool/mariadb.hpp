@@ -1770,65 +1770,36 @@ private:
     std::vector<PreparedStatement> entries_;
 };
 
-// Whether `sql` may change how the server resolves or reads later statements, which a statement prepared before it
-// does not follow: USE (the default database; also keyed below, but only a server that tracks the schema tells the
-// client), EXECUTE (a SQL-level prepared statement's text is not seen here), and a SET, or EXECUTE IMMEDIATE, of
-// sql_mode (ANSI_QUOTES, NO_BACKSLASH_ESCAPES), NAMES / CHARACTER SET, or a character set or collation variable.
-// A false alarm costs only statements prepared again.
-inline bool may_change_statement_parsing(std::string_view sql) noexcept {
+// Whether `sql`, whose session_marks() are `marks`, may change how the server resolves or reads later statements,
+// which a statement prepared before it does not follow: USE (the default database; also keyed, but only a server
+// that tracks the schema tells the client), EXECUTE (a SQL-level prepared statement's text is not seen here), a SET
+// that names sql_mode (ANSI_QUOTES, NO_BACKSLASH_ESCAPES), NAMES, CHARSET, a character set or a collation, and text
+// the scanner cannot see into (a compound statement, EXECUTE IMMEDIATE), but not CALL: a procedure runs with the
+// sql_mode and character set it was created with, and the server restores the caller's when it returns. A false
+// alarm costs only statements prepared again.
+inline bool may_change_statement_parsing(std::string_view sql, unsigned marks) noexcept {
     Words words(sql);
     const std::string_view verb = words.next();
-    if (equal_ignoring_ascii_case(verb, "use") || equal_ignoring_ascii_case(verb, "execute")) return true;
-    if (!equal_ignoring_ascii_case(verb, "set")) return false;
-    for (std::string_view setting : {"sql_mode", "names", "character", "collation"})
-        if (contains_ignoring_case(sql, setting)) return true;
-    return false;
-}
-
-// Whether a `*` at `star` in `sql` stands for columns (SELECT *, t.*, RETURNING *) rather than a multiplication or
-// COUNT(*): it is an operator only after what ends an operand (a name or number that is not a SELECT keyword, `)`,
-// a closing quote, `?`) and part of COUNT(*) after `(`. Anything unclear counts as columns.
-inline bool is_column_wildcard(std::string_view sql, std::size_t star) noexcept {
-    std::size_t end = star;
-    while (end > 0 && is_blank(sql[end - 1])) --end;
-    if (end == 0) return true;
-    const char before = sql[end - 1];
-    if (before == '(' || before == ')' || before == '\'' || before == '"' || before == '`' || before == '?')
+    auto is = [&](std::string_view lower) { return equal_ignoring_ascii_case(verb, lower); };
+    if (is("use") || is("execute")) return true;
+    if (is("set")) {
+        for (std::string_view setting : {"sql_mode", "names", "charset", "character", "collation"})
+            if (contains_ignoring_case(sql, setting)) return true;
         return false;
-    if (!is_word_char(before) && before != '$') return true; // `,`, `.`, a comment's end, ...
-    std::size_t start = end - 1;
-    while (start > 0 && (is_word_char(sql[start - 1]) || sql[start - 1] == '$')) --start;
-    const std::string_view word = sql.substr(start, end - start);
-    for (std::string_view keyword : {"select", "all", "distinct", "distinctrow", "high_priority", "straight_join",
-                                     "sql_small_result", "sql_big_result", "sql_buffer_result", "sql_cache",
-                                     "sql_no_cache", "sql_calc_found_rows", "returning"})
-        if (equal_ignoring_ascii_case(word, keyword)) return true;
-    return false;
+    }
+    return !is("call") && (marks & session_reset_mark) != 0;
 }
 
-// Whether a statement prepared from `sql` may be kept and run again. Not one whose result columns come from a
-// wildcard: a table changed under it (RENAME COLUMN, a temporary table shadowing it) changes the names of its
-// columns, which Connector/C does not take from the server when their number stays the same, or their number, which
-// Connector/C reports (2057) only once the statement has run. Such statements are prepared on each run.
+// Whether a statement prepared from `sql` may be kept and run again: not when it has a `*` anywhere but in `(*)`
+// (COUNT(*)). Columns that come from a wildcard (SELECT *, t.*, RETURNING *) take their names and number from the
+// tables when the statement is prepared; when a table changes under a kept statement, Connector/C keeps the old
+// names while their number stays (RENAME COLUMN, a temporary table shadowing it) and reports a changed number (2057)
+// only after the statement ran. Where a `*` stands is not worked out: comments, quotes and character sets read
+// differently from one session to another, and a statement prepared on each run is only slower. So a
+// multiplication, or a comment holding a `*`, is prepared on each run too.
 inline bool keeps_statement(std::string_view sql) noexcept {
-    char quote = 0;
-    for (std::size_t i = 0; i < sql.size(); ++i) {
-        const char ch = sql[i];
-        if (quote != 0) {
-            if (ch == '\\' && quote != '`') ++i; // an escaped character (a doubled quote closes and reopens)
-            else if (ch == quote) quote = 0;
-            continue;
-        }
-        if (ch == '\'' || ch == '"' || ch == '`') {
-            quote = ch;
-            continue;
-        }
-        if (const std::size_t after = skip_blanks_and_comments(sql, i); after != i) {
-            i = after - 1;
-            continue;
-        }
-        if (ch == '*' && is_column_wildcard(sql, i)) return false;
-    }
+    for (std::size_t at = sql.find('*'); at != std::string_view::npos; at = sql.find('*', at + 1))
+        if (at == 0 || sql[at - 1] != '(' || at + 1 >= sql.size() || sql[at + 1] != ')') return false;
     return true;
 }
 
@@ -2107,8 +2078,9 @@ private:
 
     void run_text(std::string_view sql) {
         require_session();
-        carryover_.marks |= detail::session_marks(sql);
-        if (detail::may_change_statement_parsing(sql)) statements_.clear();
+        const unsigned marks = detail::session_marks(sql);
+        carryover_.marks |= marks;
+        if (detail::may_change_statement_parsing(sql, marks)) statements_.clear();
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
             touch();
             detail::classify_syntax_error(handle_, sql); // '?' without arguments: errc::argument_count
@@ -2151,19 +2123,18 @@ private:
     // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
     detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments) {
         require_session();
-        if (detail::may_change_statement_parsing(sql)) statements_.clear();
         detail::PreparedStatement prepared = statements_.take(sql, current_schema());
-        if (!prepared.stmt) {
-            prepared.marks = detail::session_marks(sql);
-            carryover_.marks |= prepared.marks;
+        const bool reused = prepared.stmt != nullptr;
+        if (!reused) prepared.marks = detail::session_marks(sql);
+        carryover_.marks |= prepared.marks;
+        if (detail::may_change_statement_parsing(sql, prepared.marks)) statements_.clear();
+        if (!reused) {
             prepared.stmt = prepare(sql);
             prepared.keep = statements_.capacity() > 0 && detail::keeps_statement(sql);
             if (prepared.keep) { // the key, only when it will be kept
                 prepared.sql = sql;
                 prepared.schema = current_schema();
             }
-        } else {
-            carryover_.marks |= prepared.marks;
         }
         detail::check_placeholders(prepared.stmt.get(), sql, arguments);
         return prepared;

@@ -701,8 +701,9 @@ private:
 
     Awaitable<void> run_text(const std::string& sql) {
         s_->fresh = false;
-        s_->carryover.marks |= detail::session_marks(sql);
-        if (detail::may_change_statement_parsing(sql)) s_->statements.clear();
+        const unsigned marks = detail::session_marks(sql);
+        s_->carryover.marks |= marks;
+        if (detail::may_change_statement_parsing(sql, marks)) s_->statements.clear();
         int rc = 0;
         MYSQL* h = s_->handle;
         co_await drive([&] { return mysql_real_query_start(&rc, h, sql.data(), static_cast<unsigned long>(sql.size())); },
@@ -746,19 +747,18 @@ private:
     // As Connection's: the statement for `sql`, kept from an earlier run (no round trip) or prepared now.
     Awaitable<detail::PreparedStatement> statement_for(const std::string& sql, std::size_t arguments) {
         s_->fresh = false;
-        if (detail::may_change_statement_parsing(sql)) s_->statements.clear();
         detail::PreparedStatement prepared = s_->statements.take(sql, current_schema());
-        if (!prepared.stmt) {
-            prepared.marks = detail::session_marks(sql);
-            s_->carryover.marks |= prepared.marks;
+        const bool reused = prepared.stmt != nullptr;
+        if (!reused) prepared.marks = detail::session_marks(sql);
+        s_->carryover.marks |= prepared.marks;
+        if (detail::may_change_statement_parsing(sql, prepared.marks)) s_->statements.clear();
+        if (!reused) {
             prepared.stmt = co_await prepare(sql);
             prepared.keep = s_->statements.capacity() > 0 && detail::keeps_statement(sql);
             if (prepared.keep) {
                 prepared.sql = sql;
                 prepared.schema = current_schema();
             }
-        } else {
-            s_->carryover.marks |= prepared.marks;
         }
         detail::check_placeholders(prepared.stmt.get(), sql, arguments);
         co_return prepared;

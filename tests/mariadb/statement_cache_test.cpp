@@ -82,13 +82,25 @@ BOOST_AUTO_TEST_CASE(statements_with_columns_by_a_wildcard_are_prepared_on_each_
     conn.execute("INSERT INTO " + t.name() + " VALUES (1, 7)");
     BOOST_TEST(conn.query(select, 0).at(0).get<int>("x") == 7);
     conn.execute("DROP TEMPORARY TABLE " + t.name());
-    // t.* and RETURNING * too; a multiplication and COUNT(*) are not wildcards.
-    const std::uint64_t prepared = session_status(conn, "Com_stmt_prepare");
-    for (int i = 0; i < 2; ++i) {
-        BOOST_TEST(conn.query("SELECT t.* FROM " + t.name() + " t WHERE id = ?", 1).size() == 1u);
-        BOOST_TEST(conn.query("SELECT COUNT(*), MAX(id) * ? FROM " + t.name(), 2).at(0).get<int>(1) == 2);
+    // Any `*` but COUNT(*)'s keeps a statement from being kept, wherever it stands (a comment or a quote that
+    // reads differently in another sql_mode or character set could hide a wildcard); COUNT(*) does not.
+    const std::string hidden[] = {
+        "SELECT t.* FROM " + t.name() + " t WHERE id = ?",
+        "SELECT # every column\n* FROM " + t.name() + " WHERE id = ?",
+        "SELECT -- every column\n* FROM " + t.name() + " WHERE id = ?",
+        "SELECT UNIQUE * FROM " + t.name() + " WHERE id = ?",
+        "SELECT /* a * in a comment */ id FROM " + t.name() + " WHERE id = ?",
+        "SELECT id * ? FROM " + t.name() + " WHERE id = 1",
+    };
+    for (const std::string& sql : hidden) {
+        const std::uint64_t prepared = session_status(conn, "Com_stmt_prepare");
+        for (int i = 0; i < 2; ++i) BOOST_TEST(conn.query(sql, 1).size() == 1u, sql);
+        BOOST_TEST(session_status(conn, "Com_stmt_prepare") - prepared == 2u, sql);
     }
-    BOOST_TEST(session_status(conn, "Com_stmt_prepare") - prepared == 3u); // t.* twice, the other once
+    const std::uint64_t prepared = session_status(conn, "Com_stmt_prepare");
+    for (int i = 0; i < 2; ++i)
+        BOOST_TEST(conn.query("SELECT COUNT(*), MAX(id) + ? FROM " + t.name(), 2).at(0).get<int>(1) == 3);
+    BOOST_TEST(session_status(conn, "Com_stmt_prepare") - prepared == 1u);
     const std::string insert = "INSERT INTO " + t.name() + "(id) VALUES (?) RETURNING *";
     BOOST_TEST(conn.query(insert, 2).column_names().size() == 4u);
     admin.execute("ALTER TABLE " + t.name() + " ADD COLUMN e INT NOT NULL DEFAULT 8");
@@ -116,6 +128,23 @@ BOOST_AUTO_TEST_CASE(sql_mode_set_through_execute_immediate_closes_kept_statemen
     BOOST_TEST(conn.query("SELECT \"x\" = ?", "x").at(0).get<int>(0) == 1);
     conn.execute("EXECUTE IMMEDIATE 'SET sql_mode = CONCAT(@@sql_mode, '',ANSI_QUOTES'')'");
     BOOST_CHECK_THROW(conn.query("SELECT \"x\" = ?", "x"), mdb::Error); // "x" is a column name now
+}
+
+BOOST_AUTO_TEST_CASE(set_charset_and_compound_statements_that_change_the_collation_close_kept_statements) {
+    const std::string changes[] = {
+        "SET CHARSET latin1",
+        "BEGIN NOT ATOMIC SET collation_connection = 'utf8mb4_bin'; END",
+        "IF 1 THEN SET NAMES utf8mb4 COLLATE utf8mb4_bin; END IF",
+    };
+    for (const std::string& change : changes) {
+        mdb::Connection conn(server_options());
+        const std::string sql = "SELECT COLLATION('x') FROM DUAL WHERE ? = 1";
+        const std::string before = conn.query(sql, 1).at(0).get<std::string>(0);
+        conn.execute(change);
+        const std::string now = conn.query("SELECT COLLATION('x')").at(0).get<std::string>(0);
+        BOOST_TEST(now != before, change);
+        BOOST_TEST(conn.query(sql, 1).at(0).get<std::string>(0) == now, change);
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_statement_kept_under_one_default_database_is_not_reused_under_another) {

@@ -297,8 +297,9 @@ private:
 
     void run_text(std::string_view sql) {
         require_session();
-        carryover_.marks |= detail::session_marks(sql);
-        if (detail::may_change_statement_parsing(sql)) statements_.clear();
+        const unsigned marks = detail::session_marks(sql);
+        carryover_.marks |= marks;
+        if (detail::may_change_statement_parsing(sql, marks)) statements_.clear();
         if (mysql_real_query(handle_, sql.data(), static_cast<unsigned long>(sql.size())) != 0) {
             touch();
             detail::classify_syntax_error(handle_, sql); // '?' without arguments: errc::argument_count
@@ -341,19 +342,18 @@ private:
     // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
     detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments) {
         require_session();
-        if (detail::may_change_statement_parsing(sql)) statements_.clear();
         detail::PreparedStatement prepared = statements_.take(sql, current_schema());
-        if (!prepared.stmt) {
-            prepared.marks = detail::session_marks(sql);
-            carryover_.marks |= prepared.marks;
+        const bool reused = prepared.stmt != nullptr;
+        if (!reused) prepared.marks = detail::session_marks(sql);
+        carryover_.marks |= prepared.marks;
+        if (detail::may_change_statement_parsing(sql, prepared.marks)) statements_.clear();
+        if (!reused) {
             prepared.stmt = prepare(sql);
             prepared.keep = statements_.capacity() > 0 && detail::keeps_statement(sql);
             if (prepared.keep) { // the key, only when it will be kept
                 prepared.sql = sql;
                 prepared.schema = current_schema();
             }
-        } else {
-            carryover_.marks |= prepared.marks;
         }
         detail::check_placeholders(prepared.stmt.get(), sql, arguments);
         return prepared;
