@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "mariadb_support.hpp"
 
 namespace {
 
@@ -65,10 +66,7 @@ constexpr int iterations = 40; // 6 contenders x 200 ms x 40: under a minute
 constexpr std::size_t connections = 8;
 constexpr std::size_t many_coroutines = 64;
 
-std::string server_url() {
-    const char* env = std::getenv("RESPOOL_MARIADB_URL");
-    return env ? env : "";
-}
+using respool_bench::server_url;
 
 double process_cpu_seconds() {
     timespec ts{};

@@ -11,20 +11,6 @@
 //   soci_lease         SOCI's soci::connection_pool (lease + give_back of an unopened session), libsoci-dev.
 #include <respool/pool.hpp>
 
-#ifndef RESPOOL_BENCH_HAS_POCO
-#define RESPOOL_BENCH_HAS_POCO 0
-#endif
-#ifndef RESPOOL_BENCH_HAS_SOCI
-#define RESPOOL_BENCH_HAS_SOCI 0
-#endif
-
-#if RESPOOL_BENCH_HAS_POCO
-#include <Poco/ObjectPool.h>
-#endif
-#if RESPOOL_BENCH_HAS_SOCI
-#include <soci/connection-pool.h>
-#endif
-
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -34,6 +20,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "other_pools.hpp"
 
 namespace {
 

@@ -14,20 +14,6 @@
 // The counters hold the totals over all iterations; the benchmark's own time column is respool's wall time per run.
 #include <respool/pool.hpp>
 
-#ifndef RESPOOL_BENCH_HAS_POCO
-#define RESPOOL_BENCH_HAS_POCO 0
-#endif
-#ifndef RESPOOL_BENCH_HAS_SOCI
-#define RESPOOL_BENCH_HAS_SOCI 0
-#endif
-
-#if RESPOOL_BENCH_HAS_POCO
-#include <Poco/ObjectPool.h>
-#endif
-#if RESPOOL_BENCH_HAS_SOCI
-#include <soci/connection-pool.h>
-#endif
-
 #include <array>
 #include <condition_variable>
 #include <cstdint>
@@ -38,6 +24,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "other_pools.hpp"
 
 namespace {
 

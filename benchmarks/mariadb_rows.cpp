@@ -34,6 +34,7 @@
 #include <utility>
 
 #include "bench_support.hpp"
+#include "mariadb_support.hpp"
 
 namespace {
 
@@ -46,8 +47,8 @@ std::string table_name() { return "respool_bench_rows_" + std::to_string(::getpi
 
 const mdb::ConnectOptions& server_options() {
     static const mdb::ConnectOptions options = [] {
-        const char* url = std::getenv("RESPOOL_MARIADB_URL");
-        if (!url || !*url) throw std::runtime_error("set RESPOOL_MARIADB_URL (tools/bench_mariadb.sh does)");
+        const std::string url = respool_bench::server_url();
+        if (url.empty()) throw std::runtime_error("set RESPOOL_MARIADB_URL (tools/bench_mariadb.sh does)");
         return mdb::ConnectOptions::from_url(url);
     }();
     return options;
@@ -75,25 +76,12 @@ T parse(const char* text, unsigned long length) {
     return value;
 }
 
-struct RawCloser {
-    void operator()(MYSQL* m) const noexcept { mysql_close(m); }
-};
-using RawConnection = std::unique_ptr<MYSQL, RawCloser>;
-
-RawConnection raw_connect() {
-    const mdb::ConnectOptions& o = server_options();
-    RawConnection m(mysql_init(nullptr));
-    mysql_optionsv(m.get(), MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-    if (!mysql_real_connect(m.get(), o.host.c_str(), o.user.c_str(), o.password.c_str(), o.database.c_str(), o.port,
-                            o.unix_socket.empty() ? nullptr : o.unix_socket.c_str(), 0))
-        throw std::runtime_error(std::string("connecting: ") + mysql_error(m.get()));
-    return m;
-}
+using respool_bench::RawConnection;
 
 // One respool Connection and one raw MYSQL*, and the table, made once for the whole run.
 struct Fixture {
     mdb::Connection conn{server_options()};
-    RawConnection raw = raw_connect();
+    RawConnection raw = respool_bench::raw_connect(server_options());
     std::string table = table_name();
 
     Fixture() {

@@ -50,12 +50,16 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "mariadb_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
 using respool_bench::Clock;
+using respool_bench::RawConnection;
+using respool_bench::raw_select1;
 using respool_bench::run_threads_for;
+using respool_bench::server_url;
 namespace mdb = respool::mariadb;
 
 constexpr auto run_length = 100ms;
@@ -63,49 +67,8 @@ constexpr auto connect_run_length = 50ms; // connect-per-query leaves a TIME_WAI
 constexpr int iterations = 30;             // short runs, finely interleaved: load from other processes falls on all
 constexpr std::size_t shared_pool_size = 8; // the pool at 32 threads
 
-std::string server_url() {
-    const char* env = std::getenv("RESPOOL_MARIADB_URL");
-    return env ? env : "";
-}
 
 // ---- raw libmariadb, for the floor and connect-per-query --------------------------------------------------------
-
-// A MYSQL* connected as the adapter connects (reconnect off, utf8mb4), so the floor differs from respool only in
-// what runs on the client. Throws std::runtime_error with the client's message.
-MYSQL* raw_connect(const mdb::ConnectOptions& o) {
-    MYSQL* m = mysql_init(nullptr);
-    if (!m) throw std::bad_alloc();
-    my_bool reconnect = 0;
-    mysql_optionsv(m, MYSQL_OPT_RECONNECT, &reconnect);
-    unsigned int connect_timeout = static_cast<unsigned int>(o.connect_timeout.count());
-    mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-    mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-    auto or_null = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
-    if (!mysql_real_connect(m, or_null(o.host), o.user.c_str(), o.password.c_str(), or_null(o.database), o.port,
-                            or_null(o.unix_socket), 0)) {
-        std::string message = mysql_error(m);
-        mysql_close(m);
-        throw std::runtime_error("connecting: " + message);
-    }
-    return m;
-}
-
-// SELECT 1 and its one value, read as the adapter reads it (mysql_store_result). false on any failure.
-bool raw_select1(MYSQL* m) {
-    static constexpr char sql[] = "SELECT 1";
-    if (mysql_real_query(m, sql, sizeof sql - 1) != 0) return false;
-    MYSQL_RES* res = mysql_store_result(m);
-    if (!res) return false;
-    const MYSQL_ROW row = mysql_fetch_row(res);
-    const bool ok = row && row[0] && row[0][0] == '1';
-    mysql_free_result(res);
-    return ok;
-}
-
-struct RawCloser {
-    void operator()(MYSQL* m) const noexcept { mysql_close(m); }
-};
-using RawConnection = std::unique_ptr<MYSQL, RawCloser>;
 
 bool adapter_select1(mdb::Connection& c) {
     const mdb::Result r = c.query("SELECT 1");
@@ -215,12 +178,12 @@ void select1(benchmark::State& state) {
     };
     std::vector<LockedConnection> locked(shared ? pool_size : 0);
     try {
-        for (std::size_t t = 0; t < threads; ++t) raw.emplace_back(raw_connect(options));
+        for (std::size_t t = 0; t < threads; ++t) raw.push_back(respool_bench::raw_connect(options));
         for (std::size_t t = 0; t < threads; ++t) adapter.emplace_back(options);
         pool.emplace(make_warm_pool(options, pool_size, false));
         pinging_pool.emplace(make_warm_pool(options, pool_size, true));
         if (shared) fair_queue_pool.emplace(make_warm_pool(options, pool_size, false, true));
-        for (LockedConnection& l : locked) l.connection.reset(raw_connect(options));
+        for (LockedConnection& l : locked) l.connection = respool_bench::raw_connect(options);
     } catch (const std::exception& e) {
         state.SkipWithError(e.what());
         return;
@@ -255,7 +218,7 @@ void select1(benchmark::State& state) {
             return timed_run(threads, run_length, totals, [&](std::size_t t) { return adapter_select1(adapter[t]); });
         default:
             return timed_run(threads, connect_run_length, totals, [&](std::size_t) {
-                RawConnection fresh(raw_connect(options));
+                RawConnection fresh = respool_bench::raw_connect(options);
                 return raw_select1(fresh.get());
             });
         }

@@ -59,21 +59,21 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "mariadb_support.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
+using respool_bench::RawConnection;
+using respool_bench::raw_select1;
 using respool_bench::run_threads_for;
+using respool_bench::server_url;
 namespace mdb = respool::mariadb;
 
 constexpr auto select_run_length = 100ms;
 constexpr auto checkout_run_length = 50ms;
 constexpr int iterations = 20; // short runs, finely interleaved: load from other processes falls on all
 
-std::string server_url() {
-    const char* env = std::getenv("RESPOOL_MARIADB_URL");
-    return env ? env : "";
-}
 
 const mdb::ConnectOptions& server_options() {
     static const mdb::ConnectOptions options = mdb::ConnectOptions::from_url(server_url());
@@ -82,34 +82,7 @@ const mdb::ConnectOptions& server_options() {
 
 // ---- raw libmariadb: the floor, and the monitor that reads the server's counters --------------------------------
 
-struct RawCloser {
-    void operator()(MYSQL* m) const noexcept { mysql_close(m); }
-};
-using RawConnection = std::unique_ptr<MYSQL, RawCloser>;
-
-RawConnection raw_connect() {
-    const mdb::ConnectOptions& o = server_options();
-    RawConnection m(mysql_init(nullptr));
-    if (!m) throw std::bad_alloc();
-    my_bool reconnect = 0;
-    mysql_optionsv(m.get(), MYSQL_OPT_RECONNECT, &reconnect);
-    mysql_optionsv(m.get(), MYSQL_SET_CHARSET_NAME, o.charset.c_str());
-    if (!mysql_real_connect(m.get(), o.host.c_str(), o.user.c_str(), o.password.c_str(), o.database.c_str(), o.port,
-                            nullptr, 0))
-        throw std::runtime_error(std::string("connecting: ") + mysql_error(m.get()));
-    return m;
-}
-
-bool raw_select1(MYSQL* m) {
-    static constexpr char sql[] = "SELECT 1";
-    if (mysql_real_query(m, sql, sizeof sql - 1) != 0) return false;
-    MYSQL_RES* res = mysql_store_result(m);
-    if (!res) return false;
-    const MYSQL_ROW row = mysql_fetch_row(res);
-    const bool ok = row && row[0] && row[0][0] == '1';
-    mysql_free_result(res);
-    return ok;
-}
+RawConnection raw_connect() { return respool_bench::raw_connect(server_options()); }
 
 // The table other_pools_by_id reads: ids 1..by_id_rows, each with a name.
 constexpr int by_id_rows = 1000;
@@ -577,27 +550,13 @@ void other_pools_checkout(benchmark::State& state) {
     compare(state, checkout_contenders, checkout_run_length, "respool");
 }
 
-BENCHMARK(other_pools_select1)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(8)
-    ->Iterations(iterations)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(other_pools_by_id)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(8)
-    ->Iterations(iterations)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(other_pools_checkout)
-    ->ArgName("threads")
-    ->Arg(1)
-    ->Arg(8)
-    ->Iterations(iterations)
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
+// Every scenario at 1 and 8 threads, timed by the wall time of respool's runs (see compare()).
+void at_1_and_8_threads(benchmark::internal::Benchmark* b) {
+    b->ArgName("threads")->Arg(1)->Arg(8)->Iterations(iterations)->UseManualTime()->Unit(benchmark::kMillisecond);
+}
+BENCHMARK(other_pools_select1)->Apply(at_1_and_8_threads);
+BENCHMARK(other_pools_by_id)->Apply(at_1_and_8_threads);
+BENCHMARK(other_pools_checkout)->Apply(at_1_and_8_threads);
 
 // ---- what each library sends the server ---------------------------------------------------------------------------
 
