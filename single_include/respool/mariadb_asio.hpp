@@ -737,28 +737,14 @@ private:
         co_return rc == 0;
     }
 
-    // The default database now: a kept statement is reused only under the one it was prepared in.
-    std::string_view current_schema() const noexcept {
-        const char* schema = nullptr;
-        mariadb_get_infov(s_->handle, MARIADB_CONNECTION_SCHEMA, &schema);
-        return schema ? std::string_view(schema) : std::string_view();
-    }
-
     // As Connection's: the statement for `sql`, kept from an earlier run (no round trip) or prepared now.
     Awaitable<detail::PreparedStatement> statement_for(const std::string& sql, std::size_t arguments) {
         s_->fresh = false;
-        detail::PreparedStatement prepared = s_->statements.take(sql, current_schema());
-        const bool reused = prepared.stmt != nullptr;
-        if (!reused) prepared.marks = detail::session_marks(sql);
+        detail::PreparedStatement prepared = s_->statements.take_for_run(sql, s_->handle);
         s_->carryover.marks |= prepared.marks;
-        if (detail::may_change_statement_parsing(sql, prepared.marks)) s_->statements.clear();
-        if (!reused) {
+        if (!prepared.stmt) {
             prepared.stmt = co_await prepare(sql);
-            prepared.keep = s_->statements.capacity() > 0 && detail::keeps_statement(sql);
-            if (prepared.keep) {
-                prepared.sql = sql;
-                prepared.schema = current_schema();
-            }
+            s_->statements.note_prepared(prepared, sql, s_->handle);
         }
         detail::check_placeholders(prepared.stmt.get(), sql, arguments);
         co_return prepared;

@@ -331,29 +331,15 @@ private:
         }
     }
 
-    // The default database now: a kept statement is reused only under the one it was prepared in.
-    std::string_view current_schema() const noexcept {
-        const char* schema = nullptr;
-        mariadb_get_infov(handle_, MARIADB_CONNECTION_SCHEMA, &schema);
-        return schema ? std::string_view(schema) : std::string_view();
-    }
-
     // The prepared statement for `sql`: kept from an earlier run (no round trip) or prepared now (one). Records its
     // session marks either way. Throws Error as fail_statement() does, errc::argument_count.
     detail::PreparedStatement statement_for(std::string_view sql, std::size_t arguments) {
         require_session();
-        detail::PreparedStatement prepared = statements_.take(sql, current_schema());
-        const bool reused = prepared.stmt != nullptr;
-        if (!reused) prepared.marks = detail::session_marks(sql);
+        detail::PreparedStatement prepared = statements_.take_for_run(sql, handle_);
         carryover_.marks |= prepared.marks;
-        if (detail::may_change_statement_parsing(sql, prepared.marks)) statements_.clear();
-        if (!reused) {
+        if (!prepared.stmt) {
             prepared.stmt = prepare(sql);
-            prepared.keep = statements_.capacity() > 0 && detail::keeps_statement(sql);
-            if (prepared.keep) { // the key, only when it will be kept
-                prepared.sql = sql;
-                prepared.schema = current_schema();
-            }
+            statements_.note_prepared(prepared, sql, handle_);
         }
         detail::check_placeholders(prepared.stmt.get(), sql, arguments);
         return prepared;

@@ -28,60 +28,12 @@ struct PreparedStatement {
     std::uint64_t last_run = 0;
 };
 
-// Least recently used first out when full. A statement is taken out while it runs and given back once its result is
-// read: a statement whose run throws is never given back, so its state never matters again. Used by one thread at
-// a time, as the session is.
-class StatementCache {
-public:
-    explicit StatementCache(std::size_t capacity) noexcept : capacity_(capacity) {}
-
-    StatementCache(StatementCache&&) noexcept = default;
-    StatementCache& operator=(StatementCache&&) noexcept = default;
-
-    // The statement for `sql` prepared while `schema` was the default database, taken out; or an empty one (no stmt).
-    // A statement for the same text prepared under another database is dropped. Never blocks.
-    PreparedStatement take(std::string_view sql, std::string_view schema) noexcept {
-        for (std::size_t i = 0; i < entries_.size(); ++i) {
-            if (entries_[i].sql != sql) continue;
-            PreparedStatement found = std::move(entries_[i]);
-            entries_[i] = std::move(entries_.back());
-            entries_.pop_back();
-            if (found.schema == schema) return found;
-            return {}; // `found` is closed here: USE changed what its names mean
-        }
-        return {};
-    }
-
-    // Keeps `statement`, whose last result has been read, for the next run of its text; drops the least recently run
-    // one when full. With a capacity of 0, or no memory to keep it, it is closed instead. Never throws.
-    void give_back(PreparedStatement statement) noexcept {
-        if (capacity_ == 0 || !statement.stmt || !statement.keep) return;
-        mysql_stmt_free_result(statement.stmt.get()); // the stored rows are copied out: free them now
-        statement.last_run = ++runs_;
-        if (entries_.size() >= capacity_) {
-            std::size_t oldest = 0;
-            for (std::size_t i = 1; i < entries_.size(); ++i)
-                if (entries_[i].last_run < entries_[oldest].last_run) oldest = i;
-            entries_[oldest] = std::move(statement); // the one replaced is closed
-            return;
-        }
-        try {
-            entries_.push_back(std::move(statement));
-        } catch (...) { // std::bad_alloc: `statement` is closed instead
-        }
-    }
-
-    // Closes every statement kept. Never throws.
-    void clear() noexcept { entries_.clear(); }
-
-    std::size_t size() const noexcept { return entries_.size(); }
-    std::size_t capacity() const noexcept { return capacity_; }
-
-private:
-    std::size_t capacity_;
-    std::uint64_t runs_ = 0;
-    std::vector<PreparedStatement> entries_;
-};
+// The session's default database now, as Connector/C knows it (from COM_INIT_DB, or the server's session tracking).
+inline std::string_view current_schema(MYSQL* session) noexcept {
+    const char* schema = nullptr;
+    mariadb_get_infov(session, MARIADB_CONNECTION_SCHEMA, &schema);
+    return schema ? std::string_view(schema) : std::string_view();
+}
 
 // Whether `sql`, whose session_marks() are `marks`, may change how the server resolves or reads later statements,
 // which a statement prepared before it does not follow: USE (the default database; also keyed, but only a server
@@ -115,6 +67,79 @@ inline bool keeps_statement(std::string_view sql) noexcept {
         if (at == 0 || sql[at - 1] != '(' || at + 1 >= sql.size() || sql[at + 1] != ')') return false;
     return true;
 }
+
+// Least recently used first out when full. A statement is taken out while it runs and given back once its result is
+// read: a statement whose run throws is never given back, so its state never matters again. Used by one thread at
+// a time, as the session is.
+class StatementCache {
+public:
+    explicit StatementCache(std::size_t capacity) noexcept : capacity_(capacity) {}
+
+    StatementCache(StatementCache&&) noexcept = default;
+    StatementCache& operator=(StatementCache&&) noexcept = default;
+
+    // The statement kept for `sql` under the session's default database, taken out, with its session marks; or,
+    // when none is kept, an empty one (no stmt) with the marks of `sql`, for the caller to prepare. First closes
+    // every kept statement when `sql` may change how later ones read (may_change_statement_parsing()). Never blocks.
+    PreparedStatement take_for_run(std::string_view sql, MYSQL* session) noexcept {
+        PreparedStatement prepared = take(sql, current_schema(session));
+        if (!prepared.stmt) prepared.marks = session_marks(sql);
+        if (may_change_statement_parsing(sql, prepared.marks)) clear();
+        return prepared;
+    }
+
+    // Decides whether `prepared`, just prepared from `sql` on `session`, is to be kept, and gives it its key if so.
+    // Throws std::bad_alloc.
+    void note_prepared(PreparedStatement& prepared, std::string_view sql, MYSQL* session) const {
+        prepared.keep = capacity_ > 0 && keeps_statement(sql);
+        if (!prepared.keep) return;
+        prepared.sql = sql;
+        prepared.schema = current_schema(session);
+    }
+
+    // Keeps `statement`, whose last result has been read, for the next run of its text; drops the least recently run
+    // one when full. With a capacity of 0, or no memory to keep it, it is closed instead. Never throws.
+    void give_back(PreparedStatement statement) noexcept {
+        if (!statement.keep || !statement.stmt) return; // never kept with a capacity of 0: see note_prepared()
+        mysql_stmt_free_result(statement.stmt.get()); // the stored rows are copied out: free them now
+        statement.last_run = ++runs_;
+        if (entries_.size() >= capacity_) {
+            std::size_t oldest = 0;
+            for (std::size_t i = 1; i < entries_.size(); ++i)
+                if (entries_[i].last_run < entries_[oldest].last_run) oldest = i;
+            entries_[oldest] = std::move(statement); // the one replaced is closed
+            return;
+        }
+        try {
+            entries_.push_back(std::move(statement));
+        } catch (...) { // std::bad_alloc: `statement` is closed instead
+        }
+    }
+
+    // Closes every statement kept. Never throws.
+    void clear() noexcept { entries_.clear(); }
+
+    std::size_t size() const noexcept { return entries_.size(); }
+
+private:
+    // The statement for `sql` prepared while `schema` was the default database, taken out; or an empty one (no stmt).
+    // A statement for the same text prepared under another database is dropped. Never blocks.
+    PreparedStatement take(std::string_view sql, std::string_view schema) noexcept {
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (entries_[i].sql != sql) continue;
+            PreparedStatement found = std::move(entries_[i]);
+            entries_[i] = std::move(entries_.back());
+            entries_.pop_back();
+            if (found.schema == schema) return found;
+            return {}; // `found` is closed here: USE changed what its names mean
+        }
+        return {};
+    }
+
+    std::size_t capacity_;
+    std::uint64_t runs_ = 0;
+    std::vector<PreparedStatement> entries_;
+};
 
 } // namespace respool::mariadb::detail
 #endif // RESPOOL_MARIADB_DETAIL_STATEMENT_CACHE_HPP_INCLUDED
