@@ -48,7 +48,6 @@ inline bool is_integer_value_column(const MYSQL_FIELD& f) noexcept {
     return is_binary_integer_column(f) || is_bit_column(f);
 }
 
-// The rows of a text-protocol result stored with mysql_store_result.
 // The names and kinds of a result's columns.
 inline Columns columns_of(const MYSQL_FIELD* fields, unsigned n) {
     Columns columns;
@@ -61,6 +60,7 @@ inline Columns columns_of(const MYSQL_FIELD* fields, unsigned n) {
     return columns;
 }
 
+// A BIT column's value (its raw bytes) as the number it holds.
 inline Cell bit_cell(const char* bytes, std::size_t length) noexcept {
     return Cell{bit_value(bytes, length), 0, Cell::Kind::unsigned_integer};
 }
