@@ -153,6 +153,44 @@ BOOST_AUTO_TEST_CASE(floating_point_zerofill_and_year_columns_read_the_same_with
     }
 }
 
+BOOST_AUTO_TEST_CASE(date_and_time_columns_read_the_same_with_or_without_arguments) {
+    mdb::Connection c(server_options());
+    c.execute("SET SESSION sql_mode = ''"); // lets the zero date in
+    ScratchTable t(c, "temporal",
+                   "id INT, d DATE, t0 TIME, t3 TIME(3), dt DATETIME, dt2 DATETIME(2), dt6 DATETIME(6), "
+                   "ts3 TIMESTAMP(3) NULL");
+    c.execute("INSERT INTO " + t.name() +
+              " VALUES (1, '2024-02-29', '-838:59:59', '100:00:00.5', '2024-02-29 23:59:59', "
+              "'1999-12-31 23:59:59.99', '2038-01-19 03:14:07.000001', '2001-02-03 04:05:06.789'), "
+              "(2, '0000-00-00', '00:00:00', '-00:00:01.001', '0000-00-00 00:00:00', '0000-00-00 00:00:00', "
+              "'9999-12-31 23:59:59.999999', NULL), "
+              "(3, '0001-01-01', '12:34:56', '838:59:58.999', '1000-01-01 00:00:00', '2020-01-01 00:00:00.01', "
+              "'2020-01-01 00:00:00.000000', '1970-01-01 00:00:01')");
+    const std::string sql = "SELECT d, t0, t3, dt, dt2, dt6, ts3, CAST(dt6 AS DATETIME(4)) AS dt4, "
+                            "TIMEDIFF(dt6, dt) AS diff, DATE_ADD(d, INTERVAL 1 DAY) AS next_day, "
+                            "SEC_TO_TIME(-109800.25) AS back FROM " +
+                            t.name() + " ORDER BY id";
+    const auto text = c.query(sql);
+    const auto prepared = c.query(sql + " LIMIT ?", 10);
+    BOOST_REQUIRE(text.size() == 3u);
+    BOOST_REQUIRE(prepared.size() == 3u);
+    for (std::size_t r = 0; r < text.size(); ++r)
+        for (std::size_t i = 0; i < text[r].size(); ++i)
+            BOOST_TEST_CONTEXT("row " << r << " column " << i) {
+                BOOST_TEST(text[r].is_null(i) == prepared[r].is_null(i));
+                if (!text[r].is_null(i)) BOOST_TEST(text[r].get<std::string>(i) == prepared[r].get<std::string>(i));
+            }
+    BOOST_TEST(prepared[0].get<std::string>("t0") == "-838:59:59");
+    BOOST_TEST(prepared[0].get<std::string>("t3") == "100:00:00.500");
+    BOOST_TEST(prepared[0].get<std::string>("dt2") == "1999-12-31 23:59:59.99");
+    BOOST_TEST(prepared[0].get<std::string>("dt6") == "2038-01-19 03:14:07.000001");
+    BOOST_TEST(prepared[0].get<std::string>("dt4") == "2038-01-19 03:14:07.0000");
+    BOOST_TEST(prepared[1].get<std::string>("d") == "0000-00-00");
+    BOOST_TEST(prepared[1].get<std::string>("t3") == "-00:00:01.001");
+    BOOST_TEST(prepared[1].is_null(6)); // ts3
+    BOOST_TEST(prepared[2].get<std::string_view>("back") == "-30:30:00.25");
+}
+
 BOOST_AUTO_TEST_CASE(bit_columns_read_as_the_number_their_bits_make_with_or_without_arguments) {
     mdb::Connection c(server_options());
     ScratchTable t(c, "bits", "flag BIT(1), b8 BIT(8), b16 BIT(16), b64 BIT(64), none BIT(8)");

@@ -22,14 +22,64 @@
 
 namespace respool::mariadb::detail {
 
-// Columns a prepared statement's result reads in binary form: integers whose text is just their digits. The rest,
-// FLOAT, DOUBLE and ZEROFILL integers (YEAR among them) included, is read as text, formatted by Connector/C as the
-// server formats it in the text protocol, so a value reads the same whether or not its query had arguments.
+// Columns a prepared statement's result reads in binary form: integers whose text is just their digits, and dates and
+// times (formatted below). The rest, FLOAT, DOUBLE and ZEROFILL integers (YEAR among them) included, is read as
+// text, formatted by Connector/C as the server formats it in the text protocol, so a value reads the same whether or
+// not its query had arguments.
 inline bool is_binary_integer_column(const MYSQL_FIELD& f) noexcept {
     const enum_field_types t = f.type;
     return (t == MYSQL_TYPE_TINY || t == MYSQL_TYPE_SHORT || t == MYSQL_TYPE_INT24 || t == MYSQL_TYPE_LONG ||
             t == MYSQL_TYPE_LONGLONG) &&
            (f.flags & ZEROFILL_FLAG) == 0;
+}
+
+// DATE, TIME, DATETIME and TIMESTAMP columns: read as a MYSQL_TIME and formatted by format_temporal(), which
+// Connector/C would otherwise do with sprintf for each value.
+inline bool is_temporal_column(const MYSQL_FIELD& f) noexcept {
+    return f.type == MYSQL_TYPE_DATE || f.type == MYSQL_TYPE_TIME || f.type == MYSQL_TYPE_DATETIME ||
+           f.type == MYSQL_TYPE_TIMESTAMP;
+}
+
+// Writes `value` in decimal, at least `width` digits (zero-padded); returns the end.
+inline char* put_digits(char* out, unsigned long value, int width) noexcept {
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    while (n < width) digits[n++] = '0';
+    while (n > 0) *out++ = digits[--n];
+    return out;
+}
+
+// A temporal value as the text protocol shows it: 2024-02-29, -838:59:59, 2024-02-29 23:59:59.123 (as many fraction
+// digits as the column's decimals, up to 6). `out` has room for 64 characters. Returns the length.
+inline std::size_t format_temporal(const MYSQL_TIME& t, enum_field_types type, unsigned decimals, char* out) noexcept {
+    char* p = out;
+    if (type != MYSQL_TYPE_TIME) {
+        p = put_digits(p, t.year, 4);
+        *p++ = '-';
+        p = put_digits(p, t.month, 2);
+        *p++ = '-';
+        p = put_digits(p, t.day, 2);
+        if (type == MYSQL_TYPE_DATE) return static_cast<std::size_t>(p - out);
+        *p++ = ' ';
+    } else if (t.neg) {
+        *p++ = '-';
+    }
+    p = put_digits(p, t.hour, 2); // a TIME's hours include its days: up to 838
+    *p++ = ':';
+    p = put_digits(p, t.minute, 2);
+    *p++ = ':';
+    p = put_digits(p, t.second, 2);
+    if (decimals > 0 && decimals <= 6) { // 6 digits of microseconds, cut to the column's precision
+        char fraction[24];
+        char* end = put_digits(fraction, t.second_part, 6);
+        *p++ = '.';
+        p = std::copy(fraction, decimals < 6 ? fraction + decimals : end, p);
+    }
+    return static_cast<std::size_t>(p - out);
 }
 
 // BIT(n) columns: the server sends their value as raw bytes, most significant first, in both protocols. A row holds
@@ -101,18 +151,19 @@ inline void request_max_length(MYSQL_STMT* stmt) noexcept {
 }
 
 // The rows of an executed statement whose result mysql_stmt_store_result has read (after request_max_length());
-// `meta` is its result metadata. Integers in binary form, everything else as text. Throws Error (the
-// statement's error; fetching reads client memory, so a disconnect is not expected here).
+// `meta` is its result metadata. Integers and temporal values in binary form, everything else as text. Throws Error
+// (the statement's error; fetching reads client memory, so a disconnect is not expected here).
 inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
     const unsigned n = mysql_num_fields(meta);
     const MYSQL_FIELD* fields = mysql_fetch_fields(meta);
     auto data = std::make_shared<ResultData>();
     data->columns = columns_of(fields, n);
-    enum class Kind : std::uint8_t { integer, bits, text };
+    enum class Kind : std::uint8_t { integer, temporal, bits, text };
     struct Out {
         Kind kind = Kind::text;
         bool is_unsigned = false;
         long long integer = 0;
+        MYSQL_TIME time{};
         std::vector<char> text;
         unsigned long length = 0;
         my_bool is_null = 0;
@@ -132,6 +183,11 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
             b.buffer_type = MYSQL_TYPE_LONGLONG;
             b.buffer = &out[i].integer;
             b.is_unsigned = out[i].is_unsigned ? 1 : 0;
+        } else if (is_temporal_column(fields[i])) {
+            out[i].kind = Kind::temporal;
+            b.buffer_type = fields[i].type == MYSQL_TYPE_TIMESTAMP ? MYSQL_TYPE_DATETIME : fields[i].type;
+            b.buffer = &out[i].time;
+            b.buffer_length = sizeof(MYSQL_TIME);
         } else {
             if (is_bit_column(fields[i])) out[i].kind = Kind::bits; // its raw bytes, as text is read
             out[i].text.resize(std::max<std::size_t>(fields[i].max_length, 64) + 1);
@@ -151,7 +207,7 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
         bool rebind = false;
         if (rc == MYSQL_DATA_TRUNCATED) { // a text value longer than its buffer: fetch it again, whole
             for (unsigned i = 0; i < n; ++i) {
-                if (out[i].kind == Kind::integer || !out[i].truncated) continue;
+                if ((out[i].kind != Kind::text && out[i].kind != Kind::bits) || !out[i].truncated) continue;
                 out[i].text.resize(static_cast<std::size_t>(out[i].length) + 1);
                 binds[i].buffer = out[i].text.data();
                 binds[i].buffer_length = static_cast<unsigned long>(out[i].text.size());
@@ -171,6 +227,11 @@ inline Result rows_of(MYSQL_STMT* stmt, MYSQL_RES* meta, std::string_view sql) {
                 data->cells.push_back(Cell{static_cast<std::uint64_t>(o.integer), 0,
                                            o.is_unsigned ? Cell::Kind::unsigned_integer : Cell::Kind::signed_integer});
                 break;
+            case Kind::temporal: {
+                char text[64];
+                data->add_text(text, format_temporal(o.time, fields[i].type, fields[i].decimals, text));
+                break;
+            }
             case Kind::bits:
                 data->cells.push_back(bit_cell(o.text.data(), std::min<std::size_t>(o.length, o.text.size())));
                 break;
