@@ -201,7 +201,7 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
     }
     for (const char* variant : {"respool_lifo", "respool_fifo", "respool_lifo_try_acquire"}) {
         const double ns = c.median_time(prefix + variant);
-        if (ns != ns) continue; // filtered out
+        if (ns != ns || floor_ns != floor_ns || mutex_ns != mutex_ns) continue; // it or a baseline filtered out
         out << "  target " << variant << " <= 3x floor: " << respool_bench::verdict(ns <= 3 * floor_ns)
             << "; faster than mutex_list: " << respool_bench::verdict(ns < mutex_ns) << "\n";
     }

@@ -50,6 +50,7 @@
 #include <exception>
 #include <functional>
 #include <iomanip>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -154,16 +155,17 @@ private:
     unsigned long length_ = 0;
 };
 
-// The server's command counters that tell what a client sent.
-constexpr std::array<const char*, 7> watched_counters{"Com_select",       "Com_admin_commands", "Com_stmt_prepare",
+// The server's command counters that tell what a client sent (MariaDB keeps none for COM_RESET_CONNECTION or
+// COM_CHANGE_USER). They count every client's commands: run this on a server no other client uses.
+constexpr std::array<const char*, 9> watched_counters{"Com_select",       "Com_admin_commands", "Com_stmt_prepare",
                                                       "Com_stmt_execute", "Com_stmt_close",     "Com_rollback",
-                                                      "Com_stmt_reset"};
+                                                      "Com_stmt_reset",   "Com_set_option",     "Com_change_db"};
 
 std::map<std::string, double> read_counters(MYSQL* monitor) {
     std::map<std::string, double> out;
     static constexpr char sql[] = "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select', 'Com_admin_commands', "
                                   "'Com_stmt_prepare', 'Com_stmt_execute', 'Com_stmt_close', 'Com_rollback', "
-                                  "'Com_stmt_reset')";
+                                  "'Com_stmt_reset', 'Com_set_option', 'Com_change_db')";
     if (mysql_real_query(monitor, sql, sizeof sql - 1) != 0)
         throw std::runtime_error(std::string("SHOW GLOBAL STATUS: ") + mysql_error(monitor));
     MYSQL_RES* res = mysql_store_result(monitor);
@@ -287,7 +289,8 @@ Contender poco_by_id_contender(std::size_t size) {
         Poco::Data::Session session = s.pool.get();
         int id = next_id(t);
         std::string name;
-        session << by_id_sql(), use(id), into(name), now;
+        static const std::string sql = by_id_sql();
+        session << sql, use(id), into(name), now;
         return name.size() > 9;
     });
 }
@@ -341,7 +344,8 @@ Contender soci_by_id_contender(std::size_t size) {
         soci::session session(s.pool);
         const int id = next_id(t);
         std::string name;
-        session << "SELECT name FROM " + by_id_table() + " WHERE id = :id", soci::use(id), soci::into(name);
+        static const std::string sql = "SELECT name FROM " + by_id_table() + " WHERE id = :id";
+        session << sql, soci::use(id), soci::into(name);
         return name.size() > 9;
     });
 }
