@@ -2699,23 +2699,24 @@ inline bool allow_nonblocking_calls(MYSQL* handle) noexcept {
     return mysql_optionsv(handle, MYSQL_OPT_NONBLOCK, 0) == 0;
 }
 
-// How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a COM_PING
-// in well under a millisecond). The thread that runs keepalive is joined when the pool is closed or destroyed, so a
-// server that stopped answering must not hold it longer.
-inline std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
+// How long a validator's ping (on checkout with pre_ping, or keepalive) may wait for its reply: read_timeout when set,
+// else 1 s (a live server answers a COM_PING in well under a millisecond). A checkout must not outwait its acquire's
+// timeout by more than that, and the thread that runs keepalive is joined when the pool is closed or destroyed: a
+// server that stopped answering must hold neither.
+inline std::chrono::milliseconds ping_limit(const ConnectOptions& o) noexcept {
     if (o.read_timeout.count() > 0) return o.read_timeout;
     return std::chrono::seconds(1);
 }
 
-// The keepalive round trip of an idle, connected `c` (a Connection or an AsyncConnection): a COM_PING that must answer
-// within keepalive_ping_limit(). One that does not answer in time, or fails, leaves the session mid-command: `c` is
-// marked broken, its socket shut down (the descriptor stays Connector/C's) so that nothing later waits on it, and it
-// counts as a disconnect for `validator`. Waits at most that limit; never throws.
+// A validator's round trip on an idle, connected `c` (a Connection, or an AsyncConnection from keepalive): a COM_PING
+// that must answer within ping_limit(). One that does not answer in time, or fails, leaves the session mid-command:
+// `c` is marked broken, its socket shut down (the descriptor stays Connector/C's) so that nothing later waits on it,
+// and it counts as a disconnect for `validator`. Waits at most that limit; never throws.
 template <class C>
-bool keepalive_ping(C& c, ValidatorCore& validator) noexcept {
+bool bounded_ping(C& c, ValidatorCore& validator) noexcept {
     MYSQL* handle = c.native_handle();
     if (!allow_nonblocking_calls(handle)) return false; // out of memory: destroyed rather than pinged without a bound
-    if (ping_within(handle, keepalive_ping_limit(c.options()))) {
+    if (ping_within(handle, ping_limit(c.options()))) {
         c.touch();
         return true;
     }
@@ -2733,11 +2734,13 @@ namespace respool::mariadb {
 
 // validate() (on checkout, with PoolOptions::pre_ping): refuses a broken connection; peeks at its socket without
 // blocking (poll + recv MSG_PEEK|MSG_DONTWAIT) to catch one the server already closed; and pings (COM_PING) only a
-// connection idle for at least ValidatorOptions::ping_after, so one used a moment ago costs no round trip.
+// connection idle for at least ValidatorOptions::ping_after, so one used a moment ago costs no round trip. The ping
+// waits at most read_timeout, else 1 s (detail::ping_limit()): a server that stopped answering holds a checkout no
+// longer, whatever the acquire's timeout.
 // reset() (on return): refuses a broken connection, so a connection that saw a disconnect is destroyed; otherwise
 // runs Connection::clean_session() when Connection::needs_cleaning() says so (ROLLBACK, autocommit restored,
 // UNLOCK TABLES, RELEASE_ALL_LOCKS(), each only when needed); ResetMode::full resets the whole session instead.
-// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded by read_timeout, else by 1 s.
+// keepalive() (background, PoolOptions::keepalive): always a COM_PING, bounded the same way.
 //
 // Thread safety: validate() and reset() may run at once on different connections (the pool's contract); copies
 // share the pool-wide invalidation mark.
@@ -2747,34 +2750,34 @@ public:
 
     explicit Validator(ValidatorOptions options = {}) : core_(options) {}
 
-    // true: hand the connection out. Never blocks unless it pings (one round trip, bounded by read_timeout).
-    // Never throws.
+    // true: hand the connection out. Never blocks unless it pings (one round trip, at most detail::ping_limit()). A
+    // ping that gets no answer in time marks the connection disconnected. Never throws.
     bool validate(Connection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
         switch (core_.check_socket(c)) {
         case detail::SocketCheck::dead: return false;
-        case detail::SocketCheck::unsure: return ping(c); // maybe a TLS record the library has not read yet
+        case detail::SocketCheck::unsure: return detail::bounded_ping(c, core_); // maybe a TLS record not read yet
         case detail::SocketCheck::quiet: break;
         }
         const auto ping_after = core_.options().ping_after;
         if (ping_after == std::chrono::milliseconds::max()) return true;
         if (Clock::now() - c.last_used() < ping_after) return true;
-        return ping(c);
+        return detail::bounded_ping(c, core_);
     }
 
     // The background keepalive (PoolOptions::keepalive), on the pool's maintenance thread or, when several are due at
     // once, on short-lived threads of the maintenance pass (one connection each): the checks of validate()
     // but its ping, then always a COM_PING, whatever ping_after says: the round trip is what keeps an idle session
-    // alive through a proxy's idle timeout. The ping is bounded by detail::keepalive_ping_limit() (read_timeout, else
-    // 1 s) even without read_timeout, because that thread is joined when the pool is closed or destroyed: a server
-    // that stopped answering must not hold that up. A connection that does not
-    // answer in time is broken and destroyed. Waits at most that limit; never throws.
+    // alive through a proxy's idle timeout. The ping is bounded by detail::ping_limit() (read_timeout, else 1 s) even
+    // without read_timeout, because that thread is joined when the pool is closed or destroyed: a server that stopped
+    // answering must not hold that up. A connection that does not answer in time is broken and destroyed. Waits at
+    // most that limit; never throws.
     bool keepalive(Connection& c) noexcept {
         if (c.is_broken() || is_invalidated(c)) return false;
         // SocketCheck::unsure (maybe a TLS record) needs no ping of its own: the keepalive ping below decides.
         if (core_.check_socket(c) == detail::SocketCheck::dead) return false;
         if (Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
-        return detail::keepalive_ping(c, core_);
+        return detail::bounded_ping(c, core_);
     }
 
     // true: keep the connection, with a clean session. Blocks only for the round trips Connection::clean_session()
@@ -2807,8 +2810,6 @@ public:
     const ValidatorOptions& options() const noexcept { return core_.options(); }
 
 private:
-    bool ping(Connection& c) noexcept { return core_.attempt([&] { c.ping(); }); }
-
     bool is_invalidated(const Connection& c) const noexcept { return core_.is_invalidated(c.connected_at()); }
 
     detail::ValidatorCore core_; // copies share its invalidation mark: one per pool

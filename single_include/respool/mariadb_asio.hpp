@@ -25,14 +25,17 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -467,6 +470,26 @@ public:
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
     Awaitable<void> async_ping() { co_await run_command(mysql_ping_start, mysql_ping_cont, "ping"); }
 
+    // COM_PING, waiting at most `limit` for the answer (read_timeout, when shorter, still applies). A server that does
+    // not answer in time leaves the session mid-command: the connection is marked disconnected (broken, never reused)
+    // and Error 2013 (CR_SERVER_LOST, a disconnect) is thrown. Throws Error as async_ping() otherwise.
+    Awaitable<void> async_ping(std::chrono::milliseconds limit) {
+        if (!s_) throw Error(errc::no_session, "this AsyncConnection was moved from");
+        int rc = 0;
+        MYSQL* h = s_->handle;
+        const auto give_up_at = std::chrono::steady_clock::now() + limit;
+        try {
+            co_await drive([&] { return mysql_ping_start(&rc, h); }, [&](int ready) { return mysql_ping_cont(&rc, h, ready); },
+                           /*socket_may_change=*/false, give_up_at);
+        } catch (const NoAnswer&) {
+            s_->health.mark_disconnected();
+            throw Error(server_errno::server_lost, "HY000",
+                        "no answer from the server within " + std::to_string(limit.count()) + " ms", "ping");
+        }
+        if (rc != 0) fail("ping");
+        touch();
+    }
+
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
@@ -660,20 +683,42 @@ private:
         bool finished_ = false;
     };
 
+    // drive() reached its give-up time before the operation ended.
+    struct NoAnswer {};
+
     // Runs one Connector/C operation to its end: `start()` and `resume(ready)` return the MYSQL_WAIT_* flags it
-    // waits for, 0 when done.
+    // waits for, 0 when done. Past `give_up_at`, if given, throws NoAnswer (the guard abandons the operation).
     template <class Start, class Resume>
-    Awaitable<void> drive(Start start, Resume resume, bool socket_may_change = false) {
+    Awaitable<void> drive(Start start, Resume resume, bool socket_may_change = false,
+                          std::optional<std::chrono::steady_clock::time_point> give_up_at = std::nullopt) {
         assert(!s_->in_flight && "precondition: one operation at a time on a connection");
         State& s = *s_;
         InFlight guard(s);
         int status = start();
         while (status != 0) {
-            const unsigned timeout = (status & MYSQL_WAIT_TIMEOUT) != 0 ? mysql_get_timeout_value_ms(s.handle) : 0;
-            const int ready = co_await s.waiter.async_wait(static_cast<int>(mysql_get_socket(s.handle)), status,
-                                                           timeout, boost::asio::use_awaitable);
+            int wait_for = status;
+            unsigned timeout = (status & MYSQL_WAIT_TIMEOUT) != 0 ? mysql_get_timeout_value_ms(s.handle) : 0;
+            bool ours = false; // whether the timeout waited for is give_up_at rather than Connector/C's
+            if (give_up_at) {
+                const auto left = std::chrono::ceil<std::chrono::milliseconds>(*give_up_at -
+                                                                               std::chrono::steady_clock::now());
+                if (left.count() <= 0) throw NoAnswer{};
+                const auto left_ms = static_cast<unsigned>(std::min<std::chrono::milliseconds::rep>(
+                    left.count(), std::numeric_limits<int>::max()));
+                if ((status & MYSQL_WAIT_TIMEOUT) == 0 || left_ms < timeout) {
+                    wait_for |= MYSQL_WAIT_TIMEOUT;
+                    timeout = left_ms;
+                    ours = true;
+                }
+            }
+            int ready = co_await s.waiter.async_wait(static_cast<int>(mysql_get_socket(s.handle)), wait_for, timeout,
+                                                     boost::asio::use_awaitable);
             if (ready == detail::SocketWaiter::cancelled) // Asio's per-operation cancellation: the guard abandons it
                 throw boost::system::system_error(boost::asio::error::operation_aborted);
+            if (ours && (ready & MYSQL_WAIT_TIMEOUT) != 0) {
+                ready &= ~MYSQL_WAIT_TIMEOUT; // Connector/C did not ask for it
+                if (ready == 0) throw NoAnswer{};
+            }
             // While connecting, Connector/C may close a socket and open another that reuses its number: watch afresh.
             if (socket_may_change) s.waiter.detach();
             status = resume(ready);
@@ -991,22 +1036,20 @@ public:
     // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
     // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
-    // pool's own, or a short-lived thread of its pass when several are due; never an event loop); the connection is idle, with no operation in flight and no Asio object
-    // attached. The wait is bounded by keepalive_ping_limit(): that thread is joined when the pool is closed or
-    // destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
+    // pool's own, or a short-lived thread of its pass when several are due; never an event loop); the connection is
+    // idle, with no operation in flight and no Asio object attached. The wait is bounded by ping_limit(): that thread
+    // is joined when the pool is closed or destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
     // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
     bool keepalive(AsyncConnection& c) noexcept {
         if (!validate(c)) return false;
         if (!c.is_connected()) return true;
         if (AsyncConnection::Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
-        return detail::keepalive_ping(c, core_);
+        return detail::bounded_ping(c, core_);
     }
 
-    // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a
-    // COM_PING in well under a millisecond).
-    static std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
-        return detail::keepalive_ping_limit(o);
-    }
+    // How long a ping on checkout (pre_ping) or keepalive may wait for its reply: read_timeout when set, else 1 s (a
+    // live server answers a COM_PING in well under a millisecond).
+    static std::chrono::milliseconds ping_limit(const ConnectOptions& o) noexcept { return detail::ping_limit(o); }
 
     // true: keep the connection. Never blocks; never throws.
     bool reset(AsyncConnection& c) noexcept {
@@ -1637,9 +1680,10 @@ private:
 // The same PoolOptions and ValidatorOptions as ConnectionPool, over the generic Pool and its asynchronous acquire:
 // `AsyncLease lease = co_await pool.async_acquire();` never blocks the thread. A new connection is connected with
 // co_await before it is handed out, at most max_connecting at once; with pre_ping, an idle one gets the validator's
-// socket peek and, when idle at least ValidatorOptions::ping_after, an awaited COM_PING; one that fails is destroyed
-// and the acquire tries again, so the caller sees no error from a connection that died while idle. With min_idle,
-// the connections made ahead of demand are connected on the pool's executor.
+// socket peek and, when idle at least ValidatorOptions::ping_after, an awaited COM_PING (at most read_timeout, else
+// 1 s, for its answer); one that fails or does not answer in time is destroyed and the acquire tries again, so the
+// caller sees no error from a connection that died while idle. With min_idle, the connections made ahead of demand
+// are connected on the pool's executor.
 //
 // Thread safety: as Pool: every member may be called from any thread. The pool must outlive its acquires in flight
 // and must not move while they run; destroy it (and every lease) before the io_context its executor belongs to.
@@ -1700,8 +1744,8 @@ public:
                 co_return AsyncLease(std::move(lease), reset);
             bool alive = false;
             try {
-                co_await c.async_ping();
-                alive = true;
+                co_await c.async_ping(detail::ping_limit(c.options())); // a server that stopped answering
+                alive = true;                                          // holds no acquire for longer
             } catch (const Error& e) {
                 if (e.is_disconnect() && shared->validator_options.disconnect_invalidates_pool)
                     shared->core().invalidate_all();

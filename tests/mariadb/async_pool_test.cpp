@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "async_support.hpp"
+#include "private_server.hpp"
 
 namespace asio = boost::asio;
 namespace mdb = respool::mariadb;
@@ -620,4 +622,58 @@ BOOST_AUTO_TEST_CASE(a_set_up_waiting_for_its_turn_honours_its_deadline_and_the_
     BOOST_TEST(st.size == 0u); // the two that never connected were destroyed; the first one on its return
     BOOST_TEST(st.created == st.destroyed);
     BOOST_TEST(st.timeouts == 1u); // `hasty`, which timed out waiting for a turn
+}
+
+BOOST_AUTO_TEST_CASE(a_checkout_ping_the_server_never_answers_gives_up_after_the_ping_limit) {
+    // Without read_timeout, pre_ping's awaited COM_PING gives up after 1 s (and async_ping(limit) after its limit),
+    // marking the connection disconnected; the acquire then connects afresh, which fails within connect_timeout.
+    if (!respool_test::can_start_a_server()) {
+        BOOST_TEST_MESSAGE("skipped: needs tools/mariadb_server.sh and mariadbd, for a server of this test's own");
+        return;
+    }
+    using Clock = std::chrono::steady_clock;
+    respool_test::PrivateServer server;
+    BOOST_REQUIRE_MESSAGE(server.started(), "tools/mariadb_server.sh could not start a server");
+    const auto options = mdb::ConnectOptions::from_url(server.url() + "?connect_timeout=1");
+    BOOST_REQUIRE(options.read_timeout.count() == 0);
+    asio::io_context io;
+    auto pool = mdb::make_async_pool(io.get_executor(), options,
+                                     respool::PoolOptions{.pool_size = 1, .max_overflow = 0, .pre_ping = true},
+                                     mdb::ValidatorOptions{.ping_after = 0ms});
+    mdb::AsyncConnection direct(io.get_executor(), options);
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await direct.async_connect();
+        auto lease = co_await pool.async_acquire();
+    }());
+    std::future<void> ran; // before `stopped`: on any exit the server resumes before this is waited for
+    respool_test::StoppedProcess stopped(server.pid());
+    BOOST_REQUIRE(stopped.stopped());
+
+    auto asked = Clock::now();
+    ran = std::async(std::launch::async, [&] { run_on(io, direct.async_ping(200ms)); });
+    BOOST_REQUIRE_MESSAGE((ran.wait_for(5s) == std::future_status::ready), "async_ping(200ms) still waits");
+    BOOST_TEST(std::chrono::duration<double>(Clock::now() - asked).count() < 2.0);
+    try {
+        ran.get();
+        BOOST_ERROR("a stopped server answered the ping");
+    } catch (const mdb::Error& e) {
+        BOOST_TEST(e.server_errno() == mdb::server_errno::server_lost);
+        BOOST_TEST(e.is_disconnect());
+    }
+    BOOST_TEST(direct.is_broken());
+    BOOST_TEST(direct.saw_disconnect());
+
+    asked = Clock::now();
+    ran = std::async(std::launch::async, [&] {
+        run_on(io, [&]() -> asio::awaitable<void> { auto lease = co_await pool.async_acquire_for(500ms); }());
+    });
+    BOOST_REQUIRE_MESSAGE((ran.wait_for(6s) == std::future_status::ready),
+                          "the checkout still waits for the stopped server's answer");
+    const double took = std::chrono::duration<double>(Clock::now() - asked).count();
+    BOOST_TEST_MESSAGE("async acquire with a stopped server failed after " << took << " s");
+    BOOST_TEST(took < 3.5); // ~1 s of ping, then connecting for up to connect_timeout
+    BOOST_CHECK_THROW(ran.get(), mdb::Error); // the new connection's connect error
+    const auto st = pool.stats();
+    BOOST_TEST(st.size == 0u);
+    BOOST_TEST(st.created == st.destroyed);
 }

@@ -548,68 +548,13 @@ BOOST_AUTO_TEST_CASE(validator_pings_a_connection_idle_past_the_threshold) {
 #include <mutex>
 #include <sstream>
 
+#include "private_server.hpp"
+
+using respool_test::can_start_a_server;
+using respool_test::PrivateServer;
+using respool_test::StoppedProcess;
+
 namespace {
-
-std::filesystem::path server_script() { // tests/mariadb/pool_test.cpp -> tools/mariadb_server.sh
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "tools" / "mariadb_server.sh";
-}
-
-bool can_start_a_server() {
-    return std::filesystem::exists(server_script()) &&
-           std::system("command -v mariadbd >/dev/null 2>&1 || command -v mysqld >/dev/null 2>&1 || "
-                       "test -x /usr/sbin/mariadbd || test -x /usr/sbin/mysqld") == 0;
-}
-
-// A throwaway server started with tools/mariadb_server.sh for one test, so that stopping it disturbs no other test
-// (they share the fixture's server). Shut down and removed when it ends.
-class PrivateServer {
-public:
-    PrivateServer() {
-        char dir[] = "/tmp/respool_private_server_XXXXXX";
-        if (!::mkdtemp(dir)) return;
-        dir_ = dir;
-        started_ = std::system(("'" + server_script().string() + "' start '" + dir_ + "' >/dev/null").c_str()) == 0;
-    }
-    PrivateServer(const PrivateServer&) = delete;
-    PrivateServer& operator=(const PrivateServer&) = delete;
-    ~PrivateServer() {
-        if (dir_.empty()) return;
-        if (started_) ::kill(pid(), SIGCONT); // whatever happened, it must be able to shut down
-        if (std::system(("'" + server_script().string() + "' stop '" + dir_ + "' >/dev/null 2>&1").c_str()) != 0)
-            std::filesystem::remove_all(dir_);
-    }
-
-    bool started() const { return started_; }
-    std::string url() const { return first_word(dir_ + "/url"); }
-    pid_t pid() const { return static_cast<pid_t>(std::stol(first_word(dir_ + "/mysqld.pid"))); }
-
-private:
-    static std::string first_word(const std::string& file) {
-        std::ifstream in(file);
-        std::string word;
-        in >> word;
-        return word;
-    }
-
-    std::string dir_;
-    bool started_ = false;
-};
-
-// SIGSTOP now, SIGCONT when this ends, whatever happens in between.
-class StoppedProcess {
-public:
-    explicit StoppedProcess(pid_t pid) : pid_(pid) { stopped_ = ::kill(pid_, SIGSTOP) == 0; }
-    StoppedProcess(const StoppedProcess&) = delete;
-    StoppedProcess& operator=(const StoppedProcess&) = delete;
-    ~StoppedProcess() {
-        if (stopped_) ::kill(pid_, SIGCONT);
-    }
-    bool stopped() const { return stopped_; }
-
-private:
-    pid_t pid_;
-    bool stopped_ = false;
-};
 
 int local_port(const mdb::Connection& c) {
     sockaddr_in address{};
@@ -724,4 +669,42 @@ BOOST_AUTO_TEST_CASE(a_keepalive_ping_the_server_never_answers_holds_neither_dea
         BOOST_TEST((pool_ended.wait_for(3s) == std::future_status::ready), "~Pool returned while the server is stopped");
         BOOST_TEST(std::chrono::duration<double>(Clock::now() - ending).count() < 1.5);
     }
+}
+
+BOOST_AUTO_TEST_CASE(a_checkout_ping_the_server_never_answers_gives_up_after_the_ping_limit) {
+    // Without read_timeout, pre_ping's COM_PING still gives up after 1 s; the acquire then connects afresh (failing
+    // within connect_timeout, the server being stopped) instead of waiting for the answer for ever.
+    if (!can_start_a_server()) {
+        BOOST_TEST_MESSAGE("skipped: needs tools/mariadb_server.sh and mariadbd, for a server of this test's own");
+        return;
+    }
+    using Clock = std::chrono::steady_clock;
+    PrivateServer server;
+    BOOST_REQUIRE_MESSAGE(server.started(), "tools/mariadb_server.sh could not start a server");
+    const auto options = mdb::ConnectOptions::from_url(server.url() + "?connect_timeout=1");
+    BOOST_REQUIRE(options.read_timeout.count() == 0);
+    mdb::ConnectionPool pool = mdb::make_pool(options, {.pool_size = 1, .max_overflow = 0, .pre_ping = true},
+                                              mdb::ValidatorOptions{.ping_after = 0ms});
+    int idle_port = 0;
+    {
+        auto lease = pool.acquire();
+        idle_port = local_port(*lease);
+    }
+    std::future<void> acquired; // before `stopped`: on any exit the server resumes before this is waited for
+    StoppedProcess stopped(server.pid());
+    BOOST_REQUIRE(stopped.stopped());
+    const auto asked = Clock::now();
+    acquired = std::async(std::launch::async, [&] { (void)pool.acquire_for(500ms); });
+    // The ping reaches the stopped server.
+    BOOST_TEST(eventually([&] { return server_holds_unread_bytes(options.port, idle_port); }, 5s));
+    BOOST_REQUIRE_MESSAGE((acquired.wait_for(6s) == std::future_status::ready),
+                          "the checkout still waits for the stopped server's answer");
+    const double took = std::chrono::duration<double>(Clock::now() - asked).count();
+    BOOST_TEST_MESSAGE("acquire with a stopped server failed after " << took << " s");
+    BOOST_TEST(took < 3.5); // ~1 s of ping, then connecting for up to connect_timeout
+    BOOST_CHECK_THROW(acquired.get(), mdb::Error); // the new connection's connect error
+    const auto stats = pool.stats();
+    BOOST_TEST(stats.validation_failures == 1u);
+    BOOST_TEST(stats.size == 0u);
+    BOOST_TEST(stats.created == stats.destroyed);
 }

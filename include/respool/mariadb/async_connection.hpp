@@ -12,14 +12,17 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -216,6 +219,26 @@ public:
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
     Awaitable<void> async_ping() { co_await run_command(mysql_ping_start, mysql_ping_cont, "ping"); }
 
+    // COM_PING, waiting at most `limit` for the answer (read_timeout, when shorter, still applies). A server that does
+    // not answer in time leaves the session mid-command: the connection is marked disconnected (broken, never reused)
+    // and Error 2013 (CR_SERVER_LOST, a disconnect) is thrown. Throws Error as async_ping() otherwise.
+    Awaitable<void> async_ping(std::chrono::milliseconds limit) {
+        if (!s_) throw Error(errc::no_session, "this AsyncConnection was moved from");
+        int rc = 0;
+        MYSQL* h = s_->handle;
+        const auto give_up_at = std::chrono::steady_clock::now() + limit;
+        try {
+            co_await drive([&] { return mysql_ping_start(&rc, h); }, [&](int ready) { return mysql_ping_cont(&rc, h, ready); },
+                           /*socket_may_change=*/false, give_up_at);
+        } catch (const NoAnswer&) {
+            s_->health.mark_disconnected();
+            throw Error(server_errno::server_lost, "HY000",
+                        "no answer from the server within " + std::to_string(limit.count()) + " ms", "ping");
+        }
+        if (rc != 0) fail("ping");
+        touch();
+    }
+
     // COM_RESET_CONNECTION (rolls back, drops temporary tables, user variables, prepared statements and named
     // locks), then the init statements again. Suspends for the round trips. Throws Error.
     Awaitable<void> async_reset() {
@@ -409,20 +432,42 @@ private:
         bool finished_ = false;
     };
 
+    // drive() reached its give-up time before the operation ended.
+    struct NoAnswer {};
+
     // Runs one Connector/C operation to its end: `start()` and `resume(ready)` return the MYSQL_WAIT_* flags it
-    // waits for, 0 when done.
+    // waits for, 0 when done. Past `give_up_at`, if given, throws NoAnswer (the guard abandons the operation).
     template <class Start, class Resume>
-    Awaitable<void> drive(Start start, Resume resume, bool socket_may_change = false) {
+    Awaitable<void> drive(Start start, Resume resume, bool socket_may_change = false,
+                          std::optional<std::chrono::steady_clock::time_point> give_up_at = std::nullopt) {
         assert(!s_->in_flight && "precondition: one operation at a time on a connection");
         State& s = *s_;
         InFlight guard(s);
         int status = start();
         while (status != 0) {
-            const unsigned timeout = (status & MYSQL_WAIT_TIMEOUT) != 0 ? mysql_get_timeout_value_ms(s.handle) : 0;
-            const int ready = co_await s.waiter.async_wait(static_cast<int>(mysql_get_socket(s.handle)), status,
-                                                           timeout, boost::asio::use_awaitable);
+            int wait_for = status;
+            unsigned timeout = (status & MYSQL_WAIT_TIMEOUT) != 0 ? mysql_get_timeout_value_ms(s.handle) : 0;
+            bool ours = false; // whether the timeout waited for is give_up_at rather than Connector/C's
+            if (give_up_at) {
+                const auto left = std::chrono::ceil<std::chrono::milliseconds>(*give_up_at -
+                                                                               std::chrono::steady_clock::now());
+                if (left.count() <= 0) throw NoAnswer{};
+                const auto left_ms = static_cast<unsigned>(std::min<std::chrono::milliseconds::rep>(
+                    left.count(), std::numeric_limits<int>::max()));
+                if ((status & MYSQL_WAIT_TIMEOUT) == 0 || left_ms < timeout) {
+                    wait_for |= MYSQL_WAIT_TIMEOUT;
+                    timeout = left_ms;
+                    ours = true;
+                }
+            }
+            int ready = co_await s.waiter.async_wait(static_cast<int>(mysql_get_socket(s.handle)), wait_for, timeout,
+                                                     boost::asio::use_awaitable);
             if (ready == detail::SocketWaiter::cancelled) // Asio's per-operation cancellation: the guard abandons it
                 throw boost::system::system_error(boost::asio::error::operation_aborted);
+            if (ours && (ready & MYSQL_WAIT_TIMEOUT) != 0) {
+                ready &= ~MYSQL_WAIT_TIMEOUT; // Connector/C did not ask for it
+                if (ready == 0) throw NoAnswer{};
+            }
             // While connecting, Connector/C may close a socket and open another that reuses its number: watch afresh.
             if (socket_may_change) s.waiter.detach();
             status = resume(ready);

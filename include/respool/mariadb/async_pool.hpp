@@ -283,9 +283,10 @@ private:
 // The same PoolOptions and ValidatorOptions as ConnectionPool, over the generic Pool and its asynchronous acquire:
 // `AsyncLease lease = co_await pool.async_acquire();` never blocks the thread. A new connection is connected with
 // co_await before it is handed out, at most max_connecting at once; with pre_ping, an idle one gets the validator's
-// socket peek and, when idle at least ValidatorOptions::ping_after, an awaited COM_PING; one that fails is destroyed
-// and the acquire tries again, so the caller sees no error from a connection that died while idle. With min_idle,
-// the connections made ahead of demand are connected on the pool's executor.
+// socket peek and, when idle at least ValidatorOptions::ping_after, an awaited COM_PING (at most read_timeout, else
+// 1 s, for its answer); one that fails or does not answer in time is destroyed and the acquire tries again, so the
+// caller sees no error from a connection that died while idle. With min_idle, the connections made ahead of demand
+// are connected on the pool's executor.
 //
 // Thread safety: as Pool: every member may be called from any thread. The pool must outlive its acquires in flight
 // and must not move while they run; destroy it (and every lease) before the io_context its executor belongs to.
@@ -346,8 +347,8 @@ public:
                 co_return AsyncLease(std::move(lease), reset);
             bool alive = false;
             try {
-                co_await c.async_ping();
-                alive = true;
+                co_await c.async_ping(detail::ping_limit(c.options())); // a server that stopped answering
+                alive = true;                                          // holds no acquire for longer
             } catch (const Error& e) {
                 if (e.is_disconnect() && shared->validator_options.disconnect_invalidates_pool)
                     shared->core().invalidate_all();

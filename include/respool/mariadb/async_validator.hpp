@@ -38,22 +38,20 @@ public:
     // The background keepalive (PoolOptions::keepalive): the checks of validate(), then a COM_PING, whatever
     // ping_after says: the round trip is what keeps an idle session alive through a proxy's or the server's idle
     // timeout. Unlike the other hooks it waits, for that one round trip, on the thread that runs maintenance (the
-    // pool's own, or a short-lived thread of its pass when several are due; never an event loop); the connection is idle, with no operation in flight and no Asio object
-    // attached. The wait is bounded by keepalive_ping_limit(): that thread is joined when the pool is closed or
-    // destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
+    // pool's own, or a short-lived thread of its pass when several are due; never an event loop); the connection is
+    // idle, with no operation in flight and no Asio object attached. The wait is bounded by ping_limit(): that thread
+    // is joined when the pool is closed or destroyed, so a server that stopped answering must not hold it. A connection that does not answer in time is
     // broken and destroyed. One not connected yet has nothing to keep alive. Never throws.
     bool keepalive(AsyncConnection& c) noexcept {
         if (!validate(c)) return false;
         if (!c.is_connected()) return true;
         if (AsyncConnection::Clock::now() - c.last_used() < std::chrono::milliseconds(1)) return true;
-        return detail::keepalive_ping(c, core_);
+        return detail::bounded_ping(c, core_);
     }
 
-    // How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a
-    // COM_PING in well under a millisecond).
-    static std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
-        return detail::keepalive_ping_limit(o);
-    }
+    // How long a ping on checkout (pre_ping) or keepalive may wait for its reply: read_timeout when set, else 1 s (a
+    // live server answers a COM_PING in well under a millisecond).
+    static std::chrono::milliseconds ping_limit(const ConnectOptions& o) noexcept { return detail::ping_limit(o); }
 
     // true: keep the connection. Never blocks; never throws.
     bool reset(AsyncConnection& c) noexcept {

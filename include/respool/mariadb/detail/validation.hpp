@@ -180,23 +180,24 @@ inline bool allow_nonblocking_calls(MYSQL* handle) noexcept {
     return mysql_optionsv(handle, MYSQL_OPT_NONBLOCK, 0) == 0;
 }
 
-// How long a keepalive ping may wait for its reply: read_timeout when set, else 1 s (a live server answers a COM_PING
-// in well under a millisecond). The thread that runs keepalive is joined when the pool is closed or destroyed, so a
-// server that stopped answering must not hold it longer.
-inline std::chrono::milliseconds keepalive_ping_limit(const ConnectOptions& o) noexcept {
+// How long a validator's ping (on checkout with pre_ping, or keepalive) may wait for its reply: read_timeout when set,
+// else 1 s (a live server answers a COM_PING in well under a millisecond). A checkout must not outwait its acquire's
+// timeout by more than that, and the thread that runs keepalive is joined when the pool is closed or destroyed: a
+// server that stopped answering must hold neither.
+inline std::chrono::milliseconds ping_limit(const ConnectOptions& o) noexcept {
     if (o.read_timeout.count() > 0) return o.read_timeout;
     return std::chrono::seconds(1);
 }
 
-// The keepalive round trip of an idle, connected `c` (a Connection or an AsyncConnection): a COM_PING that must answer
-// within keepalive_ping_limit(). One that does not answer in time, or fails, leaves the session mid-command: `c` is
-// marked broken, its socket shut down (the descriptor stays Connector/C's) so that nothing later waits on it, and it
-// counts as a disconnect for `validator`. Waits at most that limit; never throws.
+// A validator's round trip on an idle, connected `c` (a Connection, or an AsyncConnection from keepalive): a COM_PING
+// that must answer within ping_limit(). One that does not answer in time, or fails, leaves the session mid-command:
+// `c` is marked broken, its socket shut down (the descriptor stays Connector/C's) so that nothing later waits on it,
+// and it counts as a disconnect for `validator`. Waits at most that limit; never throws.
 template <class C>
-bool keepalive_ping(C& c, ValidatorCore& validator) noexcept {
+bool bounded_ping(C& c, ValidatorCore& validator) noexcept {
     MYSQL* handle = c.native_handle();
     if (!allow_nonblocking_calls(handle)) return false; // out of memory: destroyed rather than pinged without a bound
-    if (ping_within(handle, keepalive_ping_limit(c.options()))) {
+    if (ping_within(handle, ping_limit(c.options()))) {
         c.touch();
         return true;
     }
