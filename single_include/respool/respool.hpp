@@ -1074,25 +1074,58 @@ private:
 // ---- begin respool/detail/affinity_cache.hpp ----
 #ifndef RESPOOL_DETAIL_AFFINITY_CACHE_HPP_INCLUDED
 #define RESPOOL_DETAIL_AFFINITY_CACHE_HPP_INCLUDED
-// The per-thread memory of the checkout fast path: the one slot this thread parked in one pool when it last returned
-// a lease, so that its next checkout of that pool takes it back with a single uncontended CAS (the idea of HikariCP's
-// thread-local list). It is only a hint: the parked slot stays visible to every thread through its state, and any of
-// them may steal it; the CAS on that state decides who owns it.
+// The per-thread memory of the checkout fast path: for each of the last few pools this thread returned a lease to,
+// the one slot it parked there, so that its next checkout of that pool takes it back with a single uncontended CAS (the
+// idea of HikariCP's thread-local list). It is only a hint: the parked slot stays visible to every thread through its
+// state, and any of them may steal it; the CAS on that state decides who owns it.
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace respool::detail {
 
 struct AffinityCache {
     static constexpr std::uint32_t none = 0xFFFF'FFFFu;
+
     // Which pool's slot this is: its id and its address. Ids are never reused within one shared object, and two live
     // pools never share an address; but each shared object built with hidden visibility (or loaded with
     // RTLD_LOCAL) has its own id counter and its own copy of this cache, so an entry may name a dead pool whose
     // address and id a new one repeats. The pool then also checks the slot is in range, and the CAS on the slot's
     // state keeps any such slot from two holders, as when a parked slot is stolen.
-    std::uint64_t pool_id = 0;
-    const void* pool = nullptr;
-    std::uint32_t slot = none;
+    struct Entry {
+        std::uint64_t pool_id = 0;
+        const void* pool = nullptr;
+        std::uint32_t slot = none;
+    };
+
+    // A thread that uses several pools (a database's and a cache's, say) keeps a parked slot in each: with one entry,
+    // a return to one pool would orphan the slot parked in the other, which that pool would then hand out last
+    // instead of first. Four pools in turn fit; a fifth takes the place of the least recently returned to.
+    static constexpr std::size_t ways = 4;
+    std::array<Entry, ways> entries{}; // most recently parked in first
+
+    // The entry of `pool`, or null. Never blocks.
+    Entry* find(std::uint64_t pool_id, const void* pool) noexcept {
+        for (Entry& e : entries)
+            if (e.pool == pool && e.pool_id == pool_id) return &e;
+        return nullptr;
+    }
+
+    // The entry of `pool`, moved first, with its slot as it was; when there is none, the last entry (the least
+    // recently parked in) is taken over and emptied: its pool's slot, if still parked, is left for any checkout to
+    // steal. Never blocks.
+    Entry& claim(std::uint64_t pool_id, const void* pool) noexcept {
+        Entry* e = find(pool_id, pool);
+        if (!e) {
+            e = &entries.back();
+            *e = Entry{pool_id, pool, none};
+        }
+        const auto at = entries.begin() + (e - entries.data());
+        std::rotate(entries.begin(), at, at + 1);
+        return entries.front();
+    }
 };
 
 inline thread_local AffinityCache affinity_cache;
@@ -2038,9 +2071,9 @@ private:
     // The slot this thread parked here on its last return, now leased to it; or none (none parked, or stolen).
     std::uint32_t take_own_parked() noexcept {
         if (!affinity_) return AffinityCache::none;
-        AffinityCache& cache = affinity_cache;
-        if (cache.pool_id != id_ || cache.pool != this || cache.slot >= capacity_) return AffinityCache::none;
-        const std::uint32_t slot = std::exchange(cache.slot, AffinityCache::none);
+        AffinityCache::Entry* cached = affinity_cache.find(id_, this);
+        if (!cached || cached->slot >= capacity_) return AffinityCache::none;
+        const std::uint32_t slot = std::exchange(cached->slot, AffinityCache::none);
         if (idle_.flags_hint() & (starving_flag | closed_flag)) return AffinityCache::none; // left for the waiters
         SlotState expected = SlotState::parked;
         // acquire: sees the resource as its returner left it; pairs with the release store in park().
@@ -2053,10 +2086,9 @@ private:
     // Keeps a returned slot for this thread's next checkout instead of pushing it to the idle set. Refuses (false,
     // and the slot is still the caller's) when anyone waits, a waiter starves or the pool closed.
     bool park(std::uint32_t slot) noexcept {
-        AffinityCache& cache = affinity_cache;
-        if (cache.pool_id == id_ && cache.pool == this && cache.slot < capacity_) {
+        if (AffinityCache::Entry* cached = affinity_cache.find(id_, this); cached && cached->slot < capacity_) {
             // The newer return takes the place: LIFO. The older one goes to the idle set, unless stolen already.
-            const std::uint32_t older = std::exchange(cache.slot, AffinityCache::none);
+            const std::uint32_t older = std::exchange(cached->slot, AffinityCache::none);
             SlotState expected = SlotState::parked;
             // acquire: pairs with the release store in park() that parked it.
             if (slots_[older].state.compare_exchange_strong(expected, SlotState::leased, std::memory_order_acquire,
@@ -2071,9 +2103,7 @@ private:
             s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: still ours, nobody looks at it
             return false;
         }
-        cache.pool_id = id_;
-        cache.pool = this;
-        cache.slot = slot;
+        affinity_cache.claim(id_, this).slot = slot;
         // release: publishes the resource to whoever takes the slot next; pairs with the acquire CAS in
         // take_own_parked() and steal_parked(). The last touch of this object: a closer may free it right after.
         s.state.store(SlotState::parked, std::memory_order_release);

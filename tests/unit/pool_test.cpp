@@ -141,6 +141,38 @@ BOOST_AUTO_TEST_CASE(lifo_by_default_hands_out_the_most_recently_returned) {
     (void)a_id;
 }
 
+BOOST_AUTO_TEST_CASE(lifo_holds_in_each_pool_a_thread_uses_in_turn) {
+    // One thread returning to several pools in turn (up to four) still gets back from each the resource it returned
+    // there last; a fifth pool in turn costs the first only its order, never a resource.
+    std::vector<std::unique_ptr<TestPool>> pools;
+    for (int i = 0; i < 5; ++i) pools.push_back(std::make_unique<TestPool>(make({.pool_size = 2, .max_overflow = 0})));
+    for (const std::size_t used : {std::size_t{2}, std::size_t{4}}) {
+        BOOST_TEST_CONTEXT(used << " pools in turn") {
+            std::vector<int> last_returned(used);
+            for (std::size_t i = 0; i < used; ++i) {
+                auto a = pools[i]->acquire();
+                auto b = pools[i]->acquire();
+                a.reset();
+                last_returned[i] = b->id;
+                b.reset(); // the one to come back first
+            }
+            for (std::size_t i = 0; i < used; ++i) BOOST_TEST(pools[i]->acquire()->id == last_returned[i]);
+        }
+    }
+    {
+        auto a = pools[0]->acquire();
+        auto b = pools[0]->acquire();
+        a.reset();
+        b.reset();
+    }
+    for (std::size_t i = 1; i < 5; ++i) pools[i]->acquire().reset(); // pool 0's memory is the oldest of five
+    std::vector<TestPool::Lease> both;
+    both.push_back(pools[0]->acquire());
+    both.push_back(pools[0]->acquire());
+    BOOST_TEST(pools[0]->stats().in_use == 2u);
+    BOOST_TEST(script().created == 2 * 4 + 1); // pool 0 made no new one: its parked resource was still handed out
+}
+
 BOOST_AUTO_TEST_CASE(fifo_hands_out_the_least_recently_returned) {
     auto pool = make({.pool_size = 2, .max_overflow = 0, .order = respool::CheckoutOrder::fifo});
     auto a = pool.acquire();

@@ -488,9 +488,9 @@ private:
     // The slot this thread parked here on its last return, now leased to it; or none (none parked, or stolen).
     std::uint32_t take_own_parked() noexcept {
         if (!affinity_) return AffinityCache::none;
-        AffinityCache& cache = affinity_cache;
-        if (cache.pool_id != id_ || cache.pool != this || cache.slot >= capacity_) return AffinityCache::none;
-        const std::uint32_t slot = std::exchange(cache.slot, AffinityCache::none);
+        AffinityCache::Entry* cached = affinity_cache.find(id_, this);
+        if (!cached || cached->slot >= capacity_) return AffinityCache::none;
+        const std::uint32_t slot = std::exchange(cached->slot, AffinityCache::none);
         if (idle_.flags_hint() & (starving_flag | closed_flag)) return AffinityCache::none; // left for the waiters
         SlotState expected = SlotState::parked;
         // acquire: sees the resource as its returner left it; pairs with the release store in park().
@@ -503,10 +503,9 @@ private:
     // Keeps a returned slot for this thread's next checkout instead of pushing it to the idle set. Refuses (false,
     // and the slot is still the caller's) when anyone waits, a waiter starves or the pool closed.
     bool park(std::uint32_t slot) noexcept {
-        AffinityCache& cache = affinity_cache;
-        if (cache.pool_id == id_ && cache.pool == this && cache.slot < capacity_) {
+        if (AffinityCache::Entry* cached = affinity_cache.find(id_, this); cached && cached->slot < capacity_) {
             // The newer return takes the place: LIFO. The older one goes to the idle set, unless stolen already.
-            const std::uint32_t older = std::exchange(cache.slot, AffinityCache::none);
+            const std::uint32_t older = std::exchange(cached->slot, AffinityCache::none);
             SlotState expected = SlotState::parked;
             // acquire: pairs with the release store in park() that parked it.
             if (slots_[older].state.compare_exchange_strong(expected, SlotState::leased, std::memory_order_acquire,
@@ -521,9 +520,7 @@ private:
             s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: still ours, nobody looks at it
             return false;
         }
-        cache.pool_id = id_;
-        cache.pool = this;
-        cache.slot = slot;
+        affinity_cache.claim(id_, this).slot = slot;
         // release: publishes the resource to whoever takes the slot next; pairs with the acquire CAS in
         // take_own_parked() and steal_parked(). The last touch of this object: a closer may free it right after.
         s.state.store(SlotState::parked, std::memory_order_release);
