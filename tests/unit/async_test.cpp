@@ -151,6 +151,32 @@ BOOST_AUTO_TEST_CASE(room_granted_before_close_creates_nothing_and_reports_close
     BOOST_TEST(pool.stats().created == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(an_idle_resource_granted_before_close_is_destroyed_and_reports_closed) {
+    // As a room granted before close(): the pending delivery finds the pool closed, destroys what it was granted and
+    // reports PoolClosedError. Until then the granted resource counts as in use, not idle (nobody else can take it).
+    for (const bool destroy_the_pool : {false, true}) {
+        BOOST_TEST_CONTEXT((destroy_the_pool ? "~Pool" : "close()")) {
+            auto pool = std::make_optional(make({.pool_size = 1, .max_overflow = 0}));
+            pool->acquire().reset(); // one idle resource
+            Result r;
+            pool->async_acquire(executor, r.handler()); // granted at once; the delivery waits for the executor
+            BOOST_TEST(pool->stats().idle == 0u);
+            BOOST_TEST(pool->stats().in_use == 1u);
+            BOOST_TEST(!pool->try_acquire_idle());
+            if (destroy_the_pool)
+                pool.reset();
+            else
+                pool->close();
+            BOOST_TEST(executor.run() == 1);
+            BOOST_TEST(r.called);
+            BOOST_TEST(r.failed_with<respool::PoolClosedError>());
+            BOOST_TEST(!r.lease);
+            BOOST_TEST(factory.script->alive.load() == 0);
+            if (pool) BOOST_TEST(pool->stats().size == 0u);
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(a_stale_resource_does_not_restart_the_time_limit) {
     // The op queues with a 300 ms limit. At ~200 ms it is handed a resource that fails pre_ping; meanwhile a blocking
     // caller takes the room that frees, so the op queues again. It must still time out at ~300 ms after its call,

@@ -312,7 +312,9 @@ public:
         Slot<Resource>& s = slots_[slot];
         if (times_checkouts_) report_checkin(s);
         if (invalidated) return destroy(slot, true, DestroyReason::invalidated);
-        if (const auto why = staleness(s)) return destroy(slot, true, *why); // no reset for one that goes anyway
+        // No reset for one that goes anyway. (A close() this misses is seen when the return meets its flag.)
+        if (idle_.flags_hint() & closed_flag) return destroy(slot, true, DestroyReason::closed);
+        if (const auto why = staleness(s)) return destroy(slot, true, *why);
         if (!reset(s)) return destroy(slot, true, refusal_reason(s, DestroyReason::reset_failed));
         if (options_.max_overflow > 0 && above_pool_size() && claim_shrink())
             return destroy(slot, false, DestroyReason::overflow);
@@ -1266,6 +1268,9 @@ private:
         job.core = this;
         job.take = take;
         job.op = std::move(op);
+        // An idle resource granted to the op is no longer idle (stats() counts it in use until the delivery runs).
+        // relaxed: see Slot::state; the slot is the op's until its delivery checks it out or gives it back.
+        if (take.kind == Take::Kind::idle) slots_[take.slot].state.store(SlotState::leased, std::memory_order_relaxed);
         // A throwing post (an executor out of memory) cannot be reported anywhere sensible from a lease's return:
         // terminate.
         keep->post(Task(job));
@@ -1284,6 +1289,10 @@ private:
             abandon(std::exchange(take, Take{Take::Kind::timed_out, 0}));
         switch (take.kind) {
         case Take::Kind::idle:
+            if (idle_.flags_hint() & closed_flag) { // closed since the grant: what close() does to an idle resource
+                destroy(take.slot, true, DestroyReason::closed); // the op's reference keeps this object alive
+                return complete(*op, std::make_exception_ptr(PoolClosedError()), LeaseType());
+            }
             if (check_out(take.slot)) {
                 return complete(*op, nullptr, hand_out(take.slot, context_of(*op)));
             }
