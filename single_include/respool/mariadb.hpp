@@ -1553,7 +1553,8 @@ inline char* put_digits(char* out, unsigned long value, int width) noexcept {
 }
 
 // A temporal value as the text protocol shows it: 2024-02-29, -838:59:59, 2024-02-29 23:59:59.123 (as many fraction
-// digits as the column's decimals, up to 6). `out` has room for 64 characters. Returns the length.
+// digits as the column's decimals, 1 to 6; for an expression whose precision is known only per value (decimals
+// AUTO_SEC_PART_DIGITS), six digits when there is a fraction). `out` has room for 64 characters. Returns the length.
 inline std::size_t format_temporal(const MYSQL_TIME& t, enum_field_types type, unsigned decimals, char* out) noexcept {
     char* p = out;
     if (type != MYSQL_TYPE_TIME) {
@@ -1572,11 +1573,13 @@ inline std::size_t format_temporal(const MYSQL_TIME& t, enum_field_types type, u
     p = put_digits(p, t.minute, 2);
     *p++ = ':';
     p = put_digits(p, t.second, 2);
-    if (decimals > 0 && decimals <= 6) { // 6 digits of microseconds, cut to the column's precision
+    const bool fixed_precision = decimals > 0 && decimals <= 6;
+    const bool precision_per_value = decimals == AUTO_SEC_PART_DIGITS && t.second_part != 0;
+    if (fixed_precision || precision_per_value) { // 6 digits of microseconds, cut to the column's precision
         char fraction[24];
         char* end = put_digits(fraction, t.second_part, 6);
         *p++ = '.';
-        p = std::copy(fraction, decimals < 6 ? fraction + decimals : end, p);
+        p = std::copy(fraction, fixed_precision && decimals < 6 ? fraction + decimals : end, p);
     }
     return static_cast<std::size_t>(p - out);
 }

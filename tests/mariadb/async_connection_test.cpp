@@ -71,6 +71,19 @@ BOOST_AUTO_TEST_CASE(bound_arguments_go_in_and_typed_rows_come_out) {
     }());
 }
 
+BOOST_AUTO_TEST_CASE(a_ping_with_a_limit_succeeds_on_a_live_server_whatever_the_limit) {
+    asio::io_context io;
+    mdb::AsyncConnection conn(io.get_executor(), server_options());
+    run_on(io, [&]() -> asio::awaitable<void> {
+        co_await conn.async_connect();
+        for (const auto limit : {std::chrono::milliseconds(5'000), std::chrono::milliseconds(24h),
+                                 std::chrono::milliseconds::max()}) // max(): no limit, never an overflowed deadline
+            co_await conn.async_ping(limit);
+        BOOST_TEST(!conn.is_broken());
+        BOOST_TEST((co_await conn.async_query("SELECT 1"))[0].get<int>(0) == 1);
+    }());
+}
+
 BOOST_AUTO_TEST_CASE(a_moved_from_connection_refuses_statements_and_reports_itself_broken) {
     asio::io_context io;
     mdb::AsyncConnection conn(io.get_executor(), server_options());

@@ -168,7 +168,10 @@ BOOST_AUTO_TEST_CASE(date_and_time_columns_read_the_same_with_or_without_argumen
               "'2020-01-01 00:00:00.000000', '1970-01-01 00:00:01')");
     const std::string sql = "SELECT d, t0, t3, dt, dt2, dt6, ts3, CAST(dt6 AS DATETIME(4)) AS dt4, "
                             "TIMEDIFF(dt6, dt) AS diff, DATE_ADD(d, INTERVAL 1 DAY) AS next_day, "
-                            "SEC_TO_TIME(-109800.25) AS back FROM " +
+                            "SEC_TO_TIME(-109800.25) AS back, "
+                            // precision known only per value: a fraction shows 6 digits, none shows none
+                            "FROM_UNIXTIME(CONCAT(id, '.25')) AS from_text, FROM_UNIXTIME(CONCAT(id, '')) AS whole, "
+                            "SEC_TO_TIME(CONCAT(id, '.5')) AS time_from_text FROM " +
                             t.name() + " ORDER BY id";
     const auto text = c.query(sql);
     const auto prepared = c.query(sql + " LIMIT ?", 10);
@@ -189,6 +192,9 @@ BOOST_AUTO_TEST_CASE(date_and_time_columns_read_the_same_with_or_without_argumen
     BOOST_TEST(prepared[1].get<std::string>("t3") == "-00:00:01.001");
     BOOST_TEST(prepared[1].is_null(6)); // ts3
     BOOST_TEST(prepared[2].get<std::string_view>("back") == "-30:30:00.25");
+    BOOST_TEST(prepared[0].get<std::string>("from_text").ends_with(":01.250000"));
+    BOOST_TEST(prepared[0].get<std::string>("whole").ends_with(":01"));
+    BOOST_TEST(prepared[0].get<std::string>("time_from_text") == "00:00:01.500000");
 }
 
 BOOST_AUTO_TEST_CASE(bit_columns_read_as_the_number_their_bits_make_with_or_without_arguments) {

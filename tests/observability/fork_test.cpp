@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 #include <unistd.h>
 
 #include "fake_resource.hpp"
@@ -53,6 +54,41 @@ BOOST_AUTO_TEST_CASE(a_child_gets_resources_of_its_own_and_never_destroys_the_pa
     // The parent's pool is untouched: the same resources, none destroyed.
     BOOST_TEST(held->id == held_id);
     BOOST_TEST(pool.acquire()->id == idle_id);
+    BOOST_TEST(factory.script->destroyed == 0);
+}
+
+BOOST_AUTO_TEST_CASE(an_asynchronous_grant_inherited_by_a_child_neither_hands_out_nor_destroys_the_parents_resource) {
+    // An idle resource granted to an async acquire whose completion had not run at fork(): the child may run that
+    // completion (its executor's queue was copied too); the resource stays the parent's.
+    FakeFactory factory;
+    ForkPool pool({.pool_size = 1, .max_overflow = 0}, factory, FakeValidator{factory.script});
+    pool.acquire().reset(); // one idle resource
+    std::vector<respool::Task> queued;
+    bool got_lease = false, got_closed = false;
+    pool.async_acquire([&](respool::Task task) { queued.push_back(std::move(task)); },
+                       [&](std::exception_ptr error, ForkPool::Lease lease) {
+                           got_lease = static_cast<bool>(lease);
+                           try {
+                               if (error) std::rethrow_exception(error);
+                           } catch (const respool::PoolClosedError&) {
+                               got_closed = true;
+                           } catch (...) {
+                           }
+                       });
+    BOOST_REQUIRE(queued.size() == 1u);
+    const int code = in_child([&] {
+        const int destroyed_before = factory.script->destroyed;
+        const int validations_before = factory.script->validations;
+        for (respool::Task& task : queued) task();
+        int failures = 0;
+        if (got_lease || !got_closed) ++failures;                                // not handed out here
+        if (factory.script->destroyed != destroyed_before) ++failures;            // nor destroyed
+        if (factory.script->validations != validations_before) ++failures;        // nor used at all
+        return failures;
+    });
+    BOOST_TEST(code == 0);
+    for (respool::Task& task : queued) task(); // the parent's completion: the resource, untouched
+    BOOST_TEST(got_lease);
     BOOST_TEST(factory.script->destroyed == 0);
 }
 

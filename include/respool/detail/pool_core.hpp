@@ -50,6 +50,7 @@
 #include "../task.hpp"
 #include "affinity_cache.hpp"
 #include "connect_gate.hpp"
+#include "deadline.hpp"
 #include "fork_generation.hpp"
 #include "idle_set.hpp"
 #include "index_stack.hpp"
@@ -57,16 +58,6 @@
 #include "waiter_list.hpp"
 
 namespace respool::detail {
-
-using TimePoint = std::chrono::steady_clock::time_point;
-
-// A deadline `wait` from now that saturates instead of overflowing: milliseconds::max() waits forever.
-inline TimePoint deadline_after(std::chrono::milliseconds wait) noexcept {
-    const TimePoint now = std::chrono::steady_clock::now();
-    if (wait.count() <= 0) return now;
-    if (wait >= std::chrono::duration_cast<std::chrono::milliseconds>(TimePoint::max() - now)) return TimePoint::max();
-    return now + wait;
-}
 
 // How long a checkout may wait: a deadline, or a duration from the moment waiting starts. The duration form lets a
 // checkout that finds a free resource skip reading the clock altogether.
@@ -1289,6 +1280,8 @@ private:
             abandon(std::exchange(take, Take{Take::Kind::timed_out, 0}));
         switch (take.kind) {
         case Take::Kind::idle:
+            if (fork_generation_ != fork_generation()) // in a child after fork(): the resource is the parent's
+                return complete(*op, std::make_exception_ptr(PoolClosedError()), LeaseType());
             if (idle_.flags_hint() & closed_flag) { // closed since the grant: what close() does to an idle resource
                 destroy(take.slot, true, DestroyReason::closed); // the op's reference keeps this object alive
                 return complete(*op, std::make_exception_ptr(PoolClosedError()), LeaseType());

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <type_traits>
 
+#include "../detail/deadline.hpp"
 #include "connect_options.hpp"
 #include "connection.hpp"
 #include "detail/async_io.hpp"
@@ -219,14 +220,16 @@ public:
     // COM_PING: one round trip. Throws Error (a disconnect marks the connection broken).
     Awaitable<void> async_ping() { co_await run_command(mysql_ping_start, mysql_ping_cont, "ping"); }
 
-    // COM_PING, waiting at most `limit` for the answer (read_timeout, when shorter, still applies). A server that does
-    // not answer in time leaves the session mid-command: the connection is marked disconnected (broken, never reused)
-    // and Error 2013 (CR_SERVER_LOST, a disconnect) is thrown. Throws Error as async_ping() otherwise.
+    // COM_PING, waiting at most `limit` for the answer (read_timeout, when shorter, still applies;
+    // std::chrono::milliseconds::max() sets no limit). A server that does not answer in time leaves the session
+    // mid-command: the connection is marked disconnected (broken, never reused) and Error 2013 (CR_SERVER_LOST, a
+    // disconnect) is thrown. Throws Error as async_ping() otherwise.
     Awaitable<void> async_ping(std::chrono::milliseconds limit) {
         if (!s_) throw Error(errc::no_session, "this AsyncConnection was moved from");
         int rc = 0;
         MYSQL* h = s_->handle;
-        const auto give_up_at = std::chrono::steady_clock::now() + limit;
+        std::optional<std::chrono::steady_clock::time_point> give_up_at;
+        if (limit != std::chrono::milliseconds::max()) give_up_at = respool::detail::deadline_after(limit); // saturates
         try {
             co_await drive([&] { return mysql_ping_start(&rc, h); }, [&](int ready) { return mysql_ping_cont(&rc, h, ready); },
                            /*socket_may_change=*/false, give_up_at);
