@@ -1636,16 +1636,18 @@ private:
     }
 
     // Creates resources ahead of demand until min_idle are idle (never beyond pool_size or into a waiter's room).
+    // The idle ones are counted once (a hint: checkouts meanwhile leave the pool short until the next pass), so a
+    // large min_idle costs one look over the slots, not one per resource made.
     void top_up_idle() noexcept {
-        while (options_.min_idle > 0) {
-            std::size_t idle = 0;
-            for (std::uint32_t i = 0; i < capacity_; ++i)
-            {
-                const SlotState state = slots_[i].state.load(std::memory_order_relaxed); // relaxed: a hint
-                idle += state == SlotState::idle || state == SlotState::parked;
-            }
+        if (options_.min_idle == 0) return;
+        std::size_t idle = 0;
+        for (std::uint32_t i = 0; i < capacity_; ++i) {
+            const SlotState state = slots_[i].state.load(std::memory_order_relaxed); // relaxed: a hint
+            idle += state == SlotState::idle || state == SlotState::parked;
+        }
+        for (; idle < options_.min_idle; ++idle) {
             // relaxed: a hint; creation is bounded by the room it owns.
-            if (idle >= options_.min_idle || alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
+            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
             if (idle_.flags() & (closed_flag | waiters_flag)) return; // waiters create for themselves
             const std::uint32_t room = take_room(/*under_lock=*/false);
             if (room == IndexStack::nil) return;
