@@ -3177,63 +3177,73 @@ private:
     }
 
     // Takes every idle resource out for a moment and looks for ones with something due. When the first of them is
-    // to be destroyed (idle too long, too old), it alone stays out and is destroyed; when it needs a keepalive check,
-    // every resource whose only due work is that check stays out and they are checked at once (keep_alive_all()). The
-    // rest go back at once, in their order, and the pass looks again. So an event hook never runs while the pool holds
-    // another idle resource out of reach, and a hanging check delays no other. Acquirers meanwhile create or wait as
-    // usual.
+    // to be destroyed (idle too long, too old), every one to be destroyed stays out (those idle too long only down to
+    // min_idle idle) and they are destroyed one after another; when it needs a keepalive check, every resource whose
+    // only due work is that check stays out and they are checked at once (keep_alive_all()). The rest go back at
+    // once, in their order, and the pass looks again. So an event hook never runs while the pool holds a usable idle
+    // resource out of reach, a hanging check delays no other, and a pass costs a few looks over the idle ones however
+    // many are due. Acquirers meanwhile create or wait as usual.
     void revisit_idle() noexcept {
-        std::vector<std::uint32_t> taken, visited, checks;
+        std::vector<std::uint32_t> taken, checks, removals;
+        std::vector<DestroyReason> reasons;
+        std::vector<std::uint8_t> visited; // by slot: dealt with in this pass, not picked again
         try {
             taken.reserve(capacity_);
-            visited.reserve(capacity_);
             checks.reserve(capacity_);
+            removals.reserve(capacity_);
+            reasons.reserve(capacity_);
+            visited.assign(capacity_, 0);
         } catch (...) {
             return; // no memory for a maintenance pass: skip it
         }
         const TimePoint now = clock_.now();
-        // Each round deals with one resource or one set of checks; one dealt with is not picked again (a bound,
-        // whatever the clock says).
+        // Each round deals with one set of removals or one set of checks; one dealt with is not picked again (a
+        // bound, whatever the clock says).
         for (std::uint32_t round = 0; round <= capacity_; ++round) {
             taken.clear();
             checks.clear();
+            removals.clear();
+            reasons.clear();
             idle_.take_all_and_set(0, [&](std::uint32_t slot) { taken.push_back(slot); });
             for (std::uint32_t slot; (slot = steal_parked(false)) != AffinityCache::none;)
                 taken.insert(taken.begin(), slot);
             const std::size_t idle_count = taken.size();
-            enum class Work { nothing, destroy_one, check_all } work = Work::nothing;
-            std::uint32_t removal = AffinityCache::none;
-            std::optional<DestroyReason> removal_reason;
+            // How many may go for idling too long: min_idle idle ones stay, however long idle.
+            std::size_t may_time_out = idle_count > options_.min_idle ? idle_count - options_.min_idle : 0;
             auto visit = [&](std::uint32_t slot) {
-                const bool due = idle_due(slot, now, idle_count) &&
-                                 std::find(visited.begin(), visited.end(), slot) == visited.end();
-                if (!due || work == Work::destroy_one) return put_idle(slot);
-                const auto why = removal_due(slot, now, idle_count);
-                if (work == Work::nothing && why) {
-                    work = Work::destroy_one;
-                    removal = slot;
-                    removal_reason = why;
-                } else if (!why) {
-                    work = Work::check_all;
+                if (visited[slot] || !idle_due(slot, now, idle_count)) return put_idle(slot);
+                std::optional<DestroyReason> why = removal_due(slot, now, idle_count);
+                if (why == DestroyReason::idle_timeout && may_time_out == 0) // the rest of min_idle: kept
+                    why = stale_reason(slots_[slot]);
+                if (why) {
+                    if (!checks.empty()) return put_idle(slot); // its removal comes in a later round
+                    if (*why == DestroyReason::idle_timeout) --may_time_out;
+                    removals.push_back(slot);
+                    reasons.push_back(*why);
+                } else if (removals.empty() &&
+                           keepalive_due(slots_[slot], ticks(now) - last_contact(slots_[slot]))) {
                     checks.push_back(slot);
                 } else {
-                    put_idle(slot); // its removal comes in a later round, with nothing else out
-                }
+                    put_idle(slot); // its check comes in a later round, or it was due only for an idle timeout
+                }                   // that min_idle forbids
             };
-            // A stack gives its top first; pushing back from the bottom keeps LIFO order. A ring gives its oldest first.
+            // A stack gives its top first; pushing back from the bottom keeps LIFO order (and visits the least recently
+            // used first). A ring gives its oldest first.
             if (options_.order == CheckoutOrder::lifo)
                 for (std::size_t i = taken.size(); i-- > 0;) visit(taken[i]);
             else
                 for (std::uint32_t slot : taken) visit(slot);
-            if (work == Work::nothing) return;
-            if (work == Work::destroy_one) {
-                visited.push_back(removal);
-                if (*removal_reason == DestroyReason::recycled)
-                    recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
-                destroy(removal, true, *removal_reason);
+            if (!removals.empty()) {
+                for (std::size_t i = 0; i < removals.size(); ++i) {
+                    visited[removals[i]] = 1;
+                    if (reasons[i] == DestroyReason::recycled)
+                        recycled_.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+                    destroy(removals[i], true, reasons[i]);
+                }
                 continue;
             }
-            visited.insert(visited.end(), checks.begin(), checks.end());
+            if (checks.empty()) return;
+            for (std::uint32_t slot : checks) visited[slot] = 1;
             keep_alive_all(checks);
         }
     }

@@ -4,6 +4,7 @@
 
 #include <respool/respool.hpp>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -845,6 +846,34 @@ BOOST_AUTO_TEST_CASE(idle_timeout_destroys_down_to_min_idle) {
     pool.maintain();
     BOOST_TEST(pool.stats().size == 1u);
     BOOST_TEST(script().destroyed == 3);
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_keeps_the_most_recently_used_of_min_idle_and_ends_the_rest_in_one_pass) {
+    for (const auto order : {respool::CheckoutOrder::lifo, respool::CheckoutOrder::fifo}) {
+        BOOST_TEST_CONTEXT((order == respool::CheckoutOrder::lifo ? "lifo" : "fifo")) {
+            FakeFactory own;
+            TestPool pool({.pool_size = 5, .max_overflow = 0, .order = order, .idle_timeout = 1s, .min_idle = 2,
+                           .maintenance_thread = false},
+                          own, FakeValidator{own.script}, clock);
+            std::vector<TestPool::Lease> all;
+            for (int i = 0; i < 5; ++i) all.push_back(pool.acquire());
+            std::vector<int> returned;
+            for (auto& lease : all) { // returned 100 ms apart: the last two are the most recently used
+                returned.push_back(lease->id);
+                lease.reset();
+                clock.advance(100ms);
+            }
+            clock.advance(2s);
+            pool.maintain();
+            BOOST_TEST(pool.stats().idle == 2u);
+            BOOST_TEST(own.script->destroyed.load() == 3);
+            auto first = pool.acquire();
+            auto second = pool.acquire();
+            std::vector<int> kept{first->id, second->id};
+            std::sort(kept.begin(), kept.end());
+            BOOST_TEST(kept == (std::vector<int>{returned[3], returned[4]}), boost::test_tools::per_element());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(a_keepalive_check_is_no_use_so_idle_timeout_still_ends_an_unused_resource) {
