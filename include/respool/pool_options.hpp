@@ -2,6 +2,7 @@
 #ifndef RESPOOL_POOL_OPTIONS_HPP_INCLUDED
 #define RESPOOL_POOL_OPTIONS_HPP_INCLUDED
 // PoolOptions: the runtime settings of a Pool, named as SQLAlchemy's QueuePool names them.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <stdexcept>
@@ -53,6 +54,17 @@ struct PoolOptions {
     // true when a background thread has work: keepalive, idle timeout, min_idle or leak detection.
     bool needs_maintenance() const noexcept {
         return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0 || leak_threshold.count() > 0;
+    }
+
+    // How often the maintenance thread runs a pass: a quarter of the shortest of keepalive, idle_timeout and
+    // leak_threshold, within [10 ms, 1 s] (1 s when only min_idle is set).
+    std::chrono::milliseconds maintenance_period() const noexcept {
+        using std::chrono::milliseconds;
+        milliseconds shortest = milliseconds(1000) * 4;
+        if (keepalive.count() > 0) shortest = std::min(shortest, keepalive);
+        if (idle_timeout.count() > 0) shortest = std::min(shortest, idle_timeout);
+        if (leak_threshold.count() > 0) shortest = std::min(shortest, leak_threshold);
+        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
     }
 
     // Throws std::invalid_argument naming the first invalid field.

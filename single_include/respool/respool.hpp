@@ -559,6 +559,7 @@ private:
 #ifndef RESPOOL_POOL_OPTIONS_HPP_INCLUDED
 #define RESPOOL_POOL_OPTIONS_HPP_INCLUDED
 // PoolOptions: the runtime settings of a Pool, named as SQLAlchemy's QueuePool names them.
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <stdexcept>
@@ -610,6 +611,17 @@ struct PoolOptions {
     // true when a background thread has work: keepalive, idle timeout, min_idle or leak detection.
     bool needs_maintenance() const noexcept {
         return keepalive.count() > 0 || idle_timeout.count() > 0 || min_idle > 0 || leak_threshold.count() > 0;
+    }
+
+    // How often the maintenance thread runs a pass: a quarter of the shortest of keepalive, idle_timeout and
+    // leak_threshold, within [10 ms, 1 s] (1 s when only min_idle is set).
+    std::chrono::milliseconds maintenance_period() const noexcept {
+        using std::chrono::milliseconds;
+        milliseconds shortest = milliseconds(1000) * 4;
+        if (keepalive.count() > 0) shortest = std::min(shortest, keepalive);
+        if (idle_timeout.count() > 0) shortest = std::min(shortest, idle_timeout);
+        if (leak_threshold.count() > 0) shortest = std::min(shortest, leak_threshold);
+        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
     }
 
     // Throws std::invalid_argument naming the first invalid field.
@@ -1201,6 +1213,44 @@ inline TimePoint deadline_after(std::chrono::milliseconds wait) noexcept {
 } // namespace respool::detail
 #endif // RESPOOL_DETAIL_DEADLINE_HPP_INCLUDED
 // ---- end respool/detail/deadline.hpp ----
+// ---- begin respool/detail/fill_backoff.hpp ----
+#ifndef RESPOOL_DETAIL_FILL_BACKOFF_HPP_INCLUDED
+#define RESPOOL_DETAIL_FILL_BACKOFF_HPP_INCLUDED
+// FillBackoff: when min_idle's background fill tries again after it failed to make a resource.
+#include <algorithm>
+#include <chrono>
+
+namespace respool::detail {
+
+// After each failure in a row the next try waits twice as long as the last wait, from one maintenance period up to
+// `max_delay`, so that a server refusing connections is not asked several times a second for as long as it is down.
+// A success ends the backoff. Not thread-safe: its owner serialises the calls.
+class FillBackoff {
+public:
+    using Clock = std::chrono::steady_clock;
+    static constexpr std::chrono::milliseconds max_delay{30'000};
+
+    // May the fill try now?
+    bool allows(Clock::time_point now) const noexcept { return delay_.count() == 0 || now >= retry_at_; }
+    // When the next try is allowed (meaningful while backing off).
+    Clock::time_point retry_at() const noexcept { return retry_at_; }
+    bool backing_off() const noexcept { return delay_.count() != 0; }
+
+    void failed(Clock::time_point now, std::chrono::milliseconds period) noexcept {
+        delay_ = delay_.count() == 0 ? period : std::min(delay_ * 2, std::max(period, max_delay));
+        retry_at_ = now + delay_;
+    }
+    void succeeded() noexcept { delay_ = std::chrono::milliseconds(0); }
+
+private:
+    Clock::time_point retry_at_{};
+    std::chrono::milliseconds delay_{0}; // the wait after the last failure; 0: the last try did not fail
+};
+
+} // namespace respool::detail
+
+#endif
+// ---- end respool/detail/fill_backoff.hpp ----
 // ---- begin respool/detail/idle_set.hpp ----
 #ifndef RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 #define RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
@@ -1946,14 +1996,7 @@ public:
 
     // One maintenance pass: keepalive validation and idle timeout of idle resources, then creation up to min_idle.
     // Leased resources are never touched. One pass at a time; a concurrent call returns at once.
-    void maintain() noexcept {
-        std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
-        if (!pass || (idle_.flags() & closed_flag)) return;
-        const PassThreadScope on_pass(pass_threads_);
-        if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
-        if (leak_detection_) report_leaks();
-        top_up_idle();
-    }
+    void maintain() noexcept { (void)run_pass(/*fill=*/true); }
 
     void invalidate_all() noexcept {
         // relaxed: applied lazily; a checkout that must see it is ordered after this call by the caller's own
@@ -3007,23 +3050,30 @@ private:
         }
     }
 
-    // How often the maintainer runs maintain(): a quarter of the shortest interval it serves, within [10 ms, 1 s].
-    std::chrono::milliseconds maintenance_period() const noexcept {
-        using std::chrono::milliseconds;
-        milliseconds shortest = milliseconds(1000) * 4;
-        if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
-        if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
-        if (options_.leak_threshold.count() > 0) shortest = std::min(shortest, options_.leak_threshold);
-        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
-    }
-
+    // After a pass whose min_idle create failed, the next passes leave min_idle alone for a while that doubles with
+    // each failure (FillBackoff); a checkout that creates a resource meanwhile (the server is back) ends the wait.
+    // Pool::maintain(), called by the application, always tries: its caller decides when.
     void maintenance_loop() noexcept {
+        FillBackoff backoff;
+        std::uint64_t created_when_failed = 0;
         std::unique_lock lock(mutex_);
         while (!background_stop_) {
             lock.unlock();
-            maintain();
+            const auto now = std::chrono::steady_clock::now();
+            // relaxed: a hint; a create seen late only delays the next try by a pass.
+            const std::uint64_t created = created_.load(std::memory_order_relaxed);
+            const bool fill = backoff.allows(now) || created != created_when_failed;
+            switch (run_pass(fill)) {
+            case PassFill::failed:
+                backoff.failed(now, period_);
+                // As counted before the pass: a checkout that created while it ran ends the wait too.
+                created_when_failed = created;
+                break;
+            case PassFill::done: backoff.succeeded(); break;
+            case PassFill::skipped: break;
+            }
             lock.lock();
-            maintenance_wakeup_.wait_for(lock, maintenance_period(), [&] { return background_stop_; });
+            maintenance_wakeup_.wait_for(lock, period_, [&] { return background_stop_; });
         }
     }
 
@@ -3036,6 +3086,21 @@ private:
     }
 
     // ---- maintenance -----------------------------------------------------------------------------------------------
+
+    // What a pass's min_idle top-up did: skipped (not asked, or another pass runs), done (nothing to create, or all
+    // created), or failed (a create() threw).
+    enum class PassFill { skipped, done, failed };
+
+    // One maintenance pass (see maintain()); `fill`: also create up to min_idle.
+    PassFill run_pass(bool fill) noexcept {
+        std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
+        if (!pass || (idle_.flags() & closed_flag)) return PassFill::skipped;
+        const PassThreadScope on_pass(pass_threads_);
+        if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
+        if (leak_detection_) report_leaks();
+        if (!fill) return PassFill::skipped;
+        return top_up_idle() ? PassFill::done : PassFill::failed;
+    }
 
     static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }
 
@@ -3251,8 +3316,9 @@ private:
     // Creates resources ahead of demand until min_idle are idle (never beyond pool_size or into a waiter's room).
     // The idle ones are counted once (a hint: checkouts meanwhile leave the pool short until the next pass), so a
     // large min_idle costs one look over the slots, not one per resource made.
-    void top_up_idle() noexcept {
-        if (options_.min_idle == 0) return;
+    // false when a create() failed.
+    bool top_up_idle() noexcept {
+        if (options_.min_idle == 0) return true;
         std::size_t idle = 0;
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             const SlotState state = slots_[i].state.load(std::memory_order_relaxed); // relaxed: a hint
@@ -3260,12 +3326,13 @@ private:
         }
         for (; idle < options_.min_idle; ++idle) {
             // relaxed: a hint; creation is bounded by the room it owns.
-            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
-            if (idle_.flags() & (closed_flag | waiters_flag)) return; // waiters create for themselves
+            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return true;
+            if (idle_.flags() & (closed_flag | waiters_flag)) return true; // waiters create for themselves
             const std::uint32_t room = take_room(/*under_lock=*/false);
-            if (room == IndexStack::nil) return;
-            if (!create_idle(room)) return; // creation failed: try again next pass
+            if (room == IndexStack::nil) return true;
+            if (!create_idle(room)) return false; // try again on a later pass
         }
+        return true;
     }
 
     // The keepalive check: the validator's keepalive hook, or validate(); false or a throw means "not usable".
@@ -3343,6 +3410,7 @@ private:
     const PoolOptions options_;
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
+    const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
     const bool leak_detection_ = options_.leak_threshold.count() > 0;
     const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;

@@ -5,6 +5,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -531,6 +532,48 @@ BOOST_AUTO_TEST_CASE(min_idle_connections_are_made_without_churn_and_connected_o
                                      static_cast<std::uint64_t>(connected->thread_id()));
     BOOST_REQUIRE(session.size() == 1u);
     BOOST_TEST(session[0].get<std::string>(0) == database);
+}
+
+BOOST_AUTO_TEST_CASE(a_min_idle_fill_that_fails_waits_twice_as_long_each_time_and_the_pools_end_cancels_the_wait) {
+    mdb::Connection admin(server_options());
+    const ScratchDatabase scratch(admin, "respool_test_fill_backoff");
+    admin.execute("CREATE TABLE " + scratch.name + ".attempts (at DATETIME(6) NOT NULL)");
+    auto options = scratch.options;
+    // Every set-up records itself (autocommit) and then fails: the server stands for one that refuses connections.
+    options.init_statements = {"INSERT INTO attempts VALUES (NOW(6))", "SET SESSION sql_mode = 'NO_NONEXISTENT_MODE'"};
+    auto count = [&] { return admin.query("SELECT COUNT(*) FROM " + scratch.name + ".attempts")[0].get<int>(0); };
+
+    asio::io_context io;
+    auto work = std::make_optional(asio::make_work_guard(io));
+    std::thread runner([&io] { io.run(); });
+    std::optional<mdb::AsyncConnectionPool> pool;
+    // keepalive 40 ms: a maintenance pass every 10 ms, each making a connection for the fill to set up.
+    pool.emplace(mdb::make_async_pool(io.get_executor(), options,
+                                      respool::PoolOptions{.pool_size = 2, .max_overflow = 0, .keepalive = 40ms,
+                                                           .min_idle = 1}));
+    // Waits of 10 ... 640 ms: the next set-up is 1.28 s after the 8th. The maintenance thread has made the 9th
+    // connection; once the fill it requested has run on the executor, that fill waits for its backoff.
+    const bool tried = eventually([&] { return count() >= 8 && pool->stats().created >= 9u; }, 20s);
+    std::promise<void> fill_ran;
+    asio::post(io, [&] { fill_ran.set_value(); });
+    fill_ran.get_future().wait();
+    const auto ended = std::chrono::steady_clock::now();
+    pool.reset();
+    work.reset();
+    runner.join(); // run() returns once nothing is left to do
+    const auto run_returned_after = std::chrono::steady_clock::now() - ended;
+    BOOST_REQUIRE_MESSAGE(tried, "the fill stopped trying after " << count() << " set-ups");
+
+    // Lower bounds only (a busy machine can only stretch them); without backoff every gap is one pass, 10 ms.
+    const auto gaps = admin.query("SELECT TIMESTAMPDIFF(MICROSECOND, LAG(at) OVER (ORDER BY at), at) FROM " +
+                                  scratch.name + ".attempts ORDER BY at LIMIT 6");
+    long long expected_us = 10'000;
+    for (std::size_t i = 1; i < gaps.size(); ++i, expected_us *= 2) {
+        BOOST_TEST_INFO("gap " << i);
+        BOOST_TEST(gaps[i].get<long long>(0) >= expected_us * 8 / 10);
+    }
+    // The fill waiting out its backoff did not keep the io_context busy after the pool ended.
+    BOOST_TEST((run_returned_after < 800ms));
 }
 
 BOOST_AUTO_TEST_CASE(max_connecting_bounds_the_set_ups_in_flight) {

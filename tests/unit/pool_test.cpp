@@ -1255,6 +1255,78 @@ BOOST_AUTO_TEST_CASE(a_maintenance_pass_counts_each_recycled_resource_once) {
     BOOST_TEST(pool.stats().recycled == 3u);
 }
 
+// The times of the create() calls the maintenance thread makes while every create() fails.
+struct FailingFills {
+    std::mutex mutex;
+    std::vector<std::chrono::steady_clock::time_point> attempts;
+
+    explicit FailingFills(respool_test::Script& script) {
+        script.fail_next_creates = 1'000'000;
+        script.on_create = [this] {
+            std::lock_guard lock(mutex);
+            attempts.push_back(std::chrono::steady_clock::now());
+        };
+    }
+    std::size_t count() {
+        std::lock_guard lock(mutex);
+        return attempts.size();
+    }
+    void wait_for(std::size_t n) {
+        const auto give_up = std::chrono::steady_clock::now() + 20s;
+        while (count() < n) {
+            BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "the fill stopped trying");
+            std::this_thread::yield();
+        }
+    }
+};
+
+BOOST_AUTO_TEST_CASE(the_maintenance_thread_waits_twice_as_long_after_each_failed_min_idle_create) {
+    FailingFills fills(script());
+    // keepalive 40 ms: a pass every 10 ms (PoolOptions::maintenance_period()).
+    TestPool pool({.pool_size = 2, .max_overflow = 0, .keepalive = 40ms, .min_idle = 1}, factory,
+                  FakeValidator{factory.script}, clock);
+    BOOST_REQUIRE(pool.options().maintenance_period() == 10ms);
+    fills.wait_for(6);
+    pool.close();
+    std::lock_guard lock(fills.mutex);
+    // Lower bounds only (a busy machine can only stretch the gaps): 10, 20, 40, 80, 160 ms, less a margin for the
+    // time from the start of a pass to its create() call. Without backoff every gap is one pass, 10 ms.
+    auto expected = 10ms;
+    for (std::size_t i = 1; i < 6; ++i, expected *= 2) {
+        const auto gap_ms = std::chrono::duration<double, std::milli>(fills.attempts[i] - fills.attempts[i - 1]);
+        BOOST_TEST_INFO("gap " << i);
+        BOOST_TEST(gap_ms.count() >= 0.8 * static_cast<double>(expected.count()));
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_checkout_that_creates_ends_the_min_idle_backoff) {
+    FailingFills fills(script());
+    TestPool pool({.pool_size = 3, .max_overflow = 0, .keepalive = 40ms, .min_idle = 2}, factory,
+                  FakeValidator{factory.script}, clock);
+    fills.wait_for(8); // failed after waits of 10 ... 640 ms: the next try is 1,280 ms after the last
+    script().fail_next_creates = 0;
+    const auto recovered = std::chrono::steady_clock::now();
+    pool.acquire().reset(); // created: the server is back
+    const auto give_up = recovered + 20s;
+    while (pool.stats().idle < 2u) {
+        BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < give_up, "min_idle never filled");
+        std::this_thread::yield();
+    }
+    // An upper bound with a wide margin: the next pass (10 ms) fills, not the end of the backoff (>= 1,280 ms).
+    BOOST_TEST((std::chrono::steady_clock::now() - recovered < 1000ms));
+}
+
+BOOST_AUTO_TEST_CASE(maintain_called_by_the_application_tries_min_idle_at_every_call) {
+    auto pool = make({.pool_size = 2, .max_overflow = 0, .min_idle = 1});
+    script().fail_next_creates = 3;
+    for (int i = 1; i <= 3; ++i) {
+        pool.maintain(); // the clock stands still: its caller, not a backoff, decides when to try
+        BOOST_TEST(pool.stats().create_failures == static_cast<std::uint64_t>(i));
+    }
+    pool.maintain();
+    BOOST_TEST(pool.stats().idle == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
     BOOST_TEST(invalid_argument_message({.pool_size = 2, .min_idle = 3}).find("min_idle") != std::string::npos);
     BOOST_TEST(invalid_argument_message({.keepalive = -1ms}).find("keepalive") != std::string::npos);

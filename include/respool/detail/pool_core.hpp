@@ -51,6 +51,7 @@
 #include "affinity_cache.hpp"
 #include "connect_gate.hpp"
 #include "deadline.hpp"
+#include "fill_backoff.hpp"
 #include "fork_generation.hpp"
 #include "idle_set.hpp"
 #include "index_stack.hpp"
@@ -343,14 +344,7 @@ public:
 
     // One maintenance pass: keepalive validation and idle timeout of idle resources, then creation up to min_idle.
     // Leased resources are never touched. One pass at a time; a concurrent call returns at once.
-    void maintain() noexcept {
-        std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
-        if (!pass || (idle_.flags() & closed_flag)) return;
-        const PassThreadScope on_pass(pass_threads_);
-        if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
-        if (leak_detection_) report_leaks();
-        top_up_idle();
-    }
+    void maintain() noexcept { (void)run_pass(/*fill=*/true); }
 
     void invalidate_all() noexcept {
         // relaxed: applied lazily; a checkout that must see it is ordered after this call by the caller's own
@@ -1404,23 +1398,30 @@ private:
         }
     }
 
-    // How often the maintainer runs maintain(): a quarter of the shortest interval it serves, within [10 ms, 1 s].
-    std::chrono::milliseconds maintenance_period() const noexcept {
-        using std::chrono::milliseconds;
-        milliseconds shortest = milliseconds(1000) * 4;
-        if (options_.keepalive.count() > 0) shortest = std::min(shortest, options_.keepalive);
-        if (options_.idle_timeout.count() > 0) shortest = std::min(shortest, options_.idle_timeout);
-        if (options_.leak_threshold.count() > 0) shortest = std::min(shortest, options_.leak_threshold);
-        return std::clamp(shortest / 4, milliseconds(10), milliseconds(1000));
-    }
-
+    // After a pass whose min_idle create failed, the next passes leave min_idle alone for a while that doubles with
+    // each failure (FillBackoff); a checkout that creates a resource meanwhile (the server is back) ends the wait.
+    // Pool::maintain(), called by the application, always tries: its caller decides when.
     void maintenance_loop() noexcept {
+        FillBackoff backoff;
+        std::uint64_t created_when_failed = 0;
         std::unique_lock lock(mutex_);
         while (!background_stop_) {
             lock.unlock();
-            maintain();
+            const auto now = std::chrono::steady_clock::now();
+            // relaxed: a hint; a create seen late only delays the next try by a pass.
+            const std::uint64_t created = created_.load(std::memory_order_relaxed);
+            const bool fill = backoff.allows(now) || created != created_when_failed;
+            switch (run_pass(fill)) {
+            case PassFill::failed:
+                backoff.failed(now, period_);
+                // As counted before the pass: a checkout that created while it ran ends the wait too.
+                created_when_failed = created;
+                break;
+            case PassFill::done: backoff.succeeded(); break;
+            case PassFill::skipped: break;
+            }
             lock.lock();
-            maintenance_wakeup_.wait_for(lock, maintenance_period(), [&] { return background_stop_; });
+            maintenance_wakeup_.wait_for(lock, period_, [&] { return background_stop_; });
         }
     }
 
@@ -1433,6 +1434,21 @@ private:
     }
 
     // ---- maintenance -----------------------------------------------------------------------------------------------
+
+    // What a pass's min_idle top-up did: skipped (not asked, or another pass runs), done (nothing to create, or all
+    // created), or failed (a create() threw).
+    enum class PassFill { skipped, done, failed };
+
+    // One maintenance pass (see maintain()); `fill`: also create up to min_idle.
+    PassFill run_pass(bool fill) noexcept {
+        std::unique_lock pass(maintenance_mutex_, std::try_to_lock);
+        if (!pass || (idle_.flags() & closed_flag)) return PassFill::skipped;
+        const PassThreadScope on_pass(pass_threads_);
+        if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
+        if (leak_detection_) report_leaks();
+        if (!fill) return PassFill::skipped;
+        return top_up_idle() ? PassFill::done : PassFill::failed;
+    }
 
     static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }
 
@@ -1648,8 +1664,9 @@ private:
     // Creates resources ahead of demand until min_idle are idle (never beyond pool_size or into a waiter's room).
     // The idle ones are counted once (a hint: checkouts meanwhile leave the pool short until the next pass), so a
     // large min_idle costs one look over the slots, not one per resource made.
-    void top_up_idle() noexcept {
-        if (options_.min_idle == 0) return;
+    // false when a create() failed.
+    bool top_up_idle() noexcept {
+        if (options_.min_idle == 0) return true;
         std::size_t idle = 0;
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             const SlotState state = slots_[i].state.load(std::memory_order_relaxed); // relaxed: a hint
@@ -1657,12 +1674,13 @@ private:
         }
         for (; idle < options_.min_idle; ++idle) {
             // relaxed: a hint; creation is bounded by the room it owns.
-            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return;
-            if (idle_.flags() & (closed_flag | waiters_flag)) return; // waiters create for themselves
+            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return true;
+            if (idle_.flags() & (closed_flag | waiters_flag)) return true; // waiters create for themselves
             const std::uint32_t room = take_room(/*under_lock=*/false);
-            if (room == IndexStack::nil) return;
-            if (!create_idle(room)) return; // creation failed: try again next pass
+            if (room == IndexStack::nil) return true;
+            if (!create_idle(room)) return false; // try again on a later pass
         }
+        return true;
     }
 
     // The keepalive check: the validator's keepalive hook, or validate(); false or a throw means "not usable".
@@ -1740,6 +1758,7 @@ private:
     const PoolOptions options_;
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
+    const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
     const bool leak_detection_ = options_.leak_threshold.count() > 0;
     const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;

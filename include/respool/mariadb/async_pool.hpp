@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "../asio.hpp"
+#include "../detail/fill_backoff.hpp"
 #include "../pool.hpp"
 #include "../pool_options.hpp"
 #include "../pool_stats.hpp"
@@ -72,9 +73,11 @@ inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::L
 // The fill takes up to min_idle idle connections out, gives the connected ones straight back, and sets up the others
 // there, under the max_connecting turns, before they go back idle. It makes none itself (the maintenance thread
 // decides how many exist): the factory speaks while the new connection is still being made, so a fill that finds no
-// unconnected one looks again a few times, 1, 2, 4 and 8 ms later. A failed set-up requests no fill: the next try is
-// the maintenance thread's next pass, so a server that refuses connections is tried about once a pass, never in a
-// loop. Until the executor runs, the connections stay unconnected and idle; an acquire that takes one connects it.
+// unconnected one looks again a few times, 1, 2, 4 and 8 ms later. A failed set-up requests no fill, and the fills
+// after it set nothing up for a while that doubles with each failure in a row (from one maintenance period up to
+// 30 s; a timer requests the fill when it ends), so a server that refuses connections is not asked several times a
+// second for as long as it is down; a set-up that succeeds (an acquire's too) ends the wait. Until the executor
+// runs, the connections stay unconnected and idle; an acquire that takes one connects it.
 //
 // Thread safety: every member may be called from any thread.
 class AsyncPoolShared final : public CreationListener, public std::enable_shared_from_this<AsyncPoolShared> {
@@ -129,6 +132,8 @@ public:
         {
             std::lock_guard lock(mutex_);
             ending = std::move(pool_);
+            // A fill waiting for its backoff would keep the executor's io_context busy for up to 30 s.
+            if (retry_timer_) std::exchange(retry_timer_, nullptr)->cancel();
         }
     }
 
@@ -137,6 +142,17 @@ public:
         // relaxed: a budget; the fill's exchange of fill_requested_ orders what it reads after this store.
         looks_left_.store(max_looks, std::memory_order_relaxed);
         request_fill();
+    }
+
+    // A set-up (the fill's or an acquire's) connected: the fill may try again at once. Never blocks for long.
+    void set_up_succeeded() noexcept {
+        bool was_backing_off = false;
+        {
+            std::lock_guard lock(mutex_);
+            was_backing_off = backoff_.backing_off();
+            backoff_.succeeded();
+        }
+        if (was_backing_off) request_fill();
     }
 
     const PoolOptions options; // as given (the core's max_connecting is 0)
@@ -168,6 +184,7 @@ private:
             {
                 std::lock_guard lock(mutex_);
                 if (!pool_) return;
+                if (!backoff_.allows(std::chrono::steady_clock::now())) return try_again_at(backoff_.retry_at());
                 filling_on_this_thread_ = this;
                 struct Unmark {
                     ~Unmark() { filling_on_this_thread_ = nullptr; }
@@ -180,6 +197,28 @@ private:
         } catch (...) {
             // Out of memory: connections taken go back unconnected; the next maintenance pass requests a fill again.
         }
+    }
+
+    // Holds mutex_. Requests a fill at `when` unless one is already timed; the pool's end cancels it.
+    void try_again_at(std::chrono::steady_clock::time_point when) {
+        if (retry_timer_) return;
+        auto timer = std::make_shared<boost::asio::steady_timer>(executor_, when);
+        timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& error) {
+            {
+                std::lock_guard lock(self->mutex_);
+                if (self->retry_timer_ == timer) self->retry_timer_.reset();
+            }
+            if (!error) self->request_fill();
+        });
+        retry_timer_ = std::move(timer);
+    }
+
+    // A fill's set-up failed: the fills after it wait (see the class comment). The set-ups of one fill that fail
+    // together count once: only a failure after the wait ended doubles it.
+    void set_up_failed() noexcept {
+        const auto now = std::chrono::steady_clock::now();
+        std::lock_guard lock(mutex_);
+        if (!backoff_.backing_off() || backoff_.allows(now)) backoff_.failed(now, options.maintenance_period());
     }
 
     // A connection announced by the factory may not be idle yet: another fill in 1, 2, 4 or 8 ms, while the budget
@@ -255,6 +294,10 @@ private:
         } catch (...) {
             // set_up() destroyed the connection; the maintenance thread's next pass makes another.
         }
+        if (connected)
+            self->set_up_succeeded();
+        else
+            self->set_up_failed();
         lease.reset(); // connected: back idle, before the count goes down, so that no fill counts it as missing
         // The last set-up back connected: one more look, for placeholders the core made while the set-ups were out.
         if (self->end_set_up() && connected) self->request_fill();
@@ -276,6 +319,10 @@ private:
     std::mutex mutex_;                        // guards pool_'s existence for the fill, and setting_up_
     std::unique_ptr<AsyncCorePool> pool_;
     std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
+    respool::detail::FillBackoff backoff_; // guarded by mutex_
+    // The timer of the fill that waits for the backoff, if any; guarded by mutex_, which also orders its
+    // async_wait() before the cancel() of shutdown() (a timer is not safe for concurrent use).
+    std::shared_ptr<boost::asio::steady_timer> retry_timer_;
 };
 
 } // namespace detail
@@ -341,6 +388,7 @@ public:
             AsyncConnection& c = *lease;
             if (!c.is_connected()) {
                 co_await detail::set_up(*shared->turns, lease, deadline);
+                shared->set_up_succeeded(); // the server answers: a fill backing off may try again
                 co_return AsyncLease(std::move(lease), reset);
             }
             if (!shared->options.pre_ping || !ping_due(c, shared->validator_options))
