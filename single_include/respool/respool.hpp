@@ -953,6 +953,7 @@ inline void keep_reachable_in_child(const void* state) noexcept {
 //   - refs_ counts the Pool object plus every resource that exists. A lease's return touches this object only
 //     while its resource still counts, or under mutex_: so the last release can free it safely.
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <chrono>
 #include <cstdint>
@@ -1633,6 +1634,73 @@ private:
 } // namespace respool::detail
 #endif // RESPOOL_DETAIL_IDLE_SET_HPP_INCLUDED
 // ---- end respool/detail/idle_set.hpp ----
+// ---- begin respool/detail/parked_groups.hpp ----
+#ifndef RESPOOL_DETAIL_PARKED_GROUPS_HPP_INCLUDED
+#define RESPOOL_DETAIL_PARKED_GROUPS_HPP_INCLUDED
+// ParkedGroups: which groups of 64 slots may hold a parked slot, so that a checkout that finds nothing idle in a large
+// pool looks at one bit per group instead of at every slot before it creates.
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace respool::detail {
+
+// One bit per group of `group_size` slots: set by a returner that parks a slot of the group, cleared by a looker that
+// then finds none left there. A set bit may be stale (its slot taken back since); a clear bit is exact for a looker
+// that clears before it looks (the protocol in PoolCore::steal_parked):
+//   returner: slot state := returning (seq_cst), then load the bit (seq_cst), set it when clear;
+//   looker:   clear the bit (seq_cst RMW), then load the group's slot states (seq_cst), set it again when any is
+//             parked or returning.
+// In the single total order of these seq_cst operations, either the returner's load follows the clear (it sets the
+// bit), or its store precedes the looker's loads (the looker sees the slot and sets the bit). Looking at a clear bit
+// may still miss a slot whose group another looker is clearing at that moment, so only lookers for which a miss is
+// harmless (a newcomer, which then creates) use the bits; waiters and close() look at every slot.
+class ParkedGroups {
+public:
+    static constexpr std::uint32_t group_size = 64;
+
+    ParkedGroups() = default;
+    // Bits for `capacity` slots; none (every call a no-op, enabled() false) when one group would cover them all.
+    explicit ParkedGroups(std::uint32_t capacity)
+        : groups_(capacity > group_size ? (capacity + group_size - 1) / group_size : 0),
+          words_(groups_ ? std::make_unique<std::atomic<std::uint64_t>[]>((groups_ + 63) / 64) : nullptr) {}
+
+    bool enabled() const noexcept { return groups_ != 0; }
+    std::uint32_t groups() const noexcept { return groups_; }
+    std::uint32_t words() const noexcept { return (groups_ + 63) / 64; }
+
+    // The returner's half, after its seq_cst store of `returning`. A plain load first: a bit already set costs no
+    // write to the shared word on the return fast path.
+    void mark(std::uint32_t slot) noexcept {
+        const std::uint32_t group = slot / group_size;
+        std::atomic<std::uint64_t>& word = words_[group / 64];
+        const std::uint64_t bit = std::uint64_t(1) << (group % 64);
+        // seq_cst: ordered after the returner's state store; see the class comment.
+        if (!(word.load(std::memory_order_seq_cst) & bit)) word.fetch_or(bit, std::memory_order_seq_cst);
+    }
+
+    // The groups of word `w` that may hold a parked slot.
+    std::uint64_t load(std::uint32_t w) const noexcept {
+        return words_[w].load(std::memory_order_seq_cst); // seq_cst: see the class comment
+    }
+    // The looker's half: clear before looking at the group's slots; set again if any is left.
+    void clear(std::uint32_t group) noexcept {
+        words_[group / 64].fetch_and(~(std::uint64_t(1) << (group % 64)), std::memory_order_seq_cst);
+    }
+    void set(std::uint32_t group) noexcept {
+        words_[group / 64].fetch_or(std::uint64_t(1) << (group % 64), std::memory_order_seq_cst);
+    }
+
+private:
+    std::uint32_t groups_ = 0;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
+};
+
+} // namespace respool::detail
+
+#endif
+// ---- end respool/detail/parked_groups.hpp ----
 // ---- begin respool/detail/waiter_list.hpp ----
 #ifndef RESPOOL_DETAIL_WAITER_LIST_HPP_INCLUDED
 #define RESPOOL_DETAIL_WAITER_LIST_HPP_INCLUDED
@@ -2155,6 +2223,7 @@ private:
         // seq_cst store then seq_cst load (in flags()): a waiter raises its flag, then looks for parked slots (seq_cst
         // loads in steal_parked). Either this load sees the flag, or the waiter sees `returning` and waits for it.
         s.state.store(SlotState::returning, std::memory_order_seq_cst);
+        if (parked_groups_.enabled()) parked_groups_.mark(slot); // after the store: see ParkedGroups
         if (idle_.flags() & (waiters_flag | starving_flag | closed_flag)) {
             s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: still ours, nobody looks at it
             return false;
@@ -2170,6 +2239,7 @@ private:
     // returner's `returning` window (waiters and close(), which must not miss one); newcomers skip them.
     std::uint32_t steal_parked(bool settle) noexcept {
         if (!affinity_) return AffinityCache::none;
+        if (!settle && parked_groups_.enabled()) return steal_parked_by_group();
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             std::atomic<SlotState>& state = slots_[i].state;
             // seq_cst: the waiter's half of the Dekker pattern in park().
@@ -2183,6 +2253,37 @@ private:
             if (state.compare_exchange_strong(seen, SlotState::leased, std::memory_order_acquire,
                                               std::memory_order_relaxed))
                 return i;
+        }
+        return AffinityCache::none;
+    }
+
+    // steal_parked(false) in a pool of more than one group of slots: only the groups whose bit is set are looked at,
+    // each cleared first and set again if a slot other than the one taken is still parked or returning there (the
+    // protocol in ParkedGroups). A newcomer that misses one (another looker clearing that group meanwhile) creates.
+    std::uint32_t steal_parked_by_group() noexcept {
+        constexpr std::uint32_t size = ParkedGroups::group_size;
+        for (std::uint32_t w = 0; w < parked_groups_.words(); ++w) {
+            for (std::uint64_t bits = parked_groups_.load(w); bits != 0; bits &= bits - 1) {
+                const std::uint32_t group = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                parked_groups_.clear(group);
+                std::uint32_t taken = AffinityCache::none;
+                bool others = false;
+                const std::uint32_t end = std::min(capacity_, (group + 1) * size);
+                for (std::uint32_t i = group * size; i < end; ++i) {
+                    std::atomic<SlotState>& state = slots_[i].state;
+                    SlotState seen = state.load(std::memory_order_seq_cst); // seq_cst: see ParkedGroups
+                    // acquire: pairs with the release store in park().
+                    if (seen == SlotState::parked && taken == AffinityCache::none &&
+                        state.compare_exchange_strong(seen, SlotState::leased, std::memory_order_acquire,
+                                                      std::memory_order_seq_cst)) {
+                        taken = i;
+                        continue;
+                    }
+                    others = others || seen == SlotState::parked || seen == SlotState::returning;
+                }
+                if (others) parked_groups_.set(group);
+                if (taken != AffinityCache::none) return taken;
+            }
         }
         return AffinityCache::none;
     }
@@ -3412,6 +3513,8 @@ private:
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
     const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
+    // Groups of slots that may hold a parked one (pools of more than 64 slots, LIFO only).
+    ParkedGroups parked_groups_ = affinity_ ? ParkedGroups(capacity_) : ParkedGroups();
     const bool leak_detection_ = options_.leak_threshold.count() > 0;
     const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;
     const std::uint64_t fork_generation_ = watch_forks();

@@ -8,10 +8,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <optional>
 #include <random>
 #include <stop_token>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -38,11 +40,26 @@ struct Outcome {
 };
 
 // One worker: `iterations` checkouts, each followed by a random action, or until the pool closes.
+// `hold_up_to`: besides the checkout of each iteration, the worker keeps up to this many leases held across
+// iterations (taken and given back at random), so that a large pool's resources spread over many slots.
 void work(StressPool& pool, respool_test::Script& script, std::uint64_t seed, int iterations, Outcome& out,
-          std::stop_token stop) {
+          std::stop_token stop, std::size_t hold_up_to) {
     std::mt19937_64 rng(seed);
     auto chance = [&](int percent) { return int(rng() % 100) < percent; };
+    std::vector<StressPool::Lease> held;
     for (int i = 0; i < iterations; ++i) {
+        if (held.size() < hold_up_to && chance(30)) {
+            std::error_code ec;
+            if (StressPool::Lease extra = pool.try_acquire(ec)) {
+                if (extra->holders->fetch_add(1) != 0) out.shared_holds.fetch_add(1);
+                held.push_back(std::move(extra));
+            }
+        }
+        if (!held.empty() && chance(30)) {
+            const std::size_t k = rng() % held.size();
+            if (held[k]->holders->fetch_sub(1) != 1) out.shared_holds.fetch_add(1);
+            held.erase(held.begin() + static_cast<std::ptrdiff_t>(k));
+        }
         if (chance(2)) script.fail_next_creates.fetch_add(1);
         if (chance(3)) script.fail_next_validates.fetch_add(1);
         if (chance(1)) script.throw_next_validates.fetch_add(1);
@@ -91,9 +108,11 @@ void work(StressPool& pool, respool_test::Script& script, std::uint64_t seed, in
         default: break; // the destructor returns it
         }
     }
+    for (StressPool::Lease& lease : held)
+        if (lease->holders->fetch_sub(1) != 1) out.shared_holds.fetch_add(1);
 }
 
-void run(respool::PoolOptions options, int threads, int iterations, bool close_midway) {
+void run(respool::PoolOptions options, int threads, int iterations, bool close_midway, std::size_t hold_up_to = 0) {
     const std::uint64_t seed = seed_from_env();
     BOOST_TEST_MESSAGE("seed " << seed << " (set RESPOOL_TEST_SEED to repeat)");
     FakeFactory factory;
@@ -107,7 +126,7 @@ void run(respool::PoolOptions options, int threads, int iterations, bool close_m
             std::vector<std::jthread> workers;
             for (int t = 0; t < threads; ++t)
                 workers.emplace_back(work, std::ref(pool), std::ref(script), seed + std::uint64_t(t), iterations,
-                                     std::ref(out), stop.get_token());
+                                     std::ref(out), stop.get_token(), hold_up_to);
             if (close_midway) {
                 while (out.acquired.load() < iterations) std::this_thread::yield();
                 stop.request_stop();
@@ -135,6 +154,11 @@ void run(respool::PoolOptions options, int threads, int iterations, bool close_m
 
 BOOST_AUTO_TEST_CASE(lifo_sixteen_threads_never_share_never_exceed_never_leak) {
     run({.pool_size = 4, .max_overflow = 4, .timeout = 50ms, .pre_ping = true}, 16, 3000, false);
+}
+
+BOOST_AUTO_TEST_CASE(a_large_lifo_pool_whose_resources_spread_over_many_slots_keeps_every_invariant) {
+    // More than 64 slots: a checkout that finds nothing idle looks for parked slots group by group.
+    run({.pool_size = 150, .max_overflow = 20, .timeout = 50ms, .pre_ping = true}, 16, 3000, false, 12);
 }
 
 BOOST_AUTO_TEST_CASE(fifo_sixteen_threads_never_share_never_exceed_never_leak) {

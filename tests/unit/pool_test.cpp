@@ -174,6 +174,34 @@ BOOST_AUTO_TEST_CASE(lifo_holds_in_each_pool_a_thread_uses_in_turn) {
     BOOST_TEST(script().created == 2 * 4 + 1); // pool 0 made no new one: its parked resource was still handed out
 }
 
+BOOST_AUTO_TEST_CASE(in_a_large_pool_a_checkout_finding_nothing_idle_takes_resources_other_threads_parked) {
+    // 200 slots, so several groups of 64: slots 150 and 151 (group 2) are parked by two threads that have ended, and
+    // one checkout after another takes both before any creates (the group is looked at again after the first).
+    auto pool = make({.pool_size = 200, .max_overflow = 0});
+    std::vector<TestPool::Lease> held;
+    for (int i = 0; i < 150; ++i) held.push_back(pool.acquire());
+    std::array<int, 2> parked_ids{};
+    {
+        std::latch both_hold(2);
+        auto make_and_park = [&](int& id) { // one more each, returned (parked) once both hold theirs
+            auto lease = pool.acquire();
+            id = lease->id;
+            both_hold.arrive_and_wait();
+        };
+        std::jthread t1(make_and_park, std::ref(parked_ids[0]));
+        std::jthread t2(make_and_park, std::ref(parked_ids[1]));
+    } // both threads ended: their caches are gone, their slots stay parked
+    BOOST_REQUIRE(script().created == 152);
+    BOOST_TEST(pool.stats().idle == 2u);
+    held.push_back(pool.acquire());
+    held.push_back(pool.acquire());
+    BOOST_TEST(script().created == 152); // nothing created: both parked ones were found
+    std::vector<int> got{held[150]->id, held[151]->id};
+    std::sort(got.begin(), got.end());
+    std::sort(parked_ids.begin(), parked_ids.end());
+    BOOST_TEST(got == parked_ids, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(fifo_hands_out_the_least_recently_returned) {
     auto pool = make({.pool_size = 2, .max_overflow = 0, .order = respool::CheckoutOrder::fifo});
     auto a = pool.acquire();

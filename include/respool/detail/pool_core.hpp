@@ -19,6 +19,7 @@
 //   - refs_ counts the Pool object plus every resource that exists. A lease's return touches this object only
 //     while its resource still counts, or under mutex_: so the last release can free it safely.
 #include <atomic>
+#include <bit>
 #include <cassert>
 #include <chrono>
 #include <cstdint>
@@ -55,6 +56,7 @@
 #include "fork_generation.hpp"
 #include "idle_set.hpp"
 #include "index_stack.hpp"
+#include "parked_groups.hpp"
 #include "unique_function.hpp"
 #include "waiter_list.hpp"
 
@@ -503,6 +505,7 @@ private:
         // seq_cst store then seq_cst load (in flags()): a waiter raises its flag, then looks for parked slots (seq_cst
         // loads in steal_parked). Either this load sees the flag, or the waiter sees `returning` and waits for it.
         s.state.store(SlotState::returning, std::memory_order_seq_cst);
+        if (parked_groups_.enabled()) parked_groups_.mark(slot); // after the store: see ParkedGroups
         if (idle_.flags() & (waiters_flag | starving_flag | closed_flag)) {
             s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: still ours, nobody looks at it
             return false;
@@ -518,6 +521,7 @@ private:
     // returner's `returning` window (waiters and close(), which must not miss one); newcomers skip them.
     std::uint32_t steal_parked(bool settle) noexcept {
         if (!affinity_) return AffinityCache::none;
+        if (!settle && parked_groups_.enabled()) return steal_parked_by_group();
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             std::atomic<SlotState>& state = slots_[i].state;
             // seq_cst: the waiter's half of the Dekker pattern in park().
@@ -531,6 +535,37 @@ private:
             if (state.compare_exchange_strong(seen, SlotState::leased, std::memory_order_acquire,
                                               std::memory_order_relaxed))
                 return i;
+        }
+        return AffinityCache::none;
+    }
+
+    // steal_parked(false) in a pool of more than one group of slots: only the groups whose bit is set are looked at,
+    // each cleared first and set again if a slot other than the one taken is still parked or returning there (the
+    // protocol in ParkedGroups). A newcomer that misses one (another looker clearing that group meanwhile) creates.
+    std::uint32_t steal_parked_by_group() noexcept {
+        constexpr std::uint32_t size = ParkedGroups::group_size;
+        for (std::uint32_t w = 0; w < parked_groups_.words(); ++w) {
+            for (std::uint64_t bits = parked_groups_.load(w); bits != 0; bits &= bits - 1) {
+                const std::uint32_t group = w * 64 + static_cast<std::uint32_t>(std::countr_zero(bits));
+                parked_groups_.clear(group);
+                std::uint32_t taken = AffinityCache::none;
+                bool others = false;
+                const std::uint32_t end = std::min(capacity_, (group + 1) * size);
+                for (std::uint32_t i = group * size; i < end; ++i) {
+                    std::atomic<SlotState>& state = slots_[i].state;
+                    SlotState seen = state.load(std::memory_order_seq_cst); // seq_cst: see ParkedGroups
+                    // acquire: pairs with the release store in park().
+                    if (seen == SlotState::parked && taken == AffinityCache::none &&
+                        state.compare_exchange_strong(seen, SlotState::leased, std::memory_order_acquire,
+                                                      std::memory_order_seq_cst)) {
+                        taken = i;
+                        continue;
+                    }
+                    others = others || seen == SlotState::parked || seen == SlotState::returning;
+                }
+                if (others) parked_groups_.set(group);
+                if (taken != AffinityCache::none) return taken;
+            }
         }
         return AffinityCache::none;
     }
@@ -1760,6 +1795,8 @@ private:
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
     const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
+    // Groups of slots that may hold a parked one (pools of more than 64 slots, LIFO only).
+    ParkedGroups parked_groups_ = affinity_ ? ParkedGroups(capacity_) : ParkedGroups();
     const bool leak_detection_ = options_.leak_threshold.count() > 0;
     const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;
     const std::uint64_t fork_generation_ = watch_forks();
