@@ -111,20 +111,28 @@ BOOST_AUTO_TEST_CASE(a_pooled_checkout_saves_the_handshake_through_the_proxy) {
     constexpr int n = 200;
     auto pool = mdb::make_pool(lb_options(), four(true));
     warm(pool, 1);
+    // Counted by the backends themselves: what is asserted is the handshakes saved; the times are only reported
+    // (on a busy machine either loop may be descheduled; docs/benchmarks.md measures the speed).
+    const std::uint64_t c0 = backend_connections();
     const auto t0 = Clock::now();
     for (int i = 0; i < n; ++i) {
         auto lease = pool.acquire();
         lease->query("SELECT 1");
     }
     const auto t1 = Clock::now();
+    const std::uint64_t c1 = backend_connections();
+    const auto t2 = Clock::now();
     for (int i = 0; i < n; ++i) {
         mdb::Connection c(lb_options());
         c.query("SELECT 1");
     }
-    const auto t2 = Clock::now();
-    const double pooled = ms_between(t0, t1) / n, fresh = ms_between(t1, t2) / n;
-    BOOST_TEST_MESSAGE("per request through nginx: pooled checkout + query " << pooled << " ms, new connection + query "
-                                                                              << fresh << " ms (" << fresh / pooled
-                                                                              << "x)");
-    BOOST_TEST(pooled < fresh);
+    const auto t3 = Clock::now();
+    const std::uint64_t c2 = backend_connections();
+    const std::uint64_t pooled_handshakes = c1 - c0 - 2, fresh_handshakes = c2 - c1 - 2; // less the counting's own
+    const double pooled = ms_between(t0, t1) / n, fresh = ms_between(t2, t3) / n;
+    BOOST_TEST_MESSAGE(n << " requests through nginx: pooled checkout + query " << pooled << " ms each, "
+                         << pooled_handshakes << " new connections; new connection + query " << fresh << " ms each ("
+                         << fresh / pooled << "x), " << fresh_handshakes << " new connections");
+    BOOST_TEST(pooled_handshakes == 0u);
+    BOOST_TEST(fresh_handshakes == static_cast<std::uint64_t>(n));
 }

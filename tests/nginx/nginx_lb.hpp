@@ -73,6 +73,20 @@ inline std::uint64_t admin_commands() {
     return sum;
 }
 
+// Connection attempts the backends have accepted since they started (their `Connections` status), summed over both,
+// read directly (not through nginx). Each call's own two connections count: one per backend.
+inline std::uint64_t backend_connections() {
+    std::uint64_t sum = 0;
+    for (int n : {1, 2}) {
+        auto o = mdb::ConnectOptions::from_url(backend_url(n));
+        o.connect_timeout = 2s;
+        o.read_timeout = 5s;
+        mdb::Connection c(o);
+        sum += c.query("SHOW GLOBAL STATUS LIKE 'Connections'").at(0).get<std::uint64_t>(1);
+    }
+    return sum;
+}
+
 // The server port and session id of a connection: which backend it reached, and which session it is.
 struct SessionId {
     unsigned port = 0;
