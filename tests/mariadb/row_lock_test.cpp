@@ -168,7 +168,7 @@ BOOST_AUTO_TEST_CASE(nowait_on_a_locked_row_fails_at_once_with_lock_not_availabl
     } catch (const mdb::Error& e) {
         const double elapsed = seconds_since(start);
         BOOST_TEST_MESSAGE("NOWAIT failed after " << elapsed * 1000 << " ms");
-        BOOST_TEST(elapsed < 1.0);
+        BOOST_TEST(elapsed < 5.0); // at once, not after the 50 s lock wait (a margin for a busy machine)
         BOOST_TEST((e.code() == mdb::errc::lock_not_available));
         BOOST_TEST(e.server_errno() == 1205u);
     }
@@ -204,7 +204,7 @@ BOOST_AUTO_TEST_CASE(wait_1_on_a_locked_row_fails_after_about_a_second_with_a_lo
         const double elapsed = seconds_since(start);
         BOOST_TEST_MESSAGE("WAIT 1 failed after " << elapsed << " s");
         BOOST_TEST(elapsed >= 0.8);
-        BOOST_TEST(elapsed <= 3.0);
+        BOOST_TEST(elapsed <= 10.0); // WAIT 1, not the session's 50 s
         BOOST_TEST(e.is_lock_wait_timeout()); // a real timeout: retry_transaction retries it
         BOOST_TEST((e.code().category() == mdb::server_category()));
     }
