@@ -1470,8 +1470,7 @@ private:
 
     // ---- maintenance -----------------------------------------------------------------------------------------------
 
-    // What a pass's min_idle top-up did: skipped (not asked, or another pass runs), done (nothing to create, or all
-    // created), or failed (a create() threw).
+    // What a pass's min_idle top-up did (see top_up_idle(); skipped also when not asked or another pass runs).
     enum class PassFill { skipped, done, failed };
 
     // One maintenance pass (see maintain()); `fill`: also create up to min_idle.
@@ -1481,8 +1480,7 @@ private:
         const PassThreadScope on_pass(pass_threads_);
         if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
         if (leak_detection_) report_leaks();
-        if (!fill) return PassFill::skipped;
-        return top_up_idle() ? PassFill::done : PassFill::failed;
+        return fill ? top_up_idle() : PassFill::skipped;
     }
 
     static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }
@@ -1699,9 +1697,10 @@ private:
     // Creates resources ahead of demand until min_idle are idle (never beyond pool_size or into a waiter's room).
     // The idle ones are counted once (a hint: checkouts meanwhile leave the pool short until the next pass), so a
     // large min_idle costs one look over the slots, not one per resource made.
-    // false when a create() failed.
-    bool top_up_idle() noexcept {
-        if (options_.min_idle == 0) return true;
+    // done: min_idle are idle, or every create() it made succeeded; failed: a create() threw; skipped: it could not
+    // try (callers wait and create for themselves, a connect turn or room is lacking, the pool closed).
+    PassFill top_up_idle() noexcept {
+        if (options_.min_idle == 0) return PassFill::done;
         std::size_t idle = 0;
         for (std::uint32_t i = 0; i < capacity_; ++i) {
             const SlotState state = slots_[i].state.load(std::memory_order_relaxed); // relaxed: a hint
@@ -1709,13 +1708,13 @@ private:
         }
         for (; idle < options_.min_idle; ++idle) {
             // relaxed: a hint; creation is bounded by the room it owns.
-            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return true;
-            if (idle_.flags() & (closed_flag | waiters_flag)) return true; // waiters create for themselves
+            if (alive_.load(std::memory_order_relaxed) >= options_.pool_size) return PassFill::done;
+            if (idle_.flags() & (closed_flag | waiters_flag)) return PassFill::skipped; // waiters create themselves
             const std::uint32_t room = take_room(/*under_lock=*/false);
-            if (room == IndexStack::nil) return true;
-            if (!create_idle(room)) return false; // try again on a later pass
+            if (room == IndexStack::nil) return PassFill::skipped;
+            if (!create_idle(room)) return PassFill::failed; // try again on a later pass
         }
-        return true;
+        return PassFill::done;
     }
 
     // The keepalive check: the validator's keepalive hook, or validate(); false or a throw means "not usable".
