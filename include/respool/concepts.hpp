@@ -24,6 +24,12 @@ concept CreatesResource = requires(F& f) {
 template <class F, class R>
 concept HasDestroy = requires(F& f, R& r) { f.destroy(r); };
 
+// Optional: `void on_maintenance_pass() noexcept`, called after each maintenance pass (on the maintenance thread, or
+// in Pool::maintain()), for a factory that has background work of its own to pace (the asynchronous MariaDB factory
+// retries its connections' set-ups from there). One that throws anyway has its exception dropped.
+template <class F>
+concept HasMaintenancePassHook = requires(F& f) { f.on_maintenance_pass(); };
+
 // What an optional validator hook may return: bool (false: destroy the resource), or nothing, meaning "keep it".
 template <class T>
 concept HookResult = std::is_void_v<T> || std::convertible_to<T, bool>;

@@ -946,6 +946,7 @@ namespace detail {
 class CreationListener {
 public:
     virtual void connection_created() noexcept = 0;
+    virtual void maintenance_pass() noexcept = 0;
 
 protected:
     ~CreationListener() = default;
@@ -975,6 +976,12 @@ public:
         AsyncConnection made(executor_, *options_);
         if (const auto listener = listener_.lock()) listener->connection_created();
         return made;
+    }
+
+    // After each of the pool's maintenance passes: the pool retries connection set-ups that failed from here, at the
+    // pace of its backoff, so that no timer keeps the executor busy meanwhile. Never blocks.
+    void on_maintenance_pass() const noexcept {
+        if (const auto listener = listener_.lock()) listener->maintenance_pass();
     }
 
     const ConnectOptions& options() const noexcept { return *options_; }
@@ -1473,9 +1480,9 @@ inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::L
 // decides how many exist): the factory speaks while the new connection is still being made, so a fill that finds no
 // unconnected one looks again a few times, 1, 2, 4 and 8 ms later. A failed set-up requests no fill, and the fills
 // after it set nothing up for a while that doubles with each failure in a row (from one maintenance period up to
-// 30 s; a timer requests the fill when it ends), so a server that refuses connections is not asked several times a
-// second for as long as it is down; a set-up that succeeds (an acquire's too) ends the wait. Until the executor
-// runs, the connections stay unconnected and idle; an acquire that takes one connects it.
+// 30 s; the first maintenance pass after it requests the fill), so a server that refuses connections is not asked
+// several times a second for as long as it is down; a set-up that succeeds (an acquire's too) ends the wait. Until
+// the executor runs, the connections stay unconnected and idle; an acquire that takes one connects it.
 //
 // Thread safety: every member may be called from any thread.
 class AsyncPoolShared final : public CreationListener, public std::enable_shared_from_this<AsyncPoolShared> {
@@ -1530,9 +1537,17 @@ public:
         {
             std::lock_guard lock(mutex_);
             ending = std::move(pool_);
-            // A fill waiting for its backoff would keep the executor's io_context busy for up to 30 s.
-            if (retry_timer_) std::exchange(retry_timer_, nullptr)->cancel();
         }
+    }
+
+    // After each maintenance pass of the core: a fill that the backoff held back is requested once the wait is over.
+    // No timer: nothing keeps the executor busy while the server is down.
+    void maintenance_pass() noexcept override {
+        {
+            std::lock_guard lock(mutex_);
+            if (!backoff_.backing_off() || !backoff_.allows(std::chrono::steady_clock::now())) return;
+        }
+        request_fill();
     }
 
     void connection_created() noexcept override {
@@ -1582,7 +1597,7 @@ private:
             {
                 std::lock_guard lock(mutex_);
                 if (!pool_) return;
-                if (!backoff_.allows(std::chrono::steady_clock::now())) return try_again_at(backoff_.retry_at());
+                if (!backoff_.allows(std::chrono::steady_clock::now())) return; // maintenance_pass() asks again
                 filling_on_this_thread_ = this;
                 struct Unmark {
                     ~Unmark() { filling_on_this_thread_ = nullptr; }
@@ -1595,20 +1610,6 @@ private:
         } catch (...) {
             // Out of memory: connections taken go back unconnected; the next maintenance pass requests a fill again.
         }
-    }
-
-    // Holds mutex_. Requests a fill at `when` unless one is already timed; the pool's end cancels it.
-    void try_again_at(std::chrono::steady_clock::time_point when) {
-        if (retry_timer_) return;
-        auto timer = std::make_shared<boost::asio::steady_timer>(executor_, when);
-        timer->async_wait([self = shared_from_this(), timer](const boost::system::error_code& error) {
-            {
-                std::lock_guard lock(self->mutex_);
-                if (self->retry_timer_ == timer) self->retry_timer_.reset();
-            }
-            if (!error) self->request_fill();
-        });
-        retry_timer_ = std::move(timer);
     }
 
     // A fill's set-up failed: the fills after it wait (see the class comment). The set-ups of one fill that fail
@@ -1718,9 +1719,6 @@ private:
     std::unique_ptr<AsyncCorePool> pool_;
     std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
     respool::detail::FillBackoff backoff_; // guarded by mutex_
-    // The timer of the fill that waits for the backoff, if any; guarded by mutex_, which also orders its
-    // async_wait() before the cancel() of shutdown() (a timer is not safe for concurrent use).
-    std::shared_ptr<boost::asio::steady_timer> retry_timer_;
 };
 
 } // namespace detail

@@ -157,6 +157,12 @@ concept CreatesResource = requires(F& f) {
 template <class F, class R>
 concept HasDestroy = requires(F& f, R& r) { f.destroy(r); };
 
+// Optional: `void on_maintenance_pass() noexcept`, called after each maintenance pass (on the maintenance thread, or
+// in Pool::maintain()), for a factory that has background work of its own to pace (the asynchronous MariaDB factory
+// retries its connections' set-ups from there). One that throws anyway has its exception dropped.
+template <class F>
+concept HasMaintenancePassHook = requires(F& f) { f.on_maintenance_pass(); };
+
 // What an optional validator hook may return: bool (false: destroy the resource), or nothing, meaning "keep it".
 template <class T>
 concept HookResult = std::is_void_v<T> || std::convertible_to<T, bool>;
@@ -2272,10 +2278,11 @@ private:
                 for (std::uint32_t i = group * size; i < end; ++i) {
                     std::atomic<SlotState>& state = slots_[i].state;
                     SlotState seen = state.load(std::memory_order_seq_cst); // seq_cst: see ParkedGroups
-                    // acquire: pairs with the release store in park().
+                    // acquire: pairs with the release store in park(). relaxed on failure: the load above saw the
+                    // slot parked, so a later park of it comes after this looker's clear and marks the bit again.
                     if (seen == SlotState::parked && taken == AffinityCache::none &&
                         state.compare_exchange_strong(seen, SlotState::leased, std::memory_order_acquire,
-                                                      std::memory_order_seq_cst)) {
+                                                      std::memory_order_relaxed)) {
                         taken = i;
                         continue;
                     }
@@ -3166,7 +3173,8 @@ private:
             const bool fill = backoff.allows(now) || created != created_when_failed;
             switch (run_pass(fill)) {
             case PassFill::failed:
-                backoff.failed(now, period_);
+                // From the end of the pass: a create() that took connect_timeout to fail is not part of the wait.
+                backoff.failed(std::chrono::steady_clock::now(), period_);
                 // As counted before the pass: a checkout that created while it ran ends the wait too.
                 created_when_failed = created;
                 break;
@@ -3198,7 +3206,15 @@ private:
         const PassThreadScope on_pass(pass_threads_);
         if (tracks_idle_time_ && any_idle_due(clock_.now())) revisit_idle();
         if (leak_detection_) report_leaks();
-        return fill ? top_up_idle() : PassFill::skipped;
+        const PassFill filled = fill ? top_up_idle() : PassFill::skipped;
+        if constexpr (HasMaintenancePassHook<Factory>) {
+            try {
+                factory_.on_maintenance_pass();
+            } catch (...) {
+                // documented: dropped (HasMaintenancePassHook)
+            }
+        }
+        return filled;
     }
 
     static std::int64_t ticks(TimePoint t) noexcept { return t.time_since_epoch().count(); }

@@ -754,6 +754,31 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(policies)
 
+// A factory that paces background work of its own from the pool's maintenance passes.
+struct PacedFactory {
+    std::shared_ptr<int> passes = std::make_shared<int>(0);
+    bool throw_from_hook = false;
+    int create() { return 1; }
+    void on_maintenance_pass() {
+        ++*passes;
+        if (throw_from_hook) throw std::runtime_error("from the hook");
+    }
+};
+
+BOOST_AUTO_TEST_CASE(a_factorys_maintenance_pass_hook_runs_after_each_pass_and_its_exceptions_are_dropped) {
+    static_assert(respool::HasMaintenancePassHook<PacedFactory>);
+    static_assert(!respool::HasMaintenancePassHook<FakeFactory>);
+    PacedFactory factory;
+    factory.throw_from_hook = true;
+    respool::Pool<int, PacedFactory> pool({.pool_size = 1, .max_overflow = 0, .min_idle = 1,
+                                           .maintenance_thread = false},
+                                          factory);
+    pool.maintain();
+    pool.maintain();
+    BOOST_TEST(*factory.passes == 2);
+    BOOST_TEST(pool.stats().idle == 1u); // the pass itself did its work
+}
+
 struct PlainFactory {
     int create() { return 7; }
 };

@@ -20,6 +20,7 @@ namespace detail {
 class CreationListener {
 public:
     virtual void connection_created() noexcept = 0;
+    virtual void maintenance_pass() noexcept = 0;
 
 protected:
     ~CreationListener() = default;
@@ -49,6 +50,12 @@ public:
         AsyncConnection made(executor_, *options_);
         if (const auto listener = listener_.lock()) listener->connection_created();
         return made;
+    }
+
+    // After each of the pool's maintenance passes: the pool retries connection set-ups that failed from here, at the
+    // pace of its backoff, so that no timer keeps the executor busy meanwhile. Never blocks.
+    void on_maintenance_pass() const noexcept {
+        if (const auto listener = listener_.lock()) listener->maintenance_pass();
     }
 
     const ConnectOptions& options() const noexcept { return *options_; }
