@@ -505,7 +505,8 @@ private:
         // seq_cst store then seq_cst load (in flags()): a waiter raises its flag, then looks for parked slots (seq_cst
         // loads in steal_parked). Either this load sees the flag, or the waiter sees `returning` and waits for it.
         s.state.store(SlotState::returning, std::memory_order_seq_cst);
-        if (parked_groups_.enabled()) parked_groups_.mark(slot); // after the store: see ParkedGroups
+        // After the store: see ParkedGroups. Tested on capacity_ (in a register here already), not on the groups.
+        if (capacity_ > ParkedGroups::group_size) parked_groups_.mark(slot);
         if (idle_.flags() & (waiters_flag | starving_flag | closed_flag)) {
             s.state.store(SlotState::leased, std::memory_order_relaxed); // relaxed: still ours, nobody looks at it
             return false;
@@ -542,7 +543,7 @@ private:
     // steal_parked(false) in a pool of more than one group of slots: only the groups whose bit is set are looked at,
     // each cleared first and set again if a slot other than the one taken is still parked or returning there (the
     // protocol in ParkedGroups). A newcomer that misses one (another looker clearing that group meanwhile) creates.
-    std::uint32_t steal_parked_by_group() noexcept {
+    [[gnu::noinline]] std::uint32_t steal_parked_by_group() noexcept { // off the checkout path's code
         constexpr std::uint32_t size = ParkedGroups::group_size;
         for (std::uint32_t w = 0; w < parked_groups_.words(); ++w) {
             for (std::uint64_t bits = parked_groups_.load(w); bits != 0; bits &= bits - 1) {
@@ -1804,8 +1805,6 @@ private:
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
     const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
-    // Groups of slots that may hold a parked one (pools of more than 64 slots, LIFO only).
-    ParkedGroups parked_groups_ = affinity_ ? ParkedGroups(capacity_) : ParkedGroups();
     const bool leak_detection_ = options_.leak_threshold.count() > 0;
     const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;
     const std::uint64_t fork_generation_ = watch_forks();
@@ -1849,6 +1848,9 @@ private:
     PassThreads pass_threads_;          // the threads of the pass running now
     // max_connecting turns, when limited. Spelled to depend on Resource, so that it is instantiated with the pool.
     std::unique_ptr<typename Dependent<ConnectGate, Resource>::type> connect_gate_;
+    // Groups of slots that may hold a parked one (pools of more than 64 slots, LIFO only). Kept here, with the cold
+    // members: the hot ones above stay where they were on the checkout path's cache lines.
+    ParkedGroups parked_groups_ = affinity_ ? ParkedGroups(capacity_) : ParkedGroups();
 };
 
 } // namespace respool::detail
