@@ -1803,7 +1803,6 @@ private:
     const PoolOptions options_;
     const std::uint32_t capacity_;
     const bool tracks_idle_time_ = options_.keepalive.count() > 0 || options_.idle_timeout.count() > 0;
-    const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
     const bool affinity_ = options_.order == CheckoutOrder::lifo; // FIFO must see every return in order
     const bool leak_detection_ = options_.leak_threshold.count() > 0;
     const bool times_checkouts_ = HasCheckinHook<Events> || leak_detection_;
@@ -1851,6 +1850,7 @@ private:
     // Groups of slots that may hold a parked one (pools of more than 64 slots, LIFO only). Kept here, with the cold
     // members: the hot ones above stay where they were on the checkout path's cache lines.
     ParkedGroups parked_groups_ = affinity_ ? ParkedGroups(capacity_) : ParkedGroups();
+    const std::chrono::milliseconds period_ = options_.maintenance_period(); // the maintainer's, between passes
 };
 
 } // namespace respool::detail
