@@ -1239,8 +1239,6 @@ public:
 
     // May the fill try now?
     bool allows(Clock::time_point now) const noexcept { return delay_.count() == 0 || now >= retry_at_; }
-    // When the next try is allowed (meaningful while backing off).
-    Clock::time_point retry_at() const noexcept { return retry_at_; }
     bool backing_off() const noexcept { return delay_.count() != 0; }
 
     void failed(Clock::time_point now, std::chrono::milliseconds period) noexcept {
@@ -1667,13 +1665,12 @@ public:
     static constexpr std::uint32_t group_size = 64;
 
     ParkedGroups() = default;
-    // Bits for `capacity` slots; none (every call a no-op, enabled() false) when one group would cover them all.
+    // Bits for `capacity` slots; none when one group would cover them all (enabled() false: use nothing else then).
     explicit ParkedGroups(std::uint32_t capacity)
         : groups_(capacity > group_size ? (capacity + group_size - 1) / group_size : 0),
           words_(groups_ ? std::make_unique<std::atomic<std::uint64_t>[]>((groups_ + 63) / 64) : nullptr) {}
 
     bool enabled() const noexcept { return groups_ != 0; }
-    std::uint32_t groups() const noexcept { return groups_; }
     std::uint32_t words() const noexcept { return (groups_ + 63) / 64; }
 
     // The returner's half, after its seq_cst store of `returning`. A plain load first: a bit already set costs no

@@ -17,8 +17,6 @@ public:
 
     // May the fill try now?
     bool allows(Clock::time_point now) const noexcept { return delay_.count() == 0 || now >= retry_at_; }
-    // When the next try is allowed (meaningful while backing off).
-    Clock::time_point retry_at() const noexcept { return retry_at_; }
     bool backing_off() const noexcept { return delay_.count() != 0; }
 
     void failed(Clock::time_point now, std::chrono::milliseconds period) noexcept {
