@@ -60,32 +60,27 @@ inline void lb_command(const std::string& command, const std::string& arg = "") 
     BOOST_REQUIRE_MESSAGE(std::system(line.c_str()) == 0, line << " failed");
 }
 
-// Com_admin_commands (COM_PING among others) summed over both backends, read directly (not through nginx).
-inline std::uint64_t admin_commands() {
+// A global status counter summed over both backends, read directly (not through nginx) on a connection of its own
+// to each: that connection counts in `Connections`, one per backend.
+inline std::uint64_t backend_status_sum(const std::string& variable) {
     std::uint64_t sum = 0;
     for (int n : {1, 2}) {
         auto o = mdb::ConnectOptions::from_url(backend_url(n));
         o.connect_timeout = 2s;
         o.read_timeout = 5s;
         mdb::Connection c(o);
-        sum += c.query("SHOW GLOBAL STATUS LIKE 'Com_admin_commands'").at(0).get<std::uint64_t>(1);
+        sum += c.query("SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = ?", variable)
+                   .at(0)
+                   .get<std::uint64_t>(0);
     }
     return sum;
 }
 
-// Connection attempts the backends have accepted since they started (their `Connections` status), summed over both,
-// read directly (not through nginx). Each call's own two connections count: one per backend.
-inline std::uint64_t backend_connections() {
-    std::uint64_t sum = 0;
-    for (int n : {1, 2}) {
-        auto o = mdb::ConnectOptions::from_url(backend_url(n));
-        o.connect_timeout = 2s;
-        o.read_timeout = 5s;
-        mdb::Connection c(o);
-        sum += c.query("SHOW GLOBAL STATUS LIKE 'Connections'").at(0).get<std::uint64_t>(1);
-    }
-    return sum;
-}
+// Com_admin_commands (COM_PING among others) summed over both backends.
+inline std::uint64_t admin_commands() { return backend_status_sum("Com_admin_commands"); }
+
+// Connection attempts the backends have accepted since they started, summed over both; each call's own two count.
+inline std::uint64_t backend_connections() { return backend_status_sum("Connections"); }
 
 // The server port and session id of a connection: which backend it reached, and which session it is.
 struct SessionId {
