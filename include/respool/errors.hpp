@@ -7,6 +7,8 @@
 #include <system_error>
 #include <type_traits>
 
+#include "detail/process_wide.hpp"
+
 namespace respool {
 
 enum class errc {
@@ -32,8 +34,8 @@ public:
 };
 } // namespace detail
 
-// The category of respool::errc values; one instance per program.
-inline const std::error_category& error_category() noexcept {
+// The category of respool::errc values; one instance per process, shared objects included.
+RESPOOL_PROCESS_WIDE inline const std::error_category& error_category() noexcept {
     static const detail::ErrorCategory category;
     return category;
 }

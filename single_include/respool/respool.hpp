@@ -236,6 +236,22 @@ concept PoolClock = std::copy_constructible<C> && requires(const C& c) {
 #include <system_error>
 #include <type_traits>
 
+// ---- begin respool/detail/process_wide.hpp ----
+#ifndef RESPOOL_DETAIL_PROCESS_WIDE_HPP_INCLUDED
+#define RESPOOL_DETAIL_PROCESS_WIDE_HPP_INCLUDED
+// RESPOOL_PROCESS_WIDE marks the state that must exist once per process: the error categories (std::error_category
+// compares by address) and the count of fork()s. Default visibility keeps one copy even when shared objects are built
+// with -fvisibility=hidden or -fvisibility-inlines-hidden: the dynamic linker binds every object's references to one
+// definition. (A program that also has them and loads such an object with dlopen must export its own: -rdynamic.)
+#if defined(__GNUC__) && !defined(_WIN32)
+#define RESPOOL_PROCESS_WIDE __attribute__((visibility("default")))
+#else
+#define RESPOOL_PROCESS_WIDE
+#endif
+
+#endif // RESPOOL_DETAIL_PROCESS_WIDE_HPP_INCLUDED
+// ---- end respool/detail/process_wide.hpp ----
+
 namespace respool {
 
 enum class errc {
@@ -261,8 +277,8 @@ public:
 };
 } // namespace detail
 
-// The category of respool::errc values; one instance per program.
-inline const std::error_category& error_category() noexcept {
+// The category of respool::errc values; one instance per process, shared objects included.
+RESPOOL_PROCESS_WIDE inline const std::error_category& error_category() noexcept {
     static const detail::ErrorCategory category;
     return category;
 }
@@ -894,10 +910,12 @@ private:
 
 #include <pthread.h>
 
+
 namespace respool::detail {
 
-// Constant-initialised: reading it costs one load, with no initialisation guard.
-inline std::atomic<std::uint64_t> fork_generation_counter{0};
+// Constant-initialised: reading it costs one load, with no initialisation guard. One per process: a shared object's
+// code must see the fork even if that object made no pool itself.
+RESPOOL_PROCESS_WIDE inline std::atomic<std::uint64_t> fork_generation_counter{0};
 
 inline std::uint64_t fork_generation() noexcept {
     // relaxed: the child's only thread bumped it before fork() returned there; nothing else is published through it.
@@ -905,7 +923,7 @@ inline std::uint64_t fork_generation() noexcept {
 }
 
 // Registers the child-side fork handler once per process; returns the current generation.
-inline std::uint64_t watch_forks() noexcept {
+RESPOOL_PROCESS_WIDE inline std::uint64_t watch_forks() noexcept {
     static const bool registered = [] {
         ::pthread_atfork(nullptr, nullptr, [] {
             fork_generation_counter.fetch_add(1, std::memory_order_relaxed); // relaxed: see fork_generation()

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <system_error>
 
 struct PluginResource {
     int id = 0;
@@ -29,3 +30,14 @@ using CheckedPool = respool::Pool<PluginResource, PluginFactory, ScriptedCheck, 
 extern "C" PluginPool* plugin_make_pool(std::size_t size);
 extern "C" void plugin_destroy_pool(PluginPool* pool);
 extern "C" void plugin_close(CheckedPool* pool); // close() run by the library's code
+// Checks out of `pool` and gives back, in the library's code.
+extern "C" void plugin_acquire_and_return(PluginPool* pool);
+// The error a timed-out acquire reports, made by the library's code.
+std::error_code plugin_timeout_code(); // C++ linkage: it returns a class
+// Throws the TimeoutError of a timed-out acquire from the library's code.
+extern "C" void plugin_throw_timeout();
+#ifdef RESPOOL_TEST_WITH_MARIADB
+// The MariaDB adapter's categories as the library sees them.
+extern "C" const std::error_category* plugin_server_category();
+extern "C" const std::error_category* plugin_adapter_category();
+#endif

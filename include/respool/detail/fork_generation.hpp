@@ -9,10 +9,13 @@
 
 #include <pthread.h>
 
+#include "process_wide.hpp"
+
 namespace respool::detail {
 
-// Constant-initialised: reading it costs one load, with no initialisation guard.
-inline std::atomic<std::uint64_t> fork_generation_counter{0};
+// Constant-initialised: reading it costs one load, with no initialisation guard. One per process: a shared object's
+// code must see the fork even if that object made no pool itself.
+RESPOOL_PROCESS_WIDE inline std::atomic<std::uint64_t> fork_generation_counter{0};
 
 inline std::uint64_t fork_generation() noexcept {
     // relaxed: the child's only thread bumped it before fork() returned there; nothing else is published through it.
@@ -20,7 +23,7 @@ inline std::uint64_t fork_generation() noexcept {
 }
 
 // Registers the child-side fork handler once per process; returns the current generation.
-inline std::uint64_t watch_forks() noexcept {
+RESPOOL_PROCESS_WIDE inline std::uint64_t watch_forks() noexcept {
     static const bool registered = [] {
         ::pthread_atfork(nullptr, nullptr, [] {
             fork_generation_counter.fetch_add(1, std::memory_order_relaxed); // relaxed: see fork_generation()

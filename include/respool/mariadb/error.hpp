@@ -130,14 +130,14 @@ public:
 } // namespace detail
 
 // The category of MariaDB error numbers (mysql_errno values): server errors, client errors (2xxx) and Connector/C
-// errors (5xxx). One instance per program.
-inline const std::error_category& server_category() noexcept {
+// errors (5xxx). One instance per process, shared objects included.
+RESPOOL_PROCESS_WIDE inline const std::error_category& server_category() noexcept {
     static const detail::ServerCategory category;
     return category;
 }
 
-// The category of respool::mariadb::errc values.
-inline const std::error_category& error_category() noexcept {
+// The category of respool::mariadb::errc values; one instance per process.
+RESPOOL_PROCESS_WIDE inline const std::error_category& error_category() noexcept {
     static const detail::AdapterCategory category;
     return category;
 }
