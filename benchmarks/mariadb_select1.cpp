@@ -27,6 +27,7 @@
 // steady_clock time, checkout included, pooled over every thread and iteration, and reported as p50 and p99.
 // Connection failures are counted and reported, not hidden (a failed query counts as no query).
 #include <mysql.h>
+#include <sys/resource.h>
 
 #include <respool/mariadb.hpp>
 
@@ -89,7 +90,11 @@ struct Totals {
     std::uint64_t queries = 0;
     std::uint64_t failures = 0;
     double wall_seconds = 0;
+    double client_cpu_seconds = 0;      // this process's CPU time (user + system, every thread) during the runs
+    std::uint64_t voluntary_switches = 0; // this process's threads' sleeps (a socket read, a futex) during the runs
     std::vector<std::uint32_t> latency_ns;
+
+    double per_query(double amount) const { return queries > 0 ? amount / double(queries) : 0; }
 
     double queries_per_second() const { return wall_seconds > 0 ? double(queries) / wall_seconds : 0; }
     // The q-quantile (nearest rank) in microseconds; NaN with no samples.
@@ -101,12 +106,26 @@ struct Totals {
     }
 };
 
+// The process's CPU time and voluntary context switches so far: what a contender costs the client side per query.
+// Where the server shares the client's cores, every client CPU microsecond is one the server does not get.
+struct ProcessUsage {
+    double cpu_seconds = 0;
+    std::uint64_t voluntary_switches = 0;
+    static ProcessUsage now() {
+        rusage u{};
+        ::getrusage(RUSAGE_SELF, &u);
+        auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
+        return {seconds(u.ru_utime) + seconds(u.ru_stime), static_cast<std::uint64_t>(u.ru_nvcsw)};
+    }
+};
+
 // Runs `query(thread)` (true: it succeeded) on `threads` threads for `duration`, timing each call, and adds the
 // outcome to `totals`. Returns the run's wall time in seconds.
 template <class Query>
 double timed_run(std::size_t threads, std::chrono::milliseconds duration, Totals& totals, Query&& query) {
     std::vector<ThreadSamples> samples(threads);
     for (ThreadSamples& s : samples) s.latency_ns.reserve(1 << 15);
+    const ProcessUsage before = ProcessUsage::now();
     const respool_bench::WallRun run = run_threads_for(threads, duration, [&](std::size_t t) {
         const Clock::time_point t0 = Clock::now();
         bool ok = false;
@@ -119,7 +138,10 @@ double timed_run(std::size_t threads, std::chrono::milliseconds duration, Totals
         if (ok) samples[t].latency_ns.push_back(static_cast<std::uint32_t>(std::min<long long>(ns, UINT32_MAX)));
         else ++samples[t].failures;
     });
+    const ProcessUsage after = ProcessUsage::now();
     totals.wall_seconds += run.wall_seconds;
+    totals.client_cpu_seconds += after.cpu_seconds - before.cpu_seconds;
+    totals.voluntary_switches += after.voluntary_switches - before.voluntary_switches;
     for (const ThreadSamples& s : samples) {
         totals.queries += s.latency_ns.size();
         totals.failures += s.failures;
@@ -248,6 +270,8 @@ void select1(benchmark::State& state) {
         state.counters[name + "_p50_us"] = t.quantile_us(0.50);
         state.counters[name + "_p99_us"] = t.quantile_us(0.99);
         state.counters[name + "_failures"] = double(t.failures);
+        state.counters[name + "_cpu_us_per_q"] = t.per_query(t.client_cpu_seconds * 1e6);
+        state.counters[name + "_switches_per_q"] = t.per_query(double(t.voluntary_switches));
     }
     state.counters["pool_size"] = double(pool_size);
     state.counters["threads"] = double(threads);
@@ -274,7 +298,8 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
             << " reps)\n";
         out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
             << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
-            << "p99 / floor" << std::setw(10) << "failures" << "\n";
+            << "p99 / floor" << std::setw(10) << "failures" << std::setw(11) << "cpu us/q" << std::setw(11)
+            << "sleeps/q" << "\n";
         const double floor_p99 = get("floor_p99_us");
         for (const char* contender : contender_names) {
             const std::string k = contender;
@@ -283,13 +308,20 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
                 << std::setw(11) << get(k + "_qps") << std::setprecision(3) << std::setw(10) << get(k + "_ratio")
                 << std::setprecision(1) << std::setw(10) << get(k + "_p50_us") << std::setw(10)
                 << get(k + "_p99_us") << std::setprecision(2) << std::setw(13) << get(k + "_p99_us") / floor_p99
-                << std::setprecision(0) << std::setw(10) << get(k + "_failures") << "\n";
+                << std::setprecision(0) << std::setw(10) << get(k + "_failures") << std::setprecision(1)
+                << std::setw(11) << get(k + "_cpu_us_per_q") << std::setprecision(2) << std::setw(11)
+                << get(k + "_switches_per_q") << "\n";
         }
         const double ratio = get("respool_ratio");
         const bool shared = get("pool_size") < get("threads");
         out << "    target: respool >= 0.95 of the floor's throughput: " << respool_bench::verdict(ratio >= 0.95);
-        if (shared)
+        if (shared) {
             out << "; respool p99 <= the floor's: " << respool_bench::verdict(get("respool_p99_us") <= floor_p99);
+            const double fair_ratio = get("respool_fair_queue_ratio");
+            out << "\n    with fair_queue: >= 0.95 of the floor's throughput: "
+                << respool_bench::verdict(fair_ratio >= 0.95) << "; p99 <= the floor's: "
+                << respool_bench::verdict(get("respool_fair_queue_p99_us") <= floor_p99);
+        }
         out << "\n";
     }
 }

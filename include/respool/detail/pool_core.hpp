@@ -455,8 +455,11 @@ private:
     static constexpr int spin_attempts = 2;
     // Threads a maintenance pass starts to run its due keepalive checks at once, besides its own.
     static constexpr std::size_t max_keepalive_workers = 15;
-    // With fair_queue, once queued, a waiter yields and looks again this many times before it sleeps.
-    static constexpr int queued_spins = 8;
+    // With fair_queue, once queued, a waiter yields and looks again this many times before it sleeps. One yield lets
+    // the thread just granted a resource run first, which costs less than a sleep; more take the CPU from holders
+    // (32 threads over 8 MariaDB connections, the server on a core of its own: 1.10-1.20x the throughput of 32 raw
+    // connections with one, 0.88-0.96x with eight, 0.88-0.90x with none).
+    static constexpr int queued_spins = 1;
 
     // ---- taking a slot -------------------------------------------------------------------------------------------
 
