@@ -12,7 +12,7 @@
 //   respool_pre_ping the same with pre_ping on (ValidatorOptions' default ping_after of 1 s: in this loop, a socket
 //                   peek per checkout, never a COM_PING).
 //   respool_fair_queue (only where threads outnumber connections) respool with PoolOptions::fair_queue: nobody
-//                   overtakes a queued waiter, and queued waiters spin before sleeping; the tail-latency setting.
+//                   overtakes a queued waiter, and a queued waiter yields once before sleeping; the tail-latency setting.
 //   shared_8_mutex  (only where threads outnumber connections) 8 raw connections, each behind a std::mutex, thread t
 //                   always using connection t % 8: the plainest way to share 8 connections, a reference for what
 //                   sharing itself costs when 32 threads block on 8 connections.
