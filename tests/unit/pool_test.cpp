@@ -1386,6 +1386,29 @@ BOOST_AUTO_TEST_CASE(options_for_maintenance_are_checked) {
     BOOST_TEST(invalid_argument_message({.idle_timeout = -1ms}).find("idle_timeout") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(the_fill_backoff_counts_the_failures_of_one_round_once) {
+    // One round (an async fill setting up several connections under max_connecting) may fail one connection after
+    // another, seconds apart: the wait after it is one doubling, not one per failure.
+    using respool::detail::FillBackoff;
+    const auto t0 = FillBackoff::Clock::time_point{} + std::chrono::hours(1);
+    FillBackoff backoff;
+    backoff.failed_in_round(1, t0, 10ms);
+    BOOST_TEST(!backoff.allows(t0 + 9ms));
+    BOOST_TEST(backoff.allows(t0 + 10ms));
+    backoff.failed_in_round(1, t0 + 10ms, 10ms); // the same round, after its wait: still one failure
+    backoff.failed_in_round(1, t0 + 30ms, 10ms);
+    BOOST_TEST(backoff.allows(t0 + 10ms));
+    backoff.failed_in_round(2, t0 + 40ms, 10ms); // the next round doubles
+    BOOST_TEST(!backoff.allows(t0 + 59ms));
+    BOOST_TEST(backoff.allows(t0 + 60ms));
+    backoff.failed_in_round(2, t0 + 70ms, 10ms);
+    BOOST_TEST(backoff.allows(t0 + 60ms));
+    backoff.succeeded();
+    BOOST_TEST(!backoff.backing_off());
+    backoff.failed_in_round(3, t0 + 80ms, 10ms); // after a success, from one period again
+    BOOST_TEST(backoff.allows(t0 + 90ms));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(hook_forms)

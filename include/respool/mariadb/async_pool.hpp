@@ -18,6 +18,7 @@
 #include <cassert>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -189,6 +190,7 @@ private:
         try {
             std::vector<CoreLease> to_set_up;
             bool short_of_min_idle = false;
+            std::uint64_t round = 0;
             {
                 std::lock_guard lock(mutex_);
                 if (!pool_) return;
@@ -199,20 +201,21 @@ private:
                 } unmark;
                 to_set_up = take_for_fill(*pool_, short_of_min_idle);
                 setting_up_ += to_set_up.size();
+                round = ++fill_round_;
             }
-            for (CoreLease& lease : to_set_up) start_set_up(std::move(lease));
+            for (CoreLease& lease : to_set_up) start_set_up(std::move(lease), round);
             if (short_of_min_idle) look_again_later();
         } catch (...) {
             // Out of memory: connections taken go back unconnected; the next maintenance pass requests a fill again.
         }
     }
 
-    // A fill's set-up failed: the fills after it wait (see the class comment). The set-ups of one fill that fail
-    // together count once: only a failure after the wait ended doubles it.
-    void set_up_failed() noexcept {
+    // A set-up of fill `round` failed: the fills after it wait (see the class comment). The set-ups of one fill count
+    // once, however far apart they fail (one after another under max_connecting, each up to connect_timeout).
+    void set_up_failed(std::uint64_t round) noexcept {
         const auto now = std::chrono::steady_clock::now();
         std::lock_guard lock(mutex_);
-        if (!backoff_.backing_off() || backoff_.allows(now)) backoff_.failed(now, options.maintenance_period());
+        backoff_.failed_in_round(round, now, options.maintenance_period());
     }
 
     // A connection announced by the factory may not be idle yet: another fill in 1, 2, 4 or 8 ms, while the budget
@@ -269,9 +272,9 @@ private:
         return to_set_up;
     }
 
-    void start_set_up(CoreLease lease) noexcept {
+    void start_set_up(CoreLease lease, std::uint64_t round) noexcept {
         try {
-            boost::asio::co_spawn(executor_, set_up_idle(shared_from_this(), std::move(lease)),
+            boost::asio::co_spawn(executor_, set_up_idle(shared_from_this(), std::move(lease), round),
                                   boost::asio::detached);
         } catch (...) {
             // Could not start it: `lease` (if still here) destroys the connection; the count goes down.
@@ -280,7 +283,8 @@ private:
         }
     }
 
-    static boost::asio::awaitable<void> set_up_idle(std::shared_ptr<AsyncPoolShared> self, CoreLease lease) {
+    static boost::asio::awaitable<void> set_up_idle(std::shared_ptr<AsyncPoolShared> self, CoreLease lease,
+                                                    std::uint64_t round) {
         bool connected = false;
         try {
             co_await set_up(*self->turns, lease, std::chrono::steady_clock::time_point::max());
@@ -291,7 +295,7 @@ private:
         if (connected)
             self->set_up_succeeded();
         else
-            self->set_up_failed();
+            self->set_up_failed(round);
         lease.reset(); // connected: back idle, before the count goes down, so that no fill counts it as missing
         // The last set-up back connected: one more look, for placeholders the core made while the set-ups were out.
         if (self->end_set_up() && connected) self->request_fill();
@@ -314,6 +318,7 @@ private:
     std::unique_ptr<AsyncCorePool> pool_;
     std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
     respool::detail::FillBackoff backoff_; // guarded by mutex_
+    std::uint64_t fill_round_ = 0;         // fills that set something up so far; guarded by mutex_
 };
 
 } // namespace detail
