@@ -318,7 +318,7 @@ private:
     std::unique_ptr<AsyncCorePool> pool_;
     std::size_t setting_up_ = 0; // connections a fill took to set up, not back yet
     respool::detail::FillBackoff backoff_; // guarded by mutex_
-    std::uint64_t fill_round_ = 0;         // fills that set something up so far; guarded by mutex_
+    std::uint64_t fill_round_ = 0;         // fills run past the backoff so far, each a round; guarded by mutex_
 };
 
 } // namespace detail
