@@ -27,7 +27,6 @@
 // steady_clock time, checkout included, pooled over every thread and iteration, and reported as p50 and p99.
 // Connection failures are counted and reported, not hidden (a failed query counts as no query).
 #include <mysql.h>
-#include <sys/resource.h>
 
 #include <respool/mariadb.hpp>
 
@@ -52,11 +51,13 @@
 
 #include "bench_support.hpp"
 #include "mariadb_support.hpp"
+#include "query_latency.hpp"
 
 namespace {
 
 using namespace std::chrono_literals;
-using respool_bench::Clock;
+using respool_bench::timed_run;
+using Totals = respool_bench::QueryTotals;
 using respool_bench::RawConnection;
 using respool_bench::raw_select1;
 using respool_bench::run_threads_for;
@@ -74,80 +75,6 @@ constexpr std::size_t shared_pool_size = 8; // the pool at 32 threads
 bool adapter_select1(mdb::Connection& c) {
     const mdb::Result r = c.query("SELECT 1");
     return r.size() == 1 && r[0].get<int>(0) == 1;
-}
-
-// ---- timing every query ------------------------------------------------------------------------------------------
-
-// Per thread: each successful query's latency in nanoseconds, and the failures. Its own cache line: every thread
-// appends to its own vector only.
-struct alignas(64) ThreadSamples {
-    std::vector<std::uint32_t> latency_ns;
-    std::uint64_t failures = 0;
-};
-
-// One contender's totals over every iteration.
-struct Totals {
-    std::uint64_t queries = 0;
-    std::uint64_t failures = 0;
-    double wall_seconds = 0;
-    double client_cpu_seconds = 0;      // this process's CPU time (user + system, every thread) during the runs
-    std::uint64_t voluntary_switches = 0; // this process's threads' sleeps (a socket read, a futex) during the runs
-    std::vector<std::uint32_t> latency_ns;
-
-    double per_query(double amount) const { return queries > 0 ? amount / double(queries) : 0; }
-
-    double queries_per_second() const { return wall_seconds > 0 ? double(queries) / wall_seconds : 0; }
-    // The q-quantile (nearest rank) in microseconds; NaN with no samples.
-    double quantile_us(double q) {
-        if (latency_ns.empty()) return std::numeric_limits<double>::quiet_NaN();
-        const auto k = static_cast<std::size_t>(q * double(latency_ns.size() - 1) + 0.5);
-        std::nth_element(latency_ns.begin(), latency_ns.begin() + static_cast<std::ptrdiff_t>(k), latency_ns.end());
-        return latency_ns[k] / 1e3;
-    }
-};
-
-// The process's CPU time and voluntary context switches so far: what a contender costs the client side per query.
-// Where the server shares the client's cores, every client CPU microsecond is one the server does not get.
-struct ProcessUsage {
-    double cpu_seconds = 0;
-    std::uint64_t voluntary_switches = 0;
-    static ProcessUsage now() {
-        rusage u{};
-        ::getrusage(RUSAGE_SELF, &u);
-        auto seconds = [](const timeval& tv) { return double(tv.tv_sec) + double(tv.tv_usec) / 1e6; };
-        return {seconds(u.ru_utime) + seconds(u.ru_stime), static_cast<std::uint64_t>(u.ru_nvcsw)};
-    }
-};
-
-// Runs `query(thread)` (true: it succeeded) on `threads` threads for `duration`, timing each call, and adds the
-// outcome to `totals`. Returns the run's wall time in seconds.
-template <class Query>
-double timed_run(std::size_t threads, std::chrono::milliseconds duration, Totals& totals, Query&& query) {
-    std::vector<ThreadSamples> samples(threads);
-    for (ThreadSamples& s : samples) s.latency_ns.reserve(1 << 15);
-    const ProcessUsage before = ProcessUsage::now();
-    const respool_bench::WallRun run = run_threads_for(threads, duration, [&](std::size_t t) {
-        const Clock::time_point t0 = Clock::now();
-        bool ok = false;
-        try {
-            ok = query(t);
-        } catch (const std::exception&) {
-            ok = false;
-        }
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-        if (ok) samples[t].latency_ns.push_back(static_cast<std::uint32_t>(std::min<long long>(ns, UINT32_MAX)));
-        else ++samples[t].failures;
-    });
-    const ProcessUsage after = ProcessUsage::now();
-    totals.wall_seconds += run.wall_seconds;
-    totals.client_cpu_seconds += after.cpu_seconds - before.cpu_seconds;
-    totals.voluntary_switches += after.voluntary_switches - before.voluntary_switches;
-    for (const ThreadSamples& s : samples) {
-        totals.queries += s.latency_ns.size();
-        totals.failures += s.failures;
-        totals.latency_ns.insert(totals.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
-    }
-    return run.wall_seconds;
 }
 
 // ---- the benchmark -----------------------------------------------------------------------------------------------

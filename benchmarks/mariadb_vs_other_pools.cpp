@@ -3,8 +3,8 @@
 // (connection_pool, mysql backend) and libzdb (ConnectionPool, mysql) CMake found; all three link the same
 // libmariadb as respool's adapter on Debian 12.
 //
-// Two scenarios, each at 1 and 8 threads with a pool as large as the thread count, every connection created before
-// measuring:
+// Three scenarios at 1 and 8 threads with a pool as large as the thread count, and one where threads outnumber the
+// connections, every connection created before measuring:
 //   other_pools_select1    checkout + `SELECT 1` (read back as an int) + return, per library, next to the floor (one
 //                          raw persistent MYSQL* per thread, text protocol) and, for POCO and SOCI, the same query
 //                          on one session per thread with no pool (the library's own cost without its pool).
@@ -14,6 +14,11 @@
 //                          the escaped value into the text, respool keeps the statement prepared), next to the
 //                          floor: one raw MYSQL* per thread with the statement prepared once.
 //   other_pools_checkout   checkout + return with no query: the pool's own overhead.
+//   other_pools_32_threads_8_connections
+//                          32 threads over pools of 8, checkout + `SELECT 1` + return, each query timed: throughput
+//                          and p99 next to the floor of 32 raw connections, for respool (default and fair_queue) and
+//                          SOCI (which waits); POCO and libzdb do not wait when every connection is in use, so their
+//                          callers retry (see shared_contenders()).
 //
 // Before the benchmarks, a one-thread pass counts what each library sends the server per operation (from the
 // server's global status counters: Com_select, Com_admin_commands for COM_PING, the prepared-statement commands),
@@ -56,11 +61,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "bench_support.hpp"
 #include "mariadb_support.hpp"
+#include "query_latency.hpp"
 
 namespace {
 
@@ -194,9 +201,11 @@ Contender make_contender(std::string name, std::shared_ptr<State> state,
 // ---- respool -----------------------------------------------------------------------------------------------------
 
 struct RespoolState {
-    explicit RespoolState(std::size_t size)
-        : pool(mdb::make_pool(server_options(),
-                              respool::PoolOptions{.pool_size = size, .max_overflow = 0, .timeout = 30s})) {
+    explicit RespoolState(std::size_t size, bool fair_queue = false)
+        : pool(mdb::make_pool(server_options(), respool::PoolOptions{.pool_size = size,
+                                                                     .max_overflow = 0,
+                                                                     .timeout = 30s,
+                                                                     .fair_queue = fair_queue})) {
         std::vector<mdb::ConnectionPool::Lease> all;
         for (std::size_t i = 0; i < size; ++i) all.push_back(pool.acquire());
     }
@@ -219,15 +228,16 @@ Contender floor_by_id_contender(std::size_t threads) {
         "floor", state, [](std::vector<std::unique_ptr<RawById>>& raw, std::size_t t) { return raw[t]->run(next_id(t)); });
 }
 
-Contender respool_contender(std::size_t size, bool query) {
-    auto state = std::make_shared<RespoolState>(size);
+Contender respool_contender(std::size_t size, bool query, bool fair_queue = false) {
+    auto state = std::make_shared<RespoolState>(size, fair_queue);
     if (!query)
         return make_contender<RespoolState>("respool", state, [](RespoolState& s, std::size_t) {
             auto lease = s.pool.acquire();
             benchmark::DoNotOptimize(lease.get());
             return true;
         });
-    return make_contender<RespoolState>("respool", state, [](RespoolState& s, std::size_t) {
+    const char* name = fair_queue ? "respool_fair_queue" : "respool";
+    return make_contender<RespoolState>(name, state, [](RespoolState& s, std::size_t) {
         auto lease = s.pool.acquire();
         const mdb::Result r = lease->query("SELECT 1");
         return r.size() == 1 && r[0].get<int>(0) == 1;
@@ -474,6 +484,51 @@ std::vector<Contender> checkout_contenders(std::size_t threads) {
     return out;
 }
 
+// ---- threads that outnumber the connections ---------------------------------------------------------------------
+
+// 32 threads over 8 connections, the case a pool exists for: the floor is one raw connection per thread (32, no
+// sharing at all, as in bench_mariadb_select1); respool by default and with fair_queue; SOCI's connection_pool, which
+// blocks until a session is free. POCO's SessionPool and libzdb's ConnectionPool do not wait: when every connection is
+// in use POCO throws SessionPoolExhaustedException and libzdb returns NULL, so their caller must retry; here it yields
+// and tries again, the least such a caller can write, and the retries count in the latency.
+constexpr std::size_t shared_threads = 32;
+constexpr std::size_t shared_connections = 8;
+
+std::vector<Contender> shared_contenders(std::size_t threads) {
+    std::vector<Contender> out;
+    out.push_back(floor_contender(threads));
+    out.push_back(respool_contender(shared_connections, true));
+    out.push_back(respool_contender(shared_connections, true, /*fair_queue=*/true));
+#if RESPOOL_BENCH_HAS_SOCI
+    out.push_back(soci_pool_contender(shared_connections, true));
+#endif
+#if RESPOOL_BENCH_HAS_POCO
+    out.push_back(make_contender<PocoPoolState>(
+        "poco_retrying", std::make_shared<PocoPoolState>(shared_connections), [](PocoPoolState& s, std::size_t) {
+            for (;;) {
+                try {
+                    Poco::Data::Session session = s.pool.get();
+                    return poco_select1(session);
+                } catch (const Poco::Data::SessionPoolExhaustedException&) {
+                    std::this_thread::yield();
+                }
+            }
+        }));
+#endif
+#if RESPOOL_BENCH_HAS_ZDB
+    out.push_back(make_contender<ZdbPoolState>(
+        "libzdb_retrying", std::make_shared<ZdbPoolState>(shared_connections), [](ZdbPoolState& s, std::size_t) {
+            Connection_T c = nullptr;
+            while (!(c = ConnectionPool_getConnection(s.pool))) std::this_thread::yield();
+            ResultSet_T r = Connection_executeQuery(c, "SELECT 1");
+            const bool ok = ResultSet_next(r) && ResultSet_getInt(r, 1) == 1;
+            Connection_close(c);
+            return ok;
+        }));
+#endif
+    return out;
+}
+
 // ---- the benchmarks ----------------------------------------------------------------------------------------------
 
 struct Totals {
@@ -554,6 +609,47 @@ void other_pools_checkout(benchmark::State& state) {
     compare(state, checkout_contenders, checkout_run_length, "respool");
 }
 
+// Every contender once per iteration, rotating the order, each query timed (respool_bench::timed_run): throughput
+// over the floor's, p50 and p99, the client's CPU time per query.
+void other_pools_32_threads_8_connections(benchmark::State& state) {
+    std::vector<Contender> contenders;
+    try {
+        contenders = shared_contenders(shared_threads);
+    } catch (const std::exception& e) {
+        state.SkipWithError(e.what());
+        return;
+    }
+    std::vector<respool_bench::QueryTotals> totals(contenders.size());
+    std::size_t first = 0;
+    for (auto _ : state) {
+        double respool_wall = 0;
+        for (std::size_t k = 0; k < contenders.size(); ++k) {
+            const std::size_t which = (first + k) % contenders.size();
+            const double wall = respool_bench::timed_run(shared_threads, select_run_length, totals[which],
+                                                         [&c = contenders[which]](std::size_t t) { return c.op(t); });
+            if (contenders[which].name == "respool") respool_wall = wall;
+        }
+        first = (first + 1) % contenders.size();
+        state.SetIterationTime(respool_wall);
+    }
+    const double floor_qps = totals[0].queries_per_second(); // shared_contenders() puts the floor first
+    const double floor_p99 = totals[0].quantile_us(0.99);
+    for (std::size_t i = 0; i < contenders.size(); ++i) {
+        const std::string& n = contenders[i].name;
+        respool_bench::QueryTotals& t = totals[i];
+        state.counters[n + "_qps"] = t.queries_per_second();
+        state.counters[n + "_vs_floor"] = floor_qps > 0 ? t.queries_per_second() / floor_qps : 0;
+        state.counters[n + "_p50_us"] = t.quantile_us(0.50);
+        state.counters[n + "_p99_us"] = t.quantile_us(0.99);
+        state.counters[n + "_p99_vs_floor"] = floor_p99 > 0 ? t.quantile_us(0.99) / floor_p99 : 0;
+        state.counters[n + "_cpu_us_per_q"] = t.per_query(t.client_cpu_seconds * 1e6);
+        state.counters[n + "_sleeps_per_q"] = t.per_query(double(t.voluntary_switches));
+        state.counters[n + "_failures"] = double(t.failures);
+    }
+    state.counters["threads"] = double(shared_threads);
+    state.counters["connections"] = double(shared_connections);
+}
+
 // Every scenario at 1 and 8 threads, timed by the wall time of respool's runs (see compare()).
 void at_1_and_8_threads(benchmark::internal::Benchmark* b) {
     b->ArgName("threads")->Arg(1)->Arg(8)->Iterations(iterations)->UseManualTime()->Unit(benchmark::kMillisecond);
@@ -561,6 +657,10 @@ void at_1_and_8_threads(benchmark::internal::Benchmark* b) {
 BENCHMARK(other_pools_select1)->Apply(at_1_and_8_threads);
 BENCHMARK(other_pools_by_id)->Apply(at_1_and_8_threads);
 BENCHMARK(other_pools_checkout)->Apply(at_1_and_8_threads);
+BENCHMARK(other_pools_32_threads_8_connections)
+    ->Iterations(iterations)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // ---- what each library sends the server ---------------------------------------------------------------------------
 
@@ -593,9 +693,37 @@ void print_server_commands(std::ostream& out) {
     out << "\n";
 }
 
+// The 32-thread scenario's table: throughput and p99, each over the floor's.
+void shared_summary(const respool_bench::Collected& c, const std::string& name,
+                    const std::map<std::string, std::vector<double>>& counters, std::ostream& out) {
+    auto get = [&](const std::string& key) { return c.median_counter(name, key); };
+    out << "  " << name << " (" << get("threads") << " threads, pools of " << get("connections") << ", "
+        << c.repetitions(name) << " reps)\n";
+    out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
+        << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
+        << "p99 / floor" << std::setw(11) << "cpu us/q" << std::setw(10) << "sleeps/q" << std::setw(10)
+        << "failures" << "\n";
+    for (const auto& entry : counters) {
+        const std::string& key = entry.first;
+        const auto end = key.rfind("_qps");
+        if (end == std::string::npos || end + 4 != key.size()) continue;
+        const std::string who = key.substr(0, end);
+        out << "    " << std::left << std::setw(18) << who << std::right << std::setprecision(0) << std::setw(11)
+            << get(key) << std::setprecision(3) << std::setw(10) << get(who + "_vs_floor") << std::setprecision(1)
+            << std::setw(10) << get(who + "_p50_us") << std::setw(10) << get(who + "_p99_us") << std::setprecision(2)
+            << std::setw(13) << get(who + "_p99_vs_floor") << std::setprecision(1) << std::setw(11)
+            << get(who + "_cpu_us_per_q") << std::setprecision(2) << std::setw(10) << get(who + "_sleeps_per_q")
+            << std::setprecision(0) << std::setw(10) << get(who + "_failures") << "\n";
+    }
+}
+
 void summary(const respool_bench::Collected& c, std::ostream& out) {
     out << std::fixed;
     for (const auto& [name, counters] : c.counters) {
+        if (name.find("32_threads") != std::string::npos) {
+            shared_summary(c, name, counters, out);
+            continue;
+        }
         const bool select = name.find("checkout") == std::string::npos;
         const std::string baseline = select ? "floor" : "respool";
         out << "  " << name << " (" << c.repetitions(name) << " reps)\n";
