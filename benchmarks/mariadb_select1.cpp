@@ -221,8 +221,8 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
     for (const auto& entry : by_threads) {
         const std::string& name = entry.second; // not a structured binding: Clang 14 cannot capture one
         auto get = [&](const std::string& key) { return c.median_counter(name, key); };
-        out << "  " << name << " (respool pool of " << get("pool_size") << ", " << c.repetitions(name)
-            << " reps)\n";
+        out << "  " << name << " (respool pool of " << static_cast<int>(get("pool_size")) << ", "
+            << c.repetitions(name) << " reps)\n";
         out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
             << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
             << "p99 / floor" << std::setw(10) << "failures" << std::setw(11) << "cpu us/q" << std::setw(11)

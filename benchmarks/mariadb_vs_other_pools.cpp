@@ -697,8 +697,8 @@ void print_server_commands(std::ostream& out) {
 void shared_summary(const respool_bench::Collected& c, const std::string& name,
                     const std::map<std::string, std::vector<double>>& counters, std::ostream& out) {
     auto get = [&](const std::string& key) { return c.median_counter(name, key); };
-    out << "  " << name << " (" << get("threads") << " threads, pools of " << get("connections") << ", "
-        << c.repetitions(name) << " reps)\n";
+    out << "  " << name << " (" << static_cast<int>(get("threads")) << " threads, pools of "
+        << static_cast<int>(get("connections")) << ", " << c.repetitions(name) << " reps)\n";
     out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
         << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
         << "p99 / floor" << std::setw(11) << "cpu us/q" << std::setw(10) << "sleeps/q" << std::setw(10)

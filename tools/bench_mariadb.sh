@@ -7,6 +7,8 @@
 # Uses the server in RESPOOL_MARIADB_URL when set; otherwise starts a throwaway one with tools/mariadb_server.sh and
 # stops it afterwards. Each binary runs for about a minute on 2 cores.
 #
+# RESPOOL_BENCH_ONLY (names without "bench_", e.g. "mariadb_rows" or "async_mariadb mariadb_select1") runs only those.
+#
 # RESPOOL_BENCH_SERVER_CPUS and RESPOOL_BENCH_CLIENT_CPUS (taskset CPU lists, e.g. 0 and 1) give the throwaway
 # server and the benchmarks CPUs of their own, as when the database runs on another host: then the client's own
 # costs (context switches, the pool's bookkeeping) no longer take CPU time from the server.
@@ -35,7 +37,7 @@ fi
 client_pin=()
 [ -n "${RESPOOL_BENCH_CLIENT_CPUS:-}" ] && client_pin=(taskset -c "$RESPOOL_BENCH_CLIENT_CPUS")
 
-for name in mariadb_select1 mariadb_rows mariadb_vs_other_pools async_mariadb; do
+for name in ${RESPOOL_BENCH_ONLY:-mariadb_select1 mariadb_rows mariadb_vs_other_pools async_mariadb}; do
   [ -x "$bin/bench_$name" ] || { echo "-- bench_$name: not built, skipped"; continue; }
   echo "-- bench_$name"
   "${client_pin[@]}" "$bin/bench_$name" "$@"
