@@ -648,6 +648,38 @@ BOOST_AUTO_TEST_CASE(a_waiter_gets_the_resource_another_thread_returns) {
     BOOST_TEST(pool.stats().waits == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(resources_returned_together_reach_every_sleeping_waiter) {
+    // Every resource back at once, one return after another: each must reach a sleeping waiter, whatever the woken
+    // ones have done by then, or some sleep beside idle resources. Each waiter keeps what it gets until all are
+    // served, so no return of theirs wakes the next one instead; they wait without a deadline, so only the pool can
+    // wake them.
+    constexpr std::size_t n = 4;
+    auto pool = make({.pool_size = n, .max_overflow = 0, .timeout = std::chrono::milliseconds::max()});
+    for (int round = 0; round < 20; ++round) {
+        std::vector<TestPool::Lease> held;
+        for (std::size_t i = 0; i < n; ++i) held.push_back(pool.acquire());
+        std::atomic<std::size_t> served{0};
+        std::stop_source give_up;
+        std::vector<std::jthread> waiters;
+        for (std::size_t i = 0; i < n; ++i)
+            waiters.emplace_back([&] {
+                std::error_code ec;
+                auto lease = pool.acquire(give_up.get_token(), ec);
+                if (!lease) return;
+                served.fetch_add(1);
+                while (served.load() < n && !give_up.stop_requested()) std::this_thread::yield();
+            });
+        wait_for_waiters(pool, n);
+        held.clear(); // every resource back, one after another, while the first woken waiter may not have run yet
+        const auto limit = std::chrono::steady_clock::now() + 10s;
+        while (served.load() < n && std::chrono::steady_clock::now() < limit) std::this_thread::yield();
+        const std::size_t got = served.load();
+        give_up.request_stop();
+        waiters.clear();
+        BOOST_TEST_REQUIRE(got == n, "round " << round << ": " << got << " of " << n << " waiters served");
+    }
+}
+
 BOOST_AUTO_TEST_CASE(freed_room_wakes_a_waiter_which_creates) {
     auto pool = make({.pool_size = 1, .max_overflow = 0, .timeout = 10s});
     auto held = pool.acquire();
