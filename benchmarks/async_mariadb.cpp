@@ -21,12 +21,11 @@
 // query over the wall time of the whole run: for the threads, from the start flag to the last thread's last query
 // (respool_bench::run_threads_for); for the coroutines, from io_context::run() to the last coroutine's last query.
 // Latency is each query's own steady_clock time, acquire included, pooled over every thread or coroutine and every
-// iteration (p50, p99). Client CPU is the process's CPU time over the run (CLOCK_PROCESS_CPUTIME_ID) per query:
+// iteration (p50, p99). Client CPU is the process's CPU time over the run (getrusage, user + system) per query:
 // what the client side spends, on however many cores, for one query. Failures are counted, not hidden.
 #include <utility> // before Asio: Boost 1.74's Asio uses std::exchange without including it
 
 #include <mysql.h>
-#include <time.h>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -53,6 +52,7 @@
 
 #include "bench_support.hpp"
 #include "mariadb_support.hpp"
+#include "query_latency.hpp"
 
 namespace {
 
@@ -66,53 +66,11 @@ constexpr int iterations = 40; // 6 contenders x 200 ms x 40: under a minute
 constexpr std::size_t connections = 8;
 constexpr std::size_t many_coroutines = 64;
 
+using respool_bench::ns_since;
+using respool_bench::ProcessUsage;
 using respool_bench::server_url;
-
-double process_cpu_seconds() {
-    timespec ts{};
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-std::uint32_t ns_since(Clock::time_point t0) {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
-    return static_cast<std::uint32_t>(std::min<long long>(ns, UINT32_MAX));
-}
-
-// Per thread or coroutine: each successful query's latency in nanoseconds, and the failures. Its own cache line:
-// each thread appends to its own vector only.
-struct alignas(64) Samples {
-    std::vector<std::uint32_t> latency_ns;
-    std::uint64_t failures = 0;
-};
-
-// One contender's totals over every iteration.
-struct Totals {
-    std::uint64_t queries = 0;
-    std::uint64_t failures = 0;
-    double wall_seconds = 0;
-    double cpu_seconds = 0;
-    std::vector<std::uint32_t> latency_ns;
-
-    double queries_per_second() const { return wall_seconds > 0 ? double(queries) / wall_seconds : 0; }
-    double cpu_us_per_query() const { return queries > 0 ? cpu_seconds * 1e6 / double(queries) : 0; }
-    // The q-quantile (nearest rank) in microseconds; NaN with no samples.
-    double quantile_us(double q) {
-        if (latency_ns.empty()) return std::numeric_limits<double>::quiet_NaN();
-        const auto k = static_cast<std::size_t>(q * double(latency_ns.size() - 1) + 0.5);
-        std::nth_element(latency_ns.begin(), latency_ns.begin() + static_cast<std::ptrdiff_t>(k), latency_ns.end());
-        return latency_ns[k] / 1e3;
-    }
-    void add(const std::vector<Samples>& samples, double wall, double cpu) {
-        wall_seconds += wall;
-        cpu_seconds += cpu;
-        for (const Samples& s : samples) {
-            queries += s.latency_ns.size();
-            failures += s.failures;
-            latency_ns.insert(latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
-        }
-    }
-};
+using Samples = respool_bench::ThreadSamples;
+using Totals = respool_bench::QueryTotals;
 
 // ---- blocking: threads over a ConnectionPool -----------------------------------------------------------------------
 
@@ -127,7 +85,7 @@ mdb::ConnectionPool make_warm_pool(const mdb::ConnectOptions& options, std::size
 double blocking_run(mdb::ConnectionPool& pool, std::size_t threads, Totals& totals) {
     std::vector<Samples> samples(threads);
     for (Samples& s : samples) s.latency_ns.reserve(1 << 14);
-    const double cpu0 = process_cpu_seconds();
+    const ProcessUsage before = ProcessUsage::now();
     const respool_bench::WallRun run = respool_bench::run_threads_for(threads, run_length, [&](std::size_t t) {
         const Clock::time_point t0 = Clock::now();
         bool ok = false;
@@ -140,7 +98,7 @@ double blocking_run(mdb::ConnectionPool& pool, std::size_t threads, Totals& tota
         if (ok) samples[t].latency_ns.push_back(ns_since(t0));
         else ++samples[t].failures;
     });
-    totals.add(samples, run.wall_seconds, process_cpu_seconds() - cpu0);
+    totals.add(samples, run.wall_seconds, before, ProcessUsage::now());
     return run.wall_seconds;
 }
 
@@ -189,13 +147,13 @@ double async_run(asio::io_context& io, mdb::AsyncConnectionPool& pool, std::size
     asio::steady_timer timer(io);
     io.restart();
     for (Samples& s : samples) asio::co_spawn(io, query_loop(pool, stop, s, last_finished), asio::detached);
-    const double cpu0 = process_cpu_seconds();
+    const ProcessUsage before = ProcessUsage::now();
     const Clock::time_point start = Clock::now();
     timer.expires_after(run_length);
     timer.async_wait([&](const boost::system::error_code&) { stop = true; });
     io.run();
     const double wall = std::chrono::duration<double>(std::max(last_finished, start) - start).count();
-    totals.add(samples, wall, process_cpu_seconds() - cpu0);
+    totals.add(samples, wall, before, ProcessUsage::now());
     return wall;
 }
 
@@ -256,7 +214,7 @@ void select1(benchmark::State& state) {
         state.counters[name + "_per_blocking_1"] = blocking_1_qps > 0 ? t.queries_per_second() / blocking_1_qps : 0;
         state.counters[name + "_p50_us"] = t.quantile_us(0.50);
         state.counters[name + "_p99_us"] = t.quantile_us(0.99);
-        state.counters[name + "_cpu_us"] = t.cpu_us_per_query();
+        state.counters[name + "_cpu_us"] = t.per_query(t.client_cpu_seconds * 1e6);
         state.counters[name + "_failures"] = double(t.failures);
     }
 }

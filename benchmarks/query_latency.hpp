@@ -24,26 +24,6 @@ struct alignas(64) ThreadSamples {
     std::uint64_t failures = 0;
 };
 
-// One contender's totals over every iteration.
-struct QueryTotals {
-    std::uint64_t queries = 0;
-    std::uint64_t failures = 0;
-    double wall_seconds = 0;
-    double client_cpu_seconds = 0;        // this process's CPU time (user + system, every thread) during the runs
-    std::uint64_t voluntary_switches = 0; // this process's threads' sleeps (a socket read, a futex) during the runs
-    std::vector<std::uint32_t> latency_ns;
-
-    double per_query(double amount) const { return queries > 0 ? amount / double(queries) : 0; }
-    double queries_per_second() const { return wall_seconds > 0 ? double(queries) / wall_seconds : 0; }
-    // The q-quantile (nearest rank) in microseconds; NaN with no samples.
-    double quantile_us(double q) {
-        if (latency_ns.empty()) return std::numeric_limits<double>::quiet_NaN();
-        const auto k = static_cast<std::size_t>(q * double(latency_ns.size() - 1) + 0.5);
-        std::nth_element(latency_ns.begin(), latency_ns.begin() + static_cast<std::ptrdiff_t>(k), latency_ns.end());
-        return latency_ns[k] / 1e3;
-    }
-};
-
 // The process's CPU time and voluntary context switches so far: what a contender costs the client side per query.
 // Where the server shares the client's cores, every client CPU microsecond is one the server does not get.
 struct ProcessUsage {
@@ -56,6 +36,45 @@ struct ProcessUsage {
         return {seconds(u.ru_utime) + seconds(u.ru_stime), static_cast<std::uint64_t>(u.ru_nvcsw)};
     }
 };
+
+// One contender's totals over every iteration.
+struct QueryTotals {
+    std::uint64_t queries = 0;
+    std::uint64_t failures = 0;
+    double wall_seconds = 0;
+    double client_cpu_seconds = 0;        // this process's CPU time (user + system, every thread) during the runs
+    std::uint64_t voluntary_switches = 0; // this process's threads' sleeps (a socket read, a futex) during the runs
+    std::vector<std::uint32_t> latency_ns;
+
+    // Adds one run: its samples, its wall time and what the process used during it.
+    void add(const std::vector<ThreadSamples>& samples, double wall, const ProcessUsage& before,
+             const ProcessUsage& after) {
+        wall_seconds += wall;
+        client_cpu_seconds += after.cpu_seconds - before.cpu_seconds;
+        voluntary_switches += after.voluntary_switches - before.voluntary_switches;
+        for (const ThreadSamples& s : samples) {
+            queries += s.latency_ns.size();
+            failures += s.failures;
+            latency_ns.insert(latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
+        }
+    }
+
+    double per_query(double amount) const { return queries > 0 ? amount / double(queries) : 0; }
+    double queries_per_second() const { return wall_seconds > 0 ? double(queries) / wall_seconds : 0; }
+    // The q-quantile (nearest rank) in microseconds; NaN with no samples.
+    double quantile_us(double q) {
+        if (latency_ns.empty()) return std::numeric_limits<double>::quiet_NaN();
+        const auto k = static_cast<std::size_t>(q * double(latency_ns.size() - 1) + 0.5);
+        std::nth_element(latency_ns.begin(), latency_ns.begin() + static_cast<std::ptrdiff_t>(k), latency_ns.end());
+        return latency_ns[k] / 1e3;
+    }
+};
+
+// Nanoseconds since t0, saturated to fit a latency sample.
+inline std::uint32_t ns_since(Clock::time_point t0) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
+    return static_cast<std::uint32_t>(std::min<long long>(ns, std::numeric_limits<std::uint32_t>::max()));
+}
 
 // Runs `query(thread)` (true: it succeeded; a throw counts as a failure) on `threads` threads for `duration`, timing
 // each call, and adds the outcome to `totals`. Returns the run's wall time in seconds.
@@ -72,22 +91,12 @@ double timed_run(std::size_t threads, std::chrono::milliseconds duration, QueryT
         } catch (const std::exception&) {
             ok = false;
         }
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
         if (ok)
-            samples[t].latency_ns.push_back(
-                static_cast<std::uint32_t>(std::min<long long>(ns, std::numeric_limits<std::uint32_t>::max())));
+            samples[t].latency_ns.push_back(ns_since(t0));
         else
             ++samples[t].failures;
     });
-    const ProcessUsage after = ProcessUsage::now();
-    totals.wall_seconds += run.wall_seconds;
-    totals.client_cpu_seconds += after.cpu_seconds - before.cpu_seconds;
-    totals.voluntary_switches += after.voluntary_switches - before.voluntary_switches;
-    for (const ThreadSamples& s : samples) {
-        totals.queries += s.latency_ns.size();
-        totals.failures += s.failures;
-        totals.latency_ns.insert(totals.latency_ns.end(), s.latency_ns.begin(), s.latency_ns.end());
-    }
+    totals.add(samples, run.wall_seconds, before, ProcessUsage::now());
     return run.wall_seconds;
 }
 
