@@ -563,6 +563,24 @@ double run_contender(const Contender& c, std::size_t threads, std::chrono::milli
     return run.wall_seconds;
 }
 
+// Each benchmark iteration runs every contender once (`run(contender, its totals)`, returning the run's wall time), in
+// an order that rotates between iterations; the iteration's time is respool's run, the results are in the counters.
+template <class ContenderTotals, class Run>
+void run_rotating(benchmark::State& state, const std::vector<Contender>& contenders,
+                  std::vector<ContenderTotals>& totals, Run&& run) {
+    std::size_t first = 0;
+    for (auto _ : state) {
+        double respool_wall = 0;
+        for (std::size_t k = 0; k < contenders.size(); ++k) {
+            const std::size_t which = (first + k) % contenders.size();
+            const double wall = run(contenders[which], totals[which]);
+            if (contenders[which].name == "respool") respool_wall = wall;
+        }
+        first = (first + 1) % contenders.size();
+        state.SetIterationTime(respool_wall);
+    }
+}
+
 // Runs every contender once per iteration, rotating the order; counters: each contender's operations per second,
 // respool's throughput over each (how many times faster respool is), and failures.
 void compare(benchmark::State& state, std::vector<Contender> (*make)(std::size_t), std::chrono::milliseconds length,
@@ -576,17 +594,8 @@ void compare(benchmark::State& state, std::vector<Contender> (*make)(std::size_t
         return;
     }
     std::vector<Totals> totals(contenders.size());
-    std::size_t first = 0;
-    for (auto _ : state) {
-        double respool_wall = 0;
-        for (std::size_t k = 0; k < contenders.size(); ++k) {
-            const std::size_t which = (first + k) % contenders.size();
-            const double wall = run_contender(contenders[which], threads, length, totals[which]);
-            if (contenders[which].name == "respool") respool_wall = wall;
-        }
-        first = (first + 1) % contenders.size();
-        state.SetIterationTime(respool_wall);
-    }
+    run_rotating(state, contenders, totals,
+                 [&](const Contender& c, Totals& t) { return run_contender(c, threads, length, t); });
     double respool_ops = 0, baseline_ops = 0;
     for (std::size_t i = 0; i < contenders.size(); ++i) {
         if (contenders[i].name == "respool") respool_ops = totals[i].ops_per_second();
@@ -620,18 +629,9 @@ void other_pools_32_threads_8_connections(benchmark::State& state) {
         return;
     }
     std::vector<respool_bench::QueryTotals> totals(contenders.size());
-    std::size_t first = 0;
-    for (auto _ : state) {
-        double respool_wall = 0;
-        for (std::size_t k = 0; k < contenders.size(); ++k) {
-            const std::size_t which = (first + k) % contenders.size();
-            const double wall = respool_bench::timed_run(shared_threads, select_run_length, totals[which],
-                                                         [&c = contenders[which]](std::size_t t) { return c.op(t); });
-            if (contenders[which].name == "respool") respool_wall = wall;
-        }
-        first = (first + 1) % contenders.size();
-        state.SetIterationTime(respool_wall);
-    }
+    run_rotating(state, contenders, totals, [](const Contender& c, respool_bench::QueryTotals& t) {
+        return respool_bench::timed_run(shared_threads, select_run_length, t, [&c](std::size_t i) { return c.op(i); });
+    });
     const double floor_qps = totals[0].queries_per_second(); // shared_contenders() puts the floor first
     const double floor_p99 = totals[0].quantile_us(0.99);
     for (std::size_t i = 0; i < contenders.size(); ++i) {
