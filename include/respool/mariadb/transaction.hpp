@@ -96,17 +96,12 @@ public:
                                  : "commit: a savepoint could not be rolled back; the transaction was rolled back");
         }
         if (connection_.is_broken()) {
-            // COMMIT was never sent: the server rolls back a transaction whose session is gone.
             active_ = false;
-            throw Error(errc::transaction_state,
-                        "commit: the connection was lost before COMMIT; the server rolled the transaction back");
+            throw detail::commit_after_lost_connection();
         }
         if (!connection_.in_transaction()) {
             active_ = false;
-            throw Error(errc::transaction_state,
-                        "commit: the server has no open transaction on this connection: it was ended by a ROLLBACK, "
-                        "a deadlock or a statement that commits implicitly (DDL), and what ran after that ran in "
-                        "autocommit mode");
+            throw detail::commit_without_transaction();
         }
         try {
             connection_.execute("COMMIT");

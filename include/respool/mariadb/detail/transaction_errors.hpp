@@ -23,6 +23,20 @@ inline void require_unbroken(bool broken, bool has_session) {
                     "START TRANSACTION");
 }
 
+// Why a COMMIT is not sent: an earlier statement lost the connection. The server rolls back a transaction whose
+// session is gone.
+inline Error commit_after_lost_connection() {
+    return Error(errc::transaction_state,
+                 "commit: the connection was lost before COMMIT; the server rolled the transaction back");
+}
+
+// Why a COMMIT is not sent: the server's status flags say no transaction is open any more.
+inline Error commit_without_transaction() {
+    return Error(errc::transaction_state,
+                 "commit: the server has no open transaction on this connection: it was ended by a ROLLBACK, a "
+                 "deadlock or a statement that commits implicitly (DDL), and what ran after that ran in autocommit mode");
+}
+
 // What a COMMIT that failed with the disconnect `lost` is reported as: errc::commit_outcome_unknown, with the
 // server errno and SQLSTATE of `lost`.
 inline Error commit_outcome_unknown(const Error& lost) {
