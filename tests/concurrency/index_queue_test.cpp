@@ -1,50 +1,23 @@
 // respool::detail::IndexQueue alone: FIFO order across wrap-around, flags that refuse pushes and pops,
 // take_all_and_set and pop_settled, and bounded, seeded multi-threaded stress checking that no index is ever held by
-// two threads and none is lost or duplicated.
+// two threads and none is lost or duplicated. The helpers and the stress harnesses it shares with index_stack_test
+// are in index_set_test_support.hpp.
 #define BOOST_TEST_MODULE index_queue
 #include <boost/test/unit_test.hpp>
+
+#include "index_set_test_support.hpp"
 
 #include <respool/respool.hpp>
 
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <random>
 #include <thread>
 #include <vector>
 
 using respool::detail::IndexQueue;
-
-namespace {
-
-std::uint64_t seed_from_env() {
-    if (const char* s = std::getenv("RESPOOL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
-
-std::vector<std::uint32_t> drain(IndexQueue& queue) {
-    std::vector<std::uint32_t> out;
-    for (std::uint32_t i = queue.pop(); i != IndexQueue::nil; i = queue.pop()) out.push_back(i);
-    return out;
-}
-
-bool each_exactly_once(const std::vector<std::uint32_t>& seen, std::uint32_t n) {
-    std::vector<int> count(n, 0);
-    for (const std::uint32_t i : seen) {
-        if (i >= n) return false;
-        ++count[i];
-    }
-    for (const int c : count)
-        if (c != 1) return false;
-    return seen.size() == n;
-}
-
-constexpr std::uint32_t flag_a = 1;
-constexpr std::uint32_t flag_b = 2;
-constexpr std::uint32_t flag_c = 4;
-
-} // namespace
+using namespace respool_test;
 
 // ---- single-threaded semantics ------------------------------------------------------------------------------------
 
@@ -162,72 +135,18 @@ BOOST_AUTO_TEST_CASE(take_all_and_set_on_an_empty_queue_still_raises_the_flags) 
 
 // ---- multi-threaded stress ----------------------------------------------------------------------------------------
 
-namespace {
-
-// Threads dequeue an index, mark it owned (it must not be owned already), hold it briefly, sometimes hold two, and
-// enqueue it back. With as many indices as cells, every cell is reused on every lap.
-void exclusive_ownership_stress(std::uint32_t indices, int threads, int iterations) {
-    const std::uint64_t seed = seed_from_env();
-    BOOST_TEST_MESSAGE("seed " << seed << " (set RESPOOL_TEST_SEED to repeat); " << indices << " indices, "
-                               << threads << " threads");
-    IndexQueue queue(indices);
-    for (std::uint32_t i = 0; i < indices; ++i) queue.push(i);
-    auto owner = std::make_unique<std::atomic<int>[]>(indices);
-    std::atomic<long> double_holds{0}, bad_indices{0}, pops{0};
-
-    auto worker = [&](std::uint64_t thread_seed) {
-        std::mt19937_64 rng(thread_seed);
-        std::uint32_t held[2];
-        for (int it = 0; it < iterations; ++it) {
-            const int want = rng() % 4 == 0 ? 2 : 1;
-            int got = 0;
-            for (int tries = 0; got < want && tries < 4; ++tries) {
-                const std::uint32_t i = queue.pop();
-                if (i == IndexQueue::nil) {
-                    std::this_thread::yield();
-                    continue;
-                }
-                if (i >= indices) {
-                    bad_indices.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                // acq_rel: the previous owner's release hands the index over; a second owner sees 1 here.
-                if (owner[i].exchange(1, std::memory_order_acq_rel) != 0) double_holds.fetch_add(1);
-                held[got++] = i;
-                pops.fetch_add(1, std::memory_order_relaxed);
-            }
-            if (rng() % 8 == 0) std::this_thread::yield();
-            for (int k = 0; k < got; ++k) {
-                owner[held[k]].store(0, std::memory_order_release); // release: pairs with the next owner's exchange
-                queue.push(held[k]);
-            }
-        }
-    };
-    {
-        std::vector<std::jthread> workers;
-        for (int t = 0; t < threads; ++t) workers.emplace_back(worker, seed + std::uint64_t(t));
-    }
-    BOOST_TEST_MESSAGE("pops " << pops.load());
-    BOOST_TEST(double_holds.load() == 0);
-    BOOST_TEST(bad_indices.load() == 0);
-    BOOST_TEST(pops.load() > 0);
-    BOOST_TEST(each_exactly_once(drain(queue), indices));
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(eight_threads_on_sixteen_indices_never_hold_one_twice_and_lose_none) {
-    exclusive_ownership_stress(16, 8, 20'000);
+    exclusive_ownership_stress<IndexQueue>(16, 8, 20'000);
 }
 
 BOOST_AUTO_TEST_CASE(eight_threads_on_three_indices_never_hold_one_twice_and_lose_none) {
-    exclusive_ownership_stress(3, 8, 20'000); // four cells for three indices
+    exclusive_ownership_stress<IndexQueue>(3, 8, 20'000); // four cells for three indices
 }
 
 // An enqueue must not find the ring full while a dequeuer of the previous lap sits between its claim and its
 // release: with two indices in two cells, one thread holds its claim while another cycles the other index.
 BOOST_AUTO_TEST_CASE(two_indices_in_two_cells_with_two_threads_cycling) {
-    exclusive_ownership_stress(2, 2, 50'000);
+    exclusive_ownership_stress<IndexQueue>(2, 2, 50'000);
 }
 
 // Maximum turnover with as many indices as cells: each thread dequeues and at once enqueues again. A dequeuer that is
@@ -257,100 +176,21 @@ BOOST_AUTO_TEST_CASE(an_enqueue_reaching_a_cell_its_dequeuer_has_not_released_wa
     BOOST_TEST(each_exactly_once(drain(queue), indices));
 }
 
-// A closer raises a flag and drains while pushers push with that flag refusing: every index ends up either taken by
-// the closer or kept by a pusher whose push was refused, exactly once (the pool's close() relies on this).
+// The pushers pop without refusing. They may still have popped after the closer's drain ended and found the door
+// shut: they kept those. Anything a pusher popped and could not push is in its kept list; nothing else may remain in
+// the queue.
 BOOST_AUTO_TEST_CASE(take_all_and_set_racing_refusable_pushes_loses_and_duplicates_nothing) {
-    const std::uint64_t seed = seed_from_env();
-    BOOST_TEST_MESSAGE("seed " << seed);
-    constexpr std::uint32_t indices = 32;
-    constexpr int threads = 6;
-    constexpr int rounds = 60;
-    std::mt19937_64 rng(seed);
-    long refused_total = 0;
-    for (int round = 0; round < rounds; ++round) {
-        IndexQueue queue(indices);
-        for (std::uint32_t i = 0; i < indices; ++i) queue.push(i);
-        std::vector<std::vector<std::uint32_t>> kept(threads);
-        std::vector<std::uint32_t> taken;
-        std::atomic<bool> go{false};
-        const int close_after = int(rng() % 16);
-        {
-            std::vector<std::jthread> workers;
-            for (int t = 0; t < threads; ++t) {
-                workers.emplace_back([&, t] {
-                    while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-                    for (;;) {
-                        const std::uint32_t i = queue.pop();
-                        if (i == IndexQueue::nil) {
-                            if (queue.flags() & flag_c) return;
-                            std::this_thread::yield();
-                            continue;
-                        }
-                        if (queue.push(i, flag_c) == IndexQueue::Push::refused) {
-                            kept[std::size_t(t)].push_back(i);
-                            return;
-                        }
-                    }
-                });
-            }
-            go.store(true, std::memory_order_release);
-            for (int spin = 0; spin < close_after; ++spin) std::this_thread::yield();
-            queue.take_all_and_set(flag_c, [&](std::uint32_t i) { taken.push_back(i); });
-        }
-        // Workers may still have popped after the drain ended and found the door shut: they kept those. Anything a
-        // worker popped and could not push is in `kept`; nothing else may remain in the queue.
-        std::vector<std::uint32_t> all = taken;
-        for (const auto& k : kept) {
-            all.insert(all.end(), k.begin(), k.end());
-            refused_total += long(k.size());
-        }
+    const auto nothing_left = [](IndexQueue& queue, int round) {
         const auto rest = drain(queue);
         BOOST_TEST_REQUIRE(rest.empty(), "round " << round << ": " << rest.size() << " left after the drain");
-        BOOST_TEST_REQUIRE(each_exactly_once(all, indices), "round " << round);
-    }
-    BOOST_TEST_MESSAGE("pushes refused by the flag: " << refused_total);
+    };
+    take_all_racing_refusable_pushes_stress<IndexQueue>(/*pushers_pop_refusing=*/0, nothing_left);
 }
 
-// Dekker with the flag: one thread raises a flag and then pop_settled(); another pushes with that flag refusing. A
-// push that was not refused is found, even when its publication is still in flight.
+// The pop after the flag raise is pop_settled(): a push that was not refused is found even when its publication is
+// still in flight.
 BOOST_AUTO_TEST_CASE(a_push_not_refused_is_seen_by_pop_settled_after_the_flag_raise) {
-    const std::uint64_t seed = seed_from_env();
-    BOOST_TEST_MESSAGE("seed " << seed);
-    std::mt19937_64 rng(seed);
-    long missed = 0, pushed_count = 0;
-    for (int round = 0; round < 400; ++round) {
-        IndexQueue queue(1);
-        IndexQueue::Push result = IndexQueue::Push::refused;
-        std::uint32_t found = IndexQueue::nil;
-        std::atomic<int> ready{0};
-        const int delay_push = int(rng() % 4);
-        const int delay_raise = int(rng() % 4);
-        {
-            std::jthread pusher([&] {
-                ready.fetch_add(1);
-                while (ready.load() < 2) {
-                }
-                for (int i = 0; i < delay_push; ++i) std::this_thread::yield();
-                result = queue.push(0, flag_a);
-            });
-            std::jthread waiter([&] {
-                ready.fetch_add(1);
-                while (ready.load() < 2) {
-                }
-                for (int i = 0; i < delay_raise; ++i) std::this_thread::yield();
-                queue.set_flags(flag_a);
-                found = queue.pop_settled();
-            });
-        }
-        if (result == IndexQueue::Push::pushed) {
-            ++pushed_count;
-            if (found != 0u) ++missed;
-        } else if (found != IndexQueue::nil) {
-            ++missed;
-        }
-    }
-    BOOST_TEST_MESSAGE("rounds where the push won: " << pushed_count);
-    BOOST_TEST(missed == 0);
+    flag_raise_racing_a_push_stress<IndexQueue>([](IndexQueue& queue) { return queue.pop_settled(); });
 }
 
 // pop_settled() racing plain pops and pushes returns only indices nobody else holds.

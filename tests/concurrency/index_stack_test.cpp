@@ -1,50 +1,22 @@
 // respool::detail::IndexStack alone: LIFO order, flags that refuse pushes and pops, take_all_and_set, and bounded,
 // seeded multi-threaded stress checking that no index is ever held by two threads and none is lost or duplicated.
+// The helpers and the stress harnesses it shares with index_queue_test are in index_set_test_support.hpp.
 #define BOOST_TEST_MODULE index_stack
 #include <boost/test/unit_test.hpp>
+
+#include "index_set_test_support.hpp"
 
 #include <respool/respool.hpp>
 
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>
 #include <memory>
 #include <random>
 #include <thread>
 #include <vector>
 
 using respool::detail::IndexStack;
-
-namespace {
-
-std::uint64_t seed_from_env() {
-    if (const char* s = std::getenv("RESPOOL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
-
-std::vector<std::uint32_t> drain(IndexStack& stack) {
-    std::vector<std::uint32_t> out;
-    for (std::uint32_t i = stack.pop(); i != IndexStack::nil; i = stack.pop()) out.push_back(i);
-    return out;
-}
-
-// Every index of [0, n) appears exactly once in `seen`.
-bool each_exactly_once(const std::vector<std::uint32_t>& seen, std::uint32_t n) {
-    std::vector<int> count(n, 0);
-    for (const std::uint32_t i : seen) {
-        if (i >= n) return false;
-        ++count[i];
-    }
-    for (const int c : count)
-        if (c != 1) return false;
-    return seen.size() == n;
-}
-
-constexpr std::uint32_t flag_a = 1;
-constexpr std::uint32_t flag_b = 2;
-constexpr std::uint32_t flag_c = 4;
-
-} // namespace
+using namespace respool_test;
 
 // ---- single-threaded semantics ------------------------------------------------------------------------------------
 
@@ -178,160 +150,27 @@ BOOST_AUTO_TEST_CASE(index_taken_by_take_all_can_be_pushed_again_from_the_callba
 
 // ---- multi-threaded stress ----------------------------------------------------------------------------------------
 
-namespace {
-
-// Threads pop an index, mark it owned (it must not be owned already), hold it briefly, sometimes hold two, and push
-// it back. Few indices and many threads make ABA on the head as likely as it gets.
-void exclusive_ownership_stress(std::uint32_t indices, int threads, int iterations) {
-    const std::uint64_t seed = seed_from_env();
-    BOOST_TEST_MESSAGE("seed " << seed << " (set RESPOOL_TEST_SEED to repeat); " << indices << " indices, "
-                               << threads << " threads");
-    IndexStack stack(indices);
-    for (std::uint32_t i = 0; i < indices; ++i) stack.push(i);
-    auto owner = std::make_unique<std::atomic<int>[]>(indices);
-    std::atomic<long> double_holds{0}, bad_indices{0}, pops{0};
-
-    auto worker = [&](std::uint64_t thread_seed) {
-        std::mt19937_64 rng(thread_seed);
-        std::uint32_t held[2];
-        for (int it = 0; it < iterations; ++it) {
-            const int want = rng() % 4 == 0 ? 2 : 1;
-            int got = 0;
-            for (int tries = 0; got < want && tries < 4; ++tries) {
-                const std::uint32_t i = stack.pop();
-                if (i == IndexStack::nil) {
-                    std::this_thread::yield();
-                    continue;
-                }
-                if (i >= indices) {
-                    bad_indices.fetch_add(1, std::memory_order_relaxed);
-                    continue;
-                }
-                // acq_rel: the previous owner's release hands the index over; a second owner sees 1 here.
-                if (owner[i].exchange(1, std::memory_order_acq_rel) != 0) double_holds.fetch_add(1);
-                held[got++] = i;
-                pops.fetch_add(1, std::memory_order_relaxed);
-            }
-            if (rng() % 8 == 0) std::this_thread::yield();
-            for (int k = got; k-- > 0;) {
-                owner[held[k]].store(0, std::memory_order_release); // release: pairs with the next owner's exchange
-                stack.push(held[k]);
-            }
-        }
-    };
-    {
-        std::vector<std::jthread> workers;
-        for (int t = 0; t < threads; ++t) workers.emplace_back(worker, seed + std::uint64_t(t));
-    }
-    BOOST_TEST_MESSAGE("pops " << pops.load());
-    BOOST_TEST(double_holds.load() == 0);
-    BOOST_TEST(bad_indices.load() == 0);
-    BOOST_TEST(pops.load() > 0);
-    BOOST_TEST(each_exactly_once(drain(stack), indices));
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(eight_threads_never_hold_one_index_twice_and_lose_none) {
-    exclusive_ownership_stress(16, 8, 20'000);
+    exclusive_ownership_stress<IndexStack>(16, 8, 20'000);
 }
 
 BOOST_AUTO_TEST_CASE(eight_threads_on_two_indices_survive_aba_on_the_head) {
-    exclusive_ownership_stress(2, 8, 20'000);
+    exclusive_ownership_stress<IndexStack>(2, 8, 20'000);
 }
 
-// A closer raises a flag and takes everything while pushers push with that flag refusing: every index ends up either
-// taken by the closer or kept by a pusher whose push was refused, exactly once (the pool's close() relies on this).
+// The pushers pop with the closing flag refusing; once the closer has taken everything, nothing may be left and the
+// flag stays raised.
 BOOST_AUTO_TEST_CASE(take_all_and_set_racing_refusable_pushes_loses_and_duplicates_nothing) {
-    const std::uint64_t seed = seed_from_env();
-    BOOST_TEST_MESSAGE("seed " << seed);
-    constexpr std::uint32_t indices = 32;
-    constexpr int threads = 6;
-    constexpr int rounds = 60;
-    std::mt19937_64 rng(seed);
-    long refused_total = 0;
-    for (int round = 0; round < rounds; ++round) {
-        IndexStack stack(indices);
-        for (std::uint32_t i = 0; i < indices; ++i) stack.push(i);
-        std::vector<std::vector<std::uint32_t>> kept(threads);
-        std::vector<std::uint32_t> taken;
-        std::atomic<bool> go{false};
-        const int close_after = int(rng() % 16);
-        {
-            std::vector<std::jthread> workers;
-            for (int t = 0; t < threads; ++t) {
-                workers.emplace_back([&, t] {
-                    while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-                    for (;;) {
-                        const std::uint32_t i = stack.pop(flag_c);
-                        if (i == IndexStack::nil) {
-                            if (stack.flags() & flag_c) return;
-                            std::this_thread::yield();
-                            continue;
-                        }
-                        if (stack.push(i, flag_c) == IndexStack::Push::refused) {
-                            kept[std::size_t(t)].push_back(i);
-                            return;
-                        }
-                    }
-                });
-            }
-            go.store(true, std::memory_order_release);
-            for (int spin = 0; spin < close_after; ++spin) std::this_thread::yield();
-            stack.take_all_and_set(flag_c, [&](std::uint32_t i) { taken.push_back(i); });
-        }
-        std::vector<std::uint32_t> all = taken;
-        for (const auto& k : kept) {
-            all.insert(all.end(), k.begin(), k.end());
-            refused_total += long(k.size());
-        }
-        BOOST_TEST_REQUIRE(each_exactly_once(all, indices), "round " << round);
+    const auto empty_and_closed = [](IndexStack& stack, int) {
         BOOST_TEST(stack.empty());
         BOOST_TEST(stack.flags() == flag_c);
-    }
-    BOOST_TEST_MESSAGE("pushes refused by the flag: " << refused_total);
+    };
+    take_all_racing_refusable_pushes_stress<IndexStack>(/*pushers_pop_refusing=*/flag_c, empty_and_closed);
 }
 
-// Dekker with the flag: one thread raises a flag and then pops; another pushes with that flag refusing. Whatever the
-// interleaving, a push that was not refused is found by the pop that follows the raise.
+// A plain pop after the flag raise is enough for the stack: the flags and the head share one word.
 BOOST_AUTO_TEST_CASE(a_push_not_refused_is_seen_by_a_pop_after_the_flag_raise) {
-    const std::uint64_t seed = seed_from_env();
-    BOOST_TEST_MESSAGE("seed " << seed);
-    std::mt19937_64 rng(seed);
-    long missed = 0, pushed_count = 0;
-    for (int round = 0; round < 400; ++round) {
-        IndexStack stack(1);
-        IndexStack::Push result = IndexStack::Push::refused;
-        std::uint32_t found = IndexStack::nil;
-        std::atomic<int> ready{0};
-        const int delay_push = int(rng() % 4);
-        const int delay_raise = int(rng() % 4);
-        {
-            std::jthread pusher([&] {
-                ready.fetch_add(1);
-                while (ready.load() < 2) {
-                }
-                for (int i = 0; i < delay_push; ++i) std::this_thread::yield();
-                result = stack.push(0, flag_a);
-            });
-            std::jthread waiter([&] {
-                ready.fetch_add(1);
-                while (ready.load() < 2) {
-                }
-                for (int i = 0; i < delay_raise; ++i) std::this_thread::yield();
-                stack.set_flags(flag_a);
-                found = stack.pop();
-            });
-        }
-        if (result == IndexStack::Push::pushed) {
-            ++pushed_count;
-            if (found != 0u) ++missed;
-        } else if (found != IndexStack::nil) {
-            ++missed; // refused, yet something was found
-        }
-    }
-    BOOST_TEST_MESSAGE("rounds where the push won: " << pushed_count);
-    BOOST_TEST(missed == 0);
+    flag_raise_racing_a_push_stress<IndexStack>([](IndexStack& stack) { return stack.pop(); });
 }
 
 // Flags toggled by one thread while others push and pop with and without refusing flags: the flags never change as
