@@ -18,11 +18,13 @@
 #include <vector>
 
 #include "fake_resource.hpp"
+#include "test_seed.hpp"
 
 using namespace std::chrono_literals;
 using respool_test::Fake;
 using respool_test::FakeFactory;
 using respool_test::FakeValidator;
+using respool_test::seed_from_env;
 using StressPool = respool::Pool<Fake, FakeFactory, FakeValidator>;
 
 namespace {
@@ -86,11 +88,6 @@ private:
     std::shared_ptr<State> state_;
     std::vector<std::jthread> workers_;
 };
-
-std::uint64_t seed_from_env() {
-    if (const char* s = std::getenv("RESPOOL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
 
 } // namespace
 

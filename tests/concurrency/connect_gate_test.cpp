@@ -17,15 +17,13 @@
 #include <thread>
 #include <vector>
 
+#include "test_seed.hpp"
+
 using namespace std::chrono_literals;
 using respool::detail::ConnectGate;
+using respool_test::seed_from_env;
 
 namespace {
-
-std::uint64_t seed_from_env() {
-    if (const char* s = std::getenv("RESPOOL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
 
 struct Counters {
     std::atomic<int> creating{0};

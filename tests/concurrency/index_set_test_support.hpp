@@ -17,6 +17,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "test_seed.hpp"
+
 namespace respool_test {
 
 // The interface IndexStack and IndexQueue have in common, which is all the shared code below uses.
@@ -37,11 +39,6 @@ inline constexpr bool pops_newest_first = std::is_same_v<Set, respool::detail::I
 inline constexpr std::uint32_t flag_a = 1;
 inline constexpr std::uint32_t flag_b = 2;
 inline constexpr std::uint32_t flag_c = 4;
-
-inline std::uint64_t seed_from_env() {
-    if (const char* s = std::getenv("RESPOOL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
 
 // Pops until the set is empty, in the order the set hands the indices out.
 template <IndexSet Set>

@@ -18,21 +18,18 @@
 #include <vector>
 
 #include "fake_resource.hpp"
+#include "test_seed.hpp"
 
 using namespace std::chrono_literals;
 using respool_test::CreateFailed;
 using respool_test::Fake;
 using respool_test::FakeFactory;
 using respool_test::FakeValidator;
+using respool_test::seed_from_env;
 
 namespace {
 
 using StressPool = respool::Pool<Fake, FakeFactory, FakeValidator>;
-
-std::uint64_t seed_from_env() {
-    if (const char* s = std::getenv("RESPOOL_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-    return std::random_device{}();
-}
 
 struct Outcome {
     std::atomic<long> acquired{0}, timeouts{0}, create_errors{0}, cancelled{0}, closed{0};
