@@ -27,15 +27,16 @@ using respool_bench::run_threads_for;
 constexpr std::size_t thread_count = 32;
 constexpr std::size_t resource_count = 4;
 constexpr auto hold_time = 200ns;
-// Long enough that every thread gets several scheduler time slices (32 threads on 2 cores get ~1/16 of a core each):
-// over a short run the scheduler alone makes the counts uneven, pool or not. RESPOOL_BENCH_RUN_MS changes it, to see
-// how the imbalance evens out over longer windows (docs/benchmarks.md).
+// Long enough that every thread gets many scheduler time slices (32 threads on 2 cores get ~1/16 of a core each, so
+// ~300 ms of CPU in 5 s): over a short run the scheduler alone makes the counts uneven, pool or not (with no pool,
+// max/min reached 3-4 in a third of 600 ms runs on the 2-core machine of docs/benchmarks.md). RESPOOL_BENCH_RUN_MS
+// changes it, to see how the counts even out as the window grows (docs/benchmarks.md).
 const std::chrono::milliseconds run_length = [] {
     const char* text = std::getenv("RESPOOL_BENCH_RUN_MS");
     const long ms = text ? std::strtol(text, nullptr, 10) : 0;
-    return ms > 0 ? std::chrono::milliseconds(ms) : std::chrono::milliseconds(600);
+    return ms > 0 ? std::chrono::milliseconds(ms) : std::chrono::milliseconds(5'000);
 }();
-constexpr int iterations = 3; // x 2 contenders x 600 ms: about 4 s
+constexpr int iterations = 3; // x 2 contenders x 5 s: about 30 s
 
 std::uint64_t hold_iterations = 0; // set by main() before any benchmark runs
 
