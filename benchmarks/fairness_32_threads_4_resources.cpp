@@ -28,9 +28,9 @@ constexpr std::size_t thread_count = 32;
 constexpr std::size_t resource_count = 4;
 constexpr auto hold_time = 200ns;
 // Long enough that every thread gets many scheduler time slices (32 threads on 2 cores get ~1/16 of a core each, so
-// ~300 ms of CPU in 5 s): over a short run the scheduler alone makes the counts uneven, pool or not (with no pool,
-// max/min reached 3-4 in a third of 600 ms runs on the 2-core machine of docs/benchmarks.md). RESPOOL_BENCH_RUN_MS
-// changes it, to see how the counts even out as the window grows (docs/benchmarks.md).
+// ~300 ms of CPU in 5 s). Over short runs the counts are uneven, a little with no pool and far more with respool,
+// whose callers yield before they queue and which Linux's EEVDF books as used slices; over seconds those charges
+// average out. RESPOOL_BENCH_RUN_MS changes the length, to see the counts even out as it grows (docs/benchmarks.md).
 const std::chrono::milliseconds run_length = [] {
     const char* text = std::getenv("RESPOOL_BENCH_RUN_MS");
     const long ms = text ? std::strtol(text, nullptr, 10) : 0;
