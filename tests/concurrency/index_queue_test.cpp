@@ -166,13 +166,13 @@ BOOST_AUTO_TEST_CASE(an_enqueue_reaching_a_cell_its_dequeuer_has_not_released_wa
                 for (int it = 0; it < 20'000; ++it) {
                     const std::uint32_t i = queue.pop();
                     if (i == IndexQueue::nil) continue;
-                    pops.fetch_add(1, std::memory_order_relaxed);
+                    pops.fetch_add(1, std::memory_order_relaxed); // relaxed: a count, read after the join
                     queue.push(i);
                 }
             });
         }
     }
-    BOOST_TEST(pops.load() > 0);
+    BOOST_TEST(pops.load(std::memory_order_relaxed) > 0); // relaxed: the joins ordered the counts before
     BOOST_TEST(each_exactly_once(drain(queue), indices));
 }
 
@@ -213,14 +213,16 @@ BOOST_AUTO_TEST_CASE(pop_settled_racing_pops_and_pushes_never_double_hands_an_in
                         std::this_thread::yield();
                         continue;
                     }
-                    if (owner[i].exchange(1, std::memory_order_acq_rel) != 0) double_holds.fetch_add(1);
+                    // acq_rel: the previous owner's release hands the index over; relaxed count, read after the join.
+                    if (owner[i].exchange(1, std::memory_order_acq_rel) != 0)
+                        double_holds.fetch_add(1, std::memory_order_relaxed);
                     if (rng() % 8 == 0) std::this_thread::yield();
-                    owner[i].store(0, std::memory_order_release);
+                    owner[i].store(0, std::memory_order_release); // release: pairs with the next owner's exchange
                     queue.push(i);
                 }
             });
         }
     }
-    BOOST_TEST(double_holds.load() == 0);
+    BOOST_TEST(double_holds.load(std::memory_order_relaxed) == 0); // relaxed: the joins ordered the count before
     BOOST_TEST(each_exactly_once(drain(queue), indices));
 }

@@ -196,10 +196,12 @@ BOOST_AUTO_TEST_CASE(flag_changes_racing_pushes_and_pops_keep_flags_and_indices_
                         std::this_thread::yield();
                         continue;
                     }
-                    if (owner[i].exchange(1, std::memory_order_acq_rel) != 0) double_holds.fetch_add(1);
+                    // acq_rel: the previous owner's release hands the index over; relaxed counts, read after the join.
+                    if (owner[i].exchange(1, std::memory_order_acq_rel) != 0)
+                        double_holds.fetch_add(1, std::memory_order_relaxed);
                     // flag_c is never set by anyone: seeing it means a push or pop corrupted the flag bits.
-                    if (stack.flags_hint() & flag_c) wrong_flags.fetch_add(1);
-                    owner[i].store(0, std::memory_order_release);
+                    if (stack.flags_hint() & flag_c) wrong_flags.fetch_add(1, std::memory_order_relaxed);
+                    owner[i].store(0, std::memory_order_release); // release: pairs with the next owner's exchange
                     while (stack.push(i, refusing) == IndexStack::Push::refused) std::this_thread::yield();
                 }
             });
@@ -215,8 +217,9 @@ BOOST_AUTO_TEST_CASE(flag_changes_racing_pushes_and_pops_keep_flags_and_indices_
         stack.clear_flags(flag_b);
         stop.store(true, std::memory_order_relaxed);
     }
-    BOOST_TEST(double_holds.load() == 0);
-    BOOST_TEST(wrong_flags.load() == 0);
+    // relaxed: the joins ordered the workers' counts before these loads.
+    BOOST_TEST(double_holds.load(std::memory_order_relaxed) == 0);
+    BOOST_TEST(wrong_flags.load(std::memory_order_relaxed) == 0);
     BOOST_TEST(stack.flags() == 0u);
     BOOST_TEST(each_exactly_once(drain(stack), indices));
 }
