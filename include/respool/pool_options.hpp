@@ -47,10 +47,11 @@ struct PoolOptions {
                                                     // false: the application calls Pool::maintain() itself
     bool fair_queue = false;                        // strict FIFO: once anyone waits, every return goes to the first
                                                     // waiter (handoff_after is then 0), so nobody overtakes a queued
-                                                    // caller; a queued caller yields once before it sleeps: a far
-                                                    // shorter tail when threads outnumber resources, and for holds
-                                                    // as long as a database round trip more throughput too where
-                                                    // the server has CPUs of its own (docs/benchmarks.md)
+                                                    // caller; a caller that finds nothing free queues at once and
+                                                    // yields once before it sleeps: a far shorter tail when threads
+                                                    // outnumber resources, and for holds as long as a database
+                                                    // round trip more throughput too where the server has CPUs of
+                                                    // its own (docs/benchmarks.md)
 
     // true when a background thread has work: keepalive, idle timeout, min_idle or leak detection.
     bool needs_maintenance() const noexcept {
