@@ -1453,10 +1453,11 @@ namespace detail {
 // Connects a connection the pool just made and runs its init statements, holding one of the pool's max_connecting
 // turns meanwhile (waiting for it until `deadline`). A connection whose set-up does not complete (connecting or an
 // init statement failed, the wait for a turn timed out or was cancelled, the pool closed, or the coroutine was
-// destroyed) is destroyed, never pooled: the next acquire makes a new one, as the blocking pool does. Suspends;
-// never blocks. Throws Error, TimeoutError, PoolClosedError or CancelledError. `turns` and `lease` must outlive the
-// call.
-inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::Lease& lease,
+// destroyed) is destroyed, never pooled: the next acquire makes a new one, as the blocking pool does. A connect or
+// init statement that fails counts in `failed_connects`. Suspends; never blocks. Throws Error, TimeoutError,
+// PoolClosedError or CancelledError. `turns`, `failed_connects` and `lease` must outlive the call.
+inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, std::atomic<std::uint64_t>& failed_connects,
+                                           AsyncCorePool::Lease& lease,
                                            std::chrono::steady_clock::time_point deadline) {
     struct DestroyUnlessSetUp {
         AsyncCorePool::Lease& lease;
@@ -1466,7 +1467,12 @@ inline boost::asio::awaitable<void> set_up(ConnectTurns& turns, AsyncCorePool::L
         }
     } guard{lease};
     const ConnectTurns::Turn turn = co_await turns.async_take(deadline);
-    co_await lease->async_connect();
+    try {
+        co_await lease->async_connect();
+    } catch (const Error&) {
+        failed_connects.fetch_add(1, std::memory_order_relaxed); // relaxed: a statistic
+        throw;
+    }
     guard.set_up = true;
 }
 
@@ -1572,6 +1578,8 @@ public:
     const PoolOptions options; // as given (the core's max_connecting is 0)
     const ValidatorOptions validator_options;
     const std::shared_ptr<ConnectTurns> turns;
+    // Set-ups whose connect or init statements failed: the blocking pool's failed creations.
+    std::atomic<std::uint64_t> failed_connects{0};
 
 private:
     // Posts a fill to the pool's executor unless one is pending. Never blocks; never throws.
@@ -1692,7 +1700,7 @@ private:
                                                     std::uint64_t round) {
         bool connected = false;
         try {
-            co_await set_up(*self->turns, lease, std::chrono::steady_clock::time_point::max());
+            co_await set_up(*self->turns, self->failed_connects, lease, std::chrono::steady_clock::time_point::max());
             connected = true;
         } catch (...) {
             // set_up() destroyed the connection; the maintenance thread's next pass makes another.
@@ -1788,7 +1796,7 @@ public:
                                                                                 boost::asio::use_awaitable);
             AsyncConnection& c = *lease;
             if (!c.is_connected()) {
-                co_await detail::set_up(*shared->turns, lease, deadline);
+                co_await detail::set_up(*shared->turns, shared->failed_connects, lease, deadline);
                 shared->set_up_succeeded(); // the server answers: a fill backing off may try again
                 co_return AsyncLease(std::move(lease), reset);
             }
@@ -1807,10 +1815,17 @@ public:
         }
     }
 
-    // The core pool's statistics; `timeouts` also counts acquires that timed out waiting for a max_connecting turn.
+    // The core pool's statistics, counted as the blocking pool counts them: `timeouts` also counts acquires that timed
+    // out waiting for a max_connecting turn, and a connection whose connect or init statements failed is a
+    // create_failure, not a connection created and destroyed (the core made it unconnected, so it counted both).
     PoolStats stats() const noexcept {
+        // relaxed: a statistic, read on its own as the core's counters are; hence the clamps below.
+        const std::uint64_t failed = shared_->failed_connects.load(std::memory_order_relaxed);
         PoolStats st = shared_->core().stats();
         st.timeouts += shared_->turns->timeouts();
+        st.create_failures += failed;
+        st.created -= std::min(st.created, failed);
+        st.destroyed -= std::min(st.destroyed, failed);
         return st;
     }
     // The options as given (core().options() differs: its max_connecting is 0, the limit being applied here).
