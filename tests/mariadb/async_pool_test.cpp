@@ -136,10 +136,8 @@ BOOST_AUTO_TEST_CASE(a_failed_connect_reaches_the_caller_with_the_servers_messag
     const auto st = pool.stats();
     BOOST_TEST(st.size == 0u); // the unconnected connection was destroyed, its room given back
     BOOST_TEST(st.in_use == 0u);
-    // Counted as the blocking pool counts a connect that fails: a failed creation, nothing created or destroyed.
-    BOOST_TEST(st.create_failures == 1u);
-    BOOST_TEST(st.created == 0u);
-    BOOST_TEST(st.destroyed == 0u);
+    BOOST_TEST(st.create_failures == 1u); // a connect that failed, as the blocking pool counts it
+    BOOST_TEST(st.created == st.destroyed);
 }
 
 BOOST_AUTO_TEST_CASE(a_url_configures_the_pool_and_acquire_times_out_when_exhausted) {
@@ -435,10 +433,10 @@ BOOST_AUTO_TEST_CASE(a_connection_whose_init_statement_failed_is_destroyed_never
             }
         }
     }
-    const auto st = pool.stats(); // counted as the blocking pool counts them: three failed creations
-    BOOST_TEST(st.create_failures == 3u);
-    BOOST_TEST(st.created == 0u);
-    BOOST_TEST(st.destroyed == 0u);
+    const auto st = pool.stats();
+    BOOST_TEST(st.create_failures == 3u); // three failed set-ups, as the blocking pool counts them
+    BOOST_TEST(st.created == 3u);         // the core made each one unconnected, and destroyed it
+    BOOST_TEST(st.destroyed == 3u);
     BOOST_TEST(st.size == 0u);
 }
 
@@ -559,8 +557,8 @@ BOOST_AUTO_TEST_CASE(a_min_idle_fill_that_fails_waits_twice_as_long_each_time_an
     // connection; once the fill it requested has run on the executor, that fill waits for its backoff.
     const bool tried = eventually(
         [&] {
-            const auto st = pool->stats(); // each failed set-up is a create failure, not a connection created
-            return count() >= 8 && st.create_failures >= 8u && st.created + st.create_failures >= 9u;
+            const auto st = pool->stats(); // each failed set-up is a create failure too
+            return count() >= 8 && st.create_failures >= 8u && st.created >= 9u;
         },
         20s);
     std::promise<void> fill_ran;

@@ -410,17 +410,13 @@ public:
         }
     }
 
-    // The core pool's statistics, counted as the blocking pool counts them: `timeouts` also counts acquires that timed
-    // out waiting for a max_connecting turn, and a connection whose connect or init statements failed is a
-    // create_failure, not a connection created and destroyed (the core made it unconnected, so it counted both).
+    // The core pool's statistics, where `timeouts` also counts acquires that timed out waiting for a max_connecting
+    // turn and `create_failures` counts connects and init statements that failed. The core makes each connection
+    // unconnected, so `created` and `destroyed` count those that failed too: every counter only ever grows.
     PoolStats stats() const noexcept {
-        // relaxed: a statistic, read on its own as the core's counters are; hence the clamps below.
-        const std::uint64_t failed = shared_->failed_connects.load(std::memory_order_relaxed);
         PoolStats st = shared_->core().stats();
         st.timeouts += shared_->turns->timeouts();
-        st.create_failures += failed;
-        st.created -= std::min(st.created, failed);
-        st.destroyed -= std::min(st.destroyed, failed);
+        st.create_failures += shared_->failed_connects.load(std::memory_order_relaxed); // relaxed: a statistic
         return st;
     }
     // The options as given (core().options() differs: its max_connecting is 0, the limit being applied here).
