@@ -226,8 +226,8 @@ void summary(const respool_bench::Collected& c, std::ostream& out) {
             << c.repetitions(name) << " reps)\n";
         out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
             << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
-            << "p99 / floor" << std::setw(11) << "p99.9 us" << std::setw(10) << "failures" << std::setw(11) << "cpu us/q" << std::setw(11)
-            << "sleeps/q" << "\n";
+            << "p99 / floor" << std::setw(11) << "p99.9 us" << std::setw(10) << "failures" << std::setw(11)
+            << "cpu us/q" << std::setw(11) << "sleeps/q" << "\n";
         const double floor_p99 = get("floor_p99_us");
         for (const char* contender : contender_names) {
             const std::string k = contender;

@@ -702,8 +702,8 @@ void shared_summary(const respool_bench::Collected& c, const std::string& name,
         << static_cast<int>(get("connections")) << ", " << c.repetitions(name) << " reps)\n";
     out << "    " << std::left << std::setw(18) << "contender" << std::right << std::setw(11) << "queries/s"
         << std::setw(10) << "/ floor" << std::setw(10) << "p50 us" << std::setw(10) << "p99 us" << std::setw(13)
-        << "p99 / floor" << std::setw(11) << "p99.9 us" << std::setw(11) << "cpu us/q" << std::setw(10) << "sleeps/q" << std::setw(10)
-        << "failures" << "\n";
+        << "p99 / floor" << std::setw(11) << "p99.9 us" << std::setw(11) << "cpu us/q" << std::setw(10)
+        << "sleeps/q" << std::setw(10) << "failures" << "\n";
     for (const auto& entry : counters) {
         const std::string& key = entry.first;
         const auto end = key.rfind("_qps");
@@ -713,7 +713,8 @@ void shared_summary(const respool_bench::Collected& c, const std::string& name,
             << get(key) << std::setprecision(3) << std::setw(10) << get(who + "_vs_floor") << std::setprecision(1)
             << std::setw(10) << get(who + "_p50_us") << std::setw(10) << get(who + "_p99_us") << std::setprecision(2)
             << std::setw(13) << get(who + "_p99_vs_floor") << std::setprecision(0) << std::setw(11)
-            << get(who + "_p999_us") << std::setprecision(1) << std::setw(11) << get(who + "_cpu_us_per_q") << std::setprecision(2) << std::setw(10) << get(who + "_sleeps_per_q")
+            << get(who + "_p999_us") << std::setprecision(1) << std::setw(11) << get(who + "_cpu_us_per_q")
+            << std::setprecision(2) << std::setw(10) << get(who + "_sleeps_per_q")
             << std::setprecision(0) << std::setw(10) << get(who + "_failures") << "\n";
     }
 }

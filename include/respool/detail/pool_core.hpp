@@ -453,7 +453,7 @@ public:
 
 private:
     // Looks at the idle set this many more times, yielding between, before sleeping: a holder on another core is
-    // often about to return, and a sleep costs two context switches.
+    // often about to return, and a sleep costs two context switches. Not with fair_queue (see acquire()).
     static constexpr int spin_attempts = 2;
     // Threads a maintenance pass starts to run its due keepalive checks at once, besides its own.
     static constexpr std::size_t max_keepalive_workers = 15;
@@ -595,7 +595,7 @@ private:
         // Raise the flag (a seq_cst RMW), then look again (seq_cst loads). A return either saw the flag and comes to
         // mutex_, or pushed before it and the look below finds its slot (Dekker; pairs with check_in, whose push
         // the flag refuses, and with release_room's push-then-load).
-        idle_.set_flags(waiters_flag);
+        idle_.set_flags(queued_flags());
         // Counted once the flag is up. release: pairs with the acquire load in stats(), so a thread that sees the
         // waiter counted sees the flag too, and a return it makes then takes the slow path to the waiter.
         waiting_.fetch_add(1, std::memory_order_release);
@@ -691,6 +691,13 @@ private:
         }
         lock.unlock();
         deliver_all(handoffs);
+    }
+
+    // The flags a caller raises as it queues. A fair queue raises starving_flag at once (handoff_after is 0 there):
+    // from then on no newcomer takes idle resources or room, not even one freed in the moment between its release
+    // and the grant to the first waiter.
+    std::uint32_t queued_flags() const noexcept {
+        return options_.fair_queue ? waiters_flag | starving_flag : waiters_flag;
     }
 
     // Removes a waiter that gives up or took a slot itself. Holds mutex_.
@@ -1205,7 +1212,7 @@ private:
         std::unique_lock lock(mutex_);
         if (op->cancel_reason) take = give_back_for_cancel(take, *op->cancel_reason, lock);
         if (take.kind == Take::Kind::nothing) {
-            idle_.set_flags(waiters_flag); // seq_cst: then look again (see wait_for_slot)
+            idle_.set_flags(queued_flags()); // seq_cst: then look again (see wait_for_slot)
             take = try_take_queued();
         }
         if (take.kind == Take::Kind::nothing) {
