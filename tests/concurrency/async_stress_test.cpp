@@ -1,5 +1,6 @@
 // 10,000 asynchronous acquires, cancelled or timed out at random points, some of whose deliveries an executor drops
 // unrun, mixed with blocking acquires: afterwards nothing is leased or waiting, and everything created is destroyed.
+// Run with the default queue and with fair_queue.
 #define BOOST_TEST_MODULE async_stress
 #include <boost/test/unit_test.hpp>
 
@@ -89,9 +90,7 @@ private:
     std::vector<std::jthread> workers_;
 };
 
-} // namespace
-
-BOOST_AUTO_TEST_CASE(ten_thousand_async_acquires_cancelled_or_timed_out_lose_nothing) {
+void run_async_stress(bool fair_queue) {
     const std::uint64_t seed = seed_from_env();
     BOOST_TEST_MESSAGE("seed " << seed << " (set RESPOOL_TEST_SEED to repeat)");
     constexpr int total = 10'000;
@@ -99,7 +98,8 @@ BOOST_AUTO_TEST_CASE(ten_thousand_async_acquires_cancelled_or_timed_out_lose_not
     std::atomic<long> completed{0}, leased{0}, timeouts{0}, cancelled{0}, shared_holds{0};
     long dropped = 0;
     {
-        StressPool pool({.pool_size = 4, .max_overflow = 2, .pre_ping = true}, factory, FakeValidator{factory.script});
+        StressPool pool({.pool_size = 4, .max_overflow = 2, .pre_ping = true, .fair_queue = fair_queue}, factory,
+                        FakeValidator{factory.script});
         {
             WorkerExecutor executor(2, seed);
             std::mt19937_64 rng(seed);
@@ -158,3 +158,10 @@ BOOST_AUTO_TEST_CASE(ten_thousand_async_acquires_cancelled_or_timed_out_lose_not
     BOOST_TEST(factory.script->alive.load() == 0);
     BOOST_TEST(factory.script->created.load() == factory.script->destroyed.load());
 }
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(ten_thousand_async_acquires_cancelled_or_timed_out_lose_nothing) { run_async_stress(false); }
+
+// The same where every queued caller bars newcomers from the moment it queues.
+BOOST_AUTO_TEST_CASE(the_same_with_a_fair_queue) { run_async_stress(true); }
